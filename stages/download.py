@@ -1,0 +1,24 @@
+"""DVC stage `download`: fetch and verify the CIFAR-10 archive, convert it to one .npz of arrays."""
+
+import argparse
+
+from visionlab.data.archive import prepare_cifar10
+from visionlab.errors import run_stage
+from visionlab.params import load_params
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--out", default="data/cifar10.npz")
+    args = parser.parse_args()
+
+    params = load_params(args.params)
+    arrays = prepare_cifar10(params.data.url, params.data.md5, args.out)
+    print(
+        f"wrote {args.out}: {len(arrays['train_labels'])} train, {len(arrays['test_labels'])} test images"
+    )
+
+
+if __name__ == "__main__":
+    run_stage(main)

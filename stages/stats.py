@@ -1,0 +1,26 @@
+"""DVC stage `stats`: per-channel mean and std of the training split (validation held out)."""
+
+import argparse
+
+from visionlab.data.cifar import channel_stats, load_cifar10, train_val_split
+from visionlab.errors import run_stage
+from visionlab.io import write_json
+from visionlab.params import load_params
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--data", default="data/cifar10.npz")
+    parser.add_argument("--out", default="data/stats.json")
+    args = parser.parse_args()
+
+    params = load_params(args.params)
+    train, _ = train_val_split(load_cifar10(args.data), params.data.val_fraction, params.seed)
+    mean, std = channel_stats(train.images)
+    write_json(args.out, {"mean": mean, "std": std})
+    print(f"{len(train.labels)} training images: mean {[round(m, 4) for m in mean]}, std {[round(s, 4) for s in std]}")
+
+
+if __name__ == "__main__":
+    run_stage(main)

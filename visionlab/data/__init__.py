@@ -1,0 +1,1 @@
+"""CIFAR-10: fetching the official archive, the in-memory arrays, splits and statistics."""

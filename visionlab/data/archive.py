@@ -1,0 +1,188 @@
+"""Fetch, verify and convert the official CIFAR-10 "python version" archive.
+
+The archive's batches are pickles. They are read with :class:`SafeUnpickler`, which resolves
+only the few numpy globals an array needs, so a tampered archive cannot run code.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import pickle
+import tarfile
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from visionlab.errors import PipelineError
+from visionlab.io import atomic_path
+
+BATCH_DIR = "cifar-10-batches-py"
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCH = "test_batch"
+META = "batches.meta"
+NUM_CLASSES = 10
+IMAGE_SHAPE = (3, 32, 32)
+
+_ALLOWED_GLOBALS = {
+    ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+    ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,  # Python 2 era pickles
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): codecs.encode,  # how Python 3 writes bytes in protocol 2
+}
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """An unpickler that refuses every global except the numpy pieces of an array."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return _ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refused global {module}.{name}") from None
+
+
+def safe_unpickle(data: bytes) -> Any:
+    """Unpickle CIFAR batch bytes; latin1 is how numpy reads Python 2 pickles of arrays."""
+    return SafeUnpickler(io.BytesIO(data), encoding="latin1").load()
+
+
+# --- fetching ----------------------------------------------------------------------------------
+
+OFFLINE_HINT = (
+    "to use a local copy, point data.url at it, e.g. "
+    "dvc exp run -S data.url=/path/to/cifar-10-python.tar.gz -S data.md5=<its md5>"
+)
+
+
+def local_path(url: str) -> Path | None:
+    """The filesystem path behind a ``file://`` URL or a plain path; None for remote URLs."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme == "file":
+        return Path(urllib.request.url2pathname(parsed.path))
+    if len(parsed.scheme) <= 1:  # a plain path (or a Windows drive letter)
+        return Path(url)
+    return None
+
+
+def download(url: str, dest: Path, chunk_size: int = 1 << 20) -> None:
+    """Download ``url`` to ``dest`` with a progress bar; one clear error if it cannot be reached."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc="download") as bar:
+                while chunk := response.read(chunk_size):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        raise PipelineError(f"cannot download {url}: {reason}; {OFFLINE_HINT}") from None
+
+
+def md5_of(path: Path, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch_verified(url: str, expected_md5: str, workdir: Path) -> Path:
+    """Return a local path to the archive at ``url`` whose md5 equals ``expected_md5``."""
+    path = local_path(url)
+    if path is None:
+        path = workdir / "cifar-10-python.tar.gz"
+        download(url, path)
+    elif not path.is_file():
+        raise PipelineError(f"archive not found: {path} (from data.url={url!r})")
+    actual = md5_of(path)
+    if actual != expected_md5.lower():
+        raise PipelineError(f"md5 mismatch for {url}: expected {expected_md5.lower()}, got {actual}")
+    return path
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _read_members(archive: Path) -> dict[str, bytes]:
+    """Read the batch files out of the tarball into memory (nothing is extracted to disk)."""
+    wanted = {f"{BATCH_DIR}/{name}" for name in (*TRAIN_BATCHES, TEST_BATCH, META)}
+    found: dict[str, bytes] = {}
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                if member.name in wanted and member.isfile():
+                    handle = tar.extractfile(member)
+                    assert handle is not None
+                    found[member.name.rsplit("/", 1)[1]] = handle.read()
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
+        raise PipelineError(f"corrupt or truncated archive {archive.name}: {err}") from None
+    missing = [name for name in (*TRAIN_BATCHES, TEST_BATCH, META) if name not in found]
+    if missing:
+        raise PipelineError(f"archive {archive.name} is missing {', '.join(f'{BATCH_DIR}/{m}' for m in missing)}")
+    return found
+
+
+def _load(name: str, data: bytes) -> dict[str, Any]:
+    try:
+        obj = safe_unpickle(data)
+    except pickle.UnpicklingError as err:
+        raise PipelineError(f"{BATCH_DIR}/{name}: unsafe or invalid pickle ({err})") from None
+    except Exception as err:  # any other decoding failure of untrusted bytes
+        raise PipelineError(f"{BATCH_DIR}/{name}: not a valid CIFAR-10 batch ({type(err).__name__}: {err})") from None
+    if not isinstance(obj, dict):
+        raise PipelineError(f"{BATCH_DIR}/{name}: expected a dict, got {type(obj).__name__}")
+    return obj
+
+
+def _batch_arrays(name: str, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    data, labels = batch.get("data"), batch.get("labels")
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        shape = getattr(data, "shape", None)
+        raise PipelineError(f"{BATCH_DIR}/{name}: 'data' must be a uint8 array of shape (N, 3072), got {shape}")
+    labels_array = np.asarray(labels if labels is not None else [], dtype=np.int64)
+    if labels_array.shape != (data.shape[0],):
+        raise PipelineError(
+            f"{BATCH_DIR}/{name}: {labels_array.size} labels for {data.shape[0]} images"
+        )
+    bad = labels_array[(labels_array < 0) | (labels_array >= NUM_CLASSES)]
+    if bad.size:
+        raise PipelineError(f"{BATCH_DIR}/{name}: label {int(bad[0])} outside 0..{NUM_CLASSES - 1}")
+    return data.reshape(-1, *IMAGE_SHAPE), labels_array
+
+
+def read_archive(archive: Path) -> dict[str, np.ndarray]:
+    """Decode the archive into arrays: uint8 images (N, 3, 32, 32), int64 labels, class names."""
+    members = _read_members(archive)
+    meta = _load(META, members[META])
+    names = meta.get("label_names")
+    if not isinstance(names, list) or len(names) != NUM_CLASSES or not all(isinstance(n, str) for n in names):
+        raise PipelineError(f"{BATCH_DIR}/{META}: 'label_names' must list {NUM_CLASSES} names")
+    train = [_batch_arrays(name, _load(name, members[name])) for name in TRAIN_BATCHES]
+    test_images, test_labels = _batch_arrays(TEST_BATCH, _load(TEST_BATCH, members[TEST_BATCH]))
+    return {
+        "train_images": np.concatenate([images for images, _ in train]),
+        "train_labels": np.concatenate([labels for _, labels in train]),
+        "test_images": test_images,
+        "test_labels": test_labels,
+        "class_names": np.array(names),
+    }
+
+
+def prepare_cifar10(url: str, md5: str, out_path: str | Path) -> dict[str, np.ndarray]:
+    """Fetch and verify the archive, decode it, and write the arrays to ``out_path`` (.npz) atomically."""
+    with tempfile.TemporaryDirectory(prefix="cifar10-") as workdir:
+        archive = fetch_verified(url, md5, Path(workdir))
+        arrays = read_archive(archive)
+    with atomic_path(out_path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    return arrays

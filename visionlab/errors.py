@@ -1,0 +1,25 @@
+"""One error type for every problem a user can fix, and the entry-point wrapper that prints it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+
+class PipelineError(Exception):
+    """A problem with the input (params, data, checkpoints) that the user can fix.
+
+    Stage entry points turn it into one line on stderr and exit status 1.
+    """
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """Run a stage's ``main`` and turn a :class:`PipelineError` into one line and exit 1."""
+    try:
+        main()
+    except PipelineError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,292 @@
+"""The typed schema of ``params.yaml`` and its one loader.
+
+Every section is a frozen dataclass. Each field carries a check; :func:`load_params`
+rejects unknown keys, wrong types and out-of-range values before any work starts, in one
+line that names the key, e.g. ``params.yaml: train.epochs must be a positive integer, got -3``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from visionlab.errors import PipelineError
+
+MODEL_NAMES = ("cnn", "resnet")
+ANALYSIS_MODELS = ("alexnet", "cnn", "resnet")
+
+# --- value checks: each returns the phrase "must be ..." when the value is wrong ---------------
+
+Check = Callable[[Any], "str | None"]
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return (_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def positive_int(value: Any) -> str | None:
+    return None if _int(value) and value > 0 else "a positive integer"
+
+
+def non_negative_int(value: Any) -> str | None:
+    return None if _int(value) and value >= 0 else "a non-negative integer"
+
+
+def positive_number(value: Any) -> str | None:
+    return None if _number(value) and value > 0 else "a positive number"
+
+
+def non_negative_number(value: Any) -> str | None:
+    return None if _number(value) and value >= 0 else "a non-negative number"
+
+
+def fraction_open(value: Any) -> str | None:
+    return None if _number(value) and 0 < value < 1 else "a number strictly between 0 and 1"
+
+
+def fraction_closed_open(value: Any) -> str | None:
+    return None if _number(value) and 0 <= value < 1 else "a number in [0, 1)"
+
+
+def int_range(low: int, high: int) -> Check:
+    def check(value: Any) -> str | None:
+        return None if _int(value) and low <= value <= high else f"an integer in {low}..{high}"
+
+    return check
+
+
+def one_of(*choices: str) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in choices else "one of " + ", ".join(choices)
+
+    return check
+
+
+def text(value: Any) -> str | None:
+    return None if isinstance(value, str) and value.strip() else "a non-empty string"
+
+
+def md5_hex(value: Any) -> str | None:
+    ok = isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value.lower())
+    return None if ok else "a 32-digit hex md5"
+
+
+def boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "true or false"
+
+
+def device_name(value: Any) -> str | None:
+    ok = isinstance(value, str) and (value in ("auto", "cpu", "cuda", "mps") or value.startswith("cuda:"))
+    return None if ok else "one of auto, cpu, cuda, cuda:N, mps"
+
+
+def list_of(item: Check, min_len: int = 1, max_len: int | None = None) -> Check:
+    def check(value: Any) -> str | None:
+        wrong_len = max_len is not None and len(value) > max_len if isinstance(value, list) else False
+        if not isinstance(value, list) or len(value) < min_len or wrong_len:
+            size = f"{min_len}" if max_len == min_len else f"at least {min_len}"
+            return f"a list of {size} values, each {item(None)}"
+        for element in value:
+            if item(element) is not None:
+                return f"a list whose values are each {item(element)}"
+        return None
+
+    return check
+
+
+def param(default: Any, check: Check) -> Any:
+    """A dataclass field with a default (copied if mutable) and a value check."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"check": check})
+    return field(default=default, metadata={"check": check})
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+OFFICIAL_MD5 = "c58f30108f718f92721af3b95e74349a"
+
+
+@dataclass(frozen=True)
+class DataParams:
+    url: str = param(OFFICIAL_URL, text)
+    md5: str = param(OFFICIAL_MD5, md5_hex)
+    val_fraction: float = param(0.1, fraction_open)
+
+
+@dataclass(frozen=True)
+class AugmentParams:
+    crop_padding: int = param(4, non_negative_int)
+    flip: bool = param(True, boolean)
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    epochs: int = param(100, positive_int)
+    batch_size: int = param(128, positive_int)
+    optimizer: str = param("nadam", one_of("nadam", "adamw", "sgd"))
+    lr: float = param(0.002, positive_number)
+    weight_decay: float = param(0.0, non_negative_number)
+    momentum: float = param(0.9, fraction_closed_open)
+    schedule: str = param("none", one_of("none", "cosine", "onecycle"))
+    label_smoothing: float = param(0.0, fraction_closed_open)
+    augment: AugmentParams = field(default_factory=AugmentParams)
+    resume: bool = param(False, boolean)
+
+
+@dataclass(frozen=True)
+class CNNParams:
+    channels: list[int] = param([64, 128, 256, 512], list_of(positive_int, 4, 4))
+    kernel_sizes: list[int] = param([7, 5, 3, 2], list_of(positive_int, 4, 4))
+    dropout: float = param(0.25, fraction_closed_open)
+    fc_widths: list[int] = param([512, 256, 128], list_of(positive_int, 3, 3))
+
+
+@dataclass(frozen=True)
+class ResNetParams:
+    width: int = param(64, positive_int)
+    blocks: list[int] = param([2, 2, 2, 2], list_of(positive_int, 4, 4))
+    kernel_size: int = param(3, positive_int)
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    batch_size: int = param(512, positive_int)
+    misclassified: int = param(32, positive_int)
+
+
+@dataclass(frozen=True)
+class AlexNetParams:
+    weights: str = param("IMAGENET1K_V1", text)
+
+
+@dataclass(frozen=True)
+class PredictParams:
+    input_dir: str = param("data/images", text)
+    cifar_images: int = param(4, non_negative_int)
+    top_k: int = param(5, int_range(1, 1000))
+
+
+@dataclass(frozen=True)
+class MaximizeChannelsParams:
+    channels: list[int] = param([0, 5, 10, 20], list_of(int_range(0, 63)))
+    steps: int = param(30, positive_int)
+    step_size: float = param(5.0, positive_number)
+    init_mean: float = param(0.5, fraction_open)
+    init_std: float = param(0.01, positive_number)
+
+
+@dataclass(frozen=True)
+class MaximizeClassParams:
+    model: str = param("alexnet", one_of(*ANALYSIS_MODELS))
+    class_index: int = param(207, non_negative_int)
+    steps: int = param(40, positive_int)
+    step_size: float = param(5.0, positive_number)
+    objective: str = param("prob", one_of("prob", "logit"))
+    robustness_trials: int = param(8, non_negative_int)
+    max_shift: float = param(0.05, fraction_closed_open)
+    max_scale: float = param(0.1, fraction_closed_open)
+
+
+@dataclass(frozen=True)
+class AttackParams:
+    model: str = param("alexnet", one_of(*ANALYSIS_MODELS))
+    ship_index: int = param(0, non_negative_int)
+    target_class: int = param(207, non_negative_int)
+    steps: int = param(40, positive_int)
+    step_size: float = param(5.0, positive_number)
+    epsilon: float = param(8 / 255, fraction_open)
+    epsilon_step: float = param(1 / 255, fraction_open)
+    max_images: int = param(100, positive_int)
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = param(0, non_negative_int)
+    device: str = param("auto", device_name)
+    data: DataParams = field(default_factory=DataParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    cnn: CNNParams = field(default_factory=CNNParams)
+    resnet: ResNetParams = field(default_factory=ResNetParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    alexnet: AlexNetParams = field(default_factory=AlexNetParams)
+    predict: PredictParams = field(default_factory=PredictParams)
+    maximize_channels: MaximizeChannelsParams = field(default_factory=MaximizeChannelsParams)
+    maximize_class: MaximizeClassParams = field(default_factory=MaximizeClassParams)
+    attack: AttackParams = field(default_factory=AttackParams)
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def _describe(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+def _section_type(annotation: Any) -> type | None:
+    """The dataclass type of a nested section, or None for a leaf field."""
+    hint = annotation
+    if isinstance(hint, types.UnionType):  # pragma: no cover - sections are never unions
+        return None
+    return hint if dataclasses.is_dataclass(hint) else None
+
+
+def _build(cls: type, raw: Any, prefix: str, source: str) -> Any:
+    where = prefix.rstrip(".") or "top level"
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{source}: {where} must be a mapping, got {_describe(raw)}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in known:
+            raise PipelineError(f"{source}: unknown key {prefix}{key} (known: {', '.join(known)})")
+    values = {}
+    for name, spec in known.items():
+        if name not in raw:
+            continue  # the dataclass default applies
+        section = _section_type(hints[name])
+        if section is not None:
+            values[name] = _build(section, raw[name], f"{prefix}{name}.", source)
+            continue
+        value = raw[name]
+        problem = spec.metadata["check"](value)
+        if problem is not None:
+            raise PipelineError(f"{source}: {prefix}{name} must be {problem}, got {_describe(value)}")
+        values[name] = value
+    return cls(**values)
+
+
+def parse_params(raw: Any, source: str = "params.yaml") -> Params:
+    """Validate an already-parsed mapping into :class:`Params`."""
+    return _build(Params, {} if raw is None else raw, "", source)
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate ``params.yaml``; raise :class:`PipelineError` naming the first bad key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: file not found (run from the project root)") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise PipelineError(f"{path}: not valid YAML{where}") from None
+    return parse_params(raw, source=str(path))
+
+
+def as_dict(section: Any) -> dict[str, Any]:
+    """A plain dict of a params section (for fingerprints and metrics files)."""
+    return dataclasses.asdict(section)

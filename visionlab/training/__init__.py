@@ -1,0 +1,1 @@
+"""Training and evaluating the CIFAR-10 models: device choice, batched augmentation, the loop."""
