@@ -1,0 +1,1 @@
+"""Figures, tables and the report page built from the pipeline's metrics."""
