@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -33,7 +34,7 @@ def _int(value: Any) -> bool:
 
 
 def _number(value: Any) -> bool:
-    return (_int(value) or isinstance(value, float)) and math.isfinite(value)
+    return _int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 def positive_int(value: Any) -> str | None:
@@ -88,7 +89,7 @@ def boolean(value: Any) -> str | None:
 
 
 def device_name(value: Any) -> str | None:
-    ok = isinstance(value, str) and (value in ("auto", "cpu", "cuda", "mps") or value.startswith("cuda:"))
+    ok = isinstance(value, str) and re.fullmatch(r"auto|cpu|cuda|cuda:[0-9]+|mps", value) is not None
     return None if ok else "one of auto, cpu, cuda, cuda:N, mps"
 
 
@@ -231,8 +232,35 @@ class Params:
 # --- loading -----------------------------------------------------------------------------------
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, plus floats without a dot such as ``3e-4`` (text to YAML 1.1, a float
+    to YAML 1.2 and so to DVC), and an error for a key given twice (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, typing.Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            if isinstance(key, typing.Hashable):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
 def _describe(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    if isinstance(value, str):
+        return repr(value)
+    dumped = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...")
+    return " ".join(dumped.split())  # one line: PyYAML wraps long flow lists at 80 columns
 
 
 def _section_type(annotation: Any) -> type | None:
@@ -277,13 +305,18 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     """Read and validate ``params.yaml``; raise :class:`PipelineError` naming the first bad key."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except FileNotFoundError:
         raise PipelineError(f"{path}: file not found (run from the project root)") from None
+    except UnicodeDecodeError:
+        raise PipelineError(f"{path}: not UTF-8 text") from None
+    except OSError as err:
+        raise PipelineError(f"{path}: cannot read ({err.strerror or err})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise PipelineError(f"{path}: not valid YAML{where}") from None
+        problem = getattr(err, "problem", None)
+        raise PipelineError(f"{path}: not valid YAML{where}" + (f" ({problem})" if problem else "")) from None
     return parse_params(raw, source=str(path))
 
 

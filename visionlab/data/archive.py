@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import http.client
 import io
 import pickle
 import tarfile
@@ -83,7 +84,7 @@ def download(url: str, dest: Path, chunk_size: int = 1 << 20) -> None:
                 while chunk := response.read(chunk_size):
                     out.write(chunk)
                     bar.update(len(chunk))
-    except (urllib.error.URLError, OSError, ValueError) as err:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
         raise PipelineError(f"cannot download {url}: {reason}; {OFFLINE_HINT}") from None
 
@@ -149,7 +150,13 @@ def _batch_arrays(name: str, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndar
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         shape = getattr(data, "shape", None)
         raise PipelineError(f"{BATCH_DIR}/{name}: 'data' must be a uint8 array of shape (N, 3072), got {shape}")
-    labels_array = np.asarray(labels if labels is not None else [], dtype=np.int64)
+    try:
+        labels_array = np.asarray([] if labels is None else labels)
+    except (TypeError, ValueError):  # ragged or otherwise not array-like
+        labels_array = None
+    if labels_array is None or (labels_array.size and labels_array.dtype.kind not in "iu"):
+        raise PipelineError(f"{BATCH_DIR}/{name}: 'labels' must be a list of integers")
+    labels_array = labels_array.astype(np.int64)
     if labels_array.shape != (data.shape[0],):
         raise PipelineError(
             f"{BATCH_DIR}/{name}: {labels_array.size} labels for {data.shape[0]} images"

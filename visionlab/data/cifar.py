@@ -39,7 +39,7 @@ def load_cifar10(path: str | Path = "data/cifar10.npz") -> Cifar10:
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as arrays:
-            return Cifar10(
+            data = Cifar10(
                 train_images=arrays["train_images"],
                 train_labels=arrays["train_labels"],
                 test_images=arrays["test_images"],
@@ -48,8 +48,17 @@ def load_cifar10(path: str | Path = "data/cifar10.npz") -> Cifar10:
             )
     except FileNotFoundError:
         raise PipelineError(f"{path} not found: run the download stage first (dvc repro download)") from None
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as err:
+    except (KeyError, ValueError, OSError, EOFError, TypeError, zipfile.BadZipFile) as err:
+        # TypeError: a plain .npy gives an array, which is no context manager; EOFError: an empty file
         raise PipelineError(f"{path} is not a converted CIFAR-10 file ({err}): rerun the download stage") from None
+    for split in ("train", "test"):
+        images, labels = getattr(data, f"{split}_images"), getattr(data, f"{split}_labels")
+        if images.dtype != np.uint8 or images.shape[1:] != (3, 32, 32) or labels.shape != images.shape[:1]:
+            raise PipelineError(
+                f"{path} is not a converted CIFAR-10 file ({split} images {images.dtype} {images.shape}, "
+                f"labels {labels.shape}): rerun the download stage"
+            )
+    return data
 
 
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -97,6 +106,8 @@ def load_stats(path: str | Path = "data/stats.json") -> tuple[list[float], list[
         raise PipelineError(f"{path} not found: run the stats stage first (dvc repro stats)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise PipelineError(f"{path} is not valid JSON ({err})") from None
+    except OSError as err:
+        raise PipelineError(f"{path}: cannot read ({err.strerror or err})") from None
     try:
         mean = [float(v) for v in stats["mean"]]
         std = [float(v) for v in stats["std"]]

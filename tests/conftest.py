@@ -1,0 +1,64 @@
+"""Shared fixtures: the real CIFAR-10 sample, tiny generated archives, running a stage's CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cifar_archive import make_cifar_archive, make_members
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_ARCHIVE = REPO_ROOT.parent / "shared/data/cifar10-sample/cifar-10-python.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def sample_archive() -> Path:
+    """The real CIFAR-10 subset beside the project (read in place, never copied)."""
+    if not SAMPLE_ARCHIVE.is_file():
+        pytest.skip(
+            "../shared/data/cifar10-sample not found: real-data tests need the shared sample beside the project root"
+        )
+    return SAMPLE_ARCHIVE
+
+
+@dataclass(frozen=True)
+class TinyArchive:
+    path: Path
+    md5: str
+    members: dict[str, Any]  # what was pickled into it (see cifar_archive.make_members)
+
+
+@pytest.fixture
+def tiny_archive(tmp_path: Path) -> TinyArchive:
+    """A generated CIFAR-10-format archive: 5 x 10 training and 10 test images."""
+    path = tmp_path / "src" / "cifar-10-python.tar.gz"
+    return TinyArchive(path, make_cifar_archive(path), make_members())
+
+
+@pytest.fixture(scope="session")
+def run_stage() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_stage("download.py", "--out", x, tmpdir=d)`` runs ``python stages/download.py`` from the
+    repo root, with the repo importable, no proxy for 127.0.0.1 and, if given, ``TMPDIR=d`` (to check that
+    no temp file is left)."""
+
+    def run(script: str, *args: str | Path, tmpdir: Path | None = None) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+        env["no_proxy"] = env["NO_PROXY"] = ",".join(filter(None, [os.environ.get("no_proxy"), "127.0.0.1,localhost"]))
+        if tmpdir is not None:
+            env["TMPDIR"] = str(tmpdir)
+        return subprocess.run(
+            [sys.executable, f"stages/{script}", *map(str, args)],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    return run

@@ -1,0 +1,263 @@
+"""The params.yaml schema: defaults, and one exact, one-line message for each kind of mistake."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import REPO_ROOT
+
+from visionlab.errors import PipelineError
+from visionlab.params import Params, load_params, parse_params
+
+TOP_KEYS = (
+    "seed, device, data, train, cnn, resnet, evaluate, alexnet, predict, maximize_channels, maximize_class, attack"
+)
+
+
+def error_of(raw: Any) -> str:
+    with pytest.raises(PipelineError) as info:
+        parse_params(raw)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def load_error(path: Path) -> str:
+    with pytest.raises(PipelineError) as info:
+        load_params(path)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def assert_contains(expected: dict[str, Any], actual: dict[str, Any], where: str = "") -> None:
+    """Every key of ``expected`` (nested) is in ``actual`` with an equal value."""
+    for key, value in expected.items():
+        assert key in actual, f"{where}{key} missing"
+        if isinstance(value, dict):
+            assert_contains(value, actual[key], f"{where}{key}.")
+        else:
+            assert actual[key] == value and type(actual[key]) is type(value), (
+                f"{where}{key}: {actual[key]!r} != {value!r}"
+            )
+
+
+def test_repo_params_yaml_loads_every_value() -> None:
+    raw = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params = load_params(REPO_ROOT / "params.yaml")
+    assert_contains(raw, dataclasses.asdict(params))
+    assert params.data.md5 == "c58f30108f718f92721af3b95e74349a"
+    assert params.train.augment.flip is True
+
+
+def test_empty_file_and_empty_mapping_give_the_defaults(tmp_path: Path) -> None:
+    empty = tmp_path / "params.yaml"
+    empty.write_text("# nothing set\n", encoding="utf-8")
+    assert load_params(empty) == parse_params({}) == Params()
+    defaults = Params()
+    assert (defaults.seed, defaults.device, defaults.train.epochs, defaults.data.val_fraction) == (0, "auto", 100, 0.1)
+    assert defaults.cnn.channels == [64, 128, 256, 512]
+    # list defaults are copied, never shared between instances
+    assert Params().cnn.channels is not Params().cnn.channels
+
+
+def test_partial_section_keeps_the_other_defaults() -> None:
+    params = parse_params({"train": {"epochs": 3, "augment": {"flip": False}}})
+    assert params.train.epochs == 3
+    assert params.train.augment.flip is False
+    assert params.train.augment.crop_padding == 4
+    assert params.train.batch_size == 128
+    assert params.seed == 0
+
+
+def test_valid_values_are_accepted() -> None:
+    params = parse_params(
+        {
+            "device": "cuda:1",
+            "data": {"url": "../x.tar.gz", "md5": "76684CD32AC2A0F71E51AF6727B0C6AD", "val_fraction": 0.5},
+            "train": {"lr": 1, "momentum": 0, "optimizer": "sgd", "schedule": "onecycle"},
+            "maximize_channels": {"channels": [0, 63]},
+            "predict": {"top_k": 1000},
+        }
+    )
+    assert params.device == "cuda:1"
+    assert params.train.lr == 1 and params.train.momentum == 0
+    assert params.maximize_channels.channels == [0, 63]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"sed": 1}, f"params.yaml: unknown key sed (known: {TOP_KEYS})"),
+        (
+            {"train": {"augment": {"flip": True, "rotate": 5}}},
+            "params.yaml: unknown key train.augment.rotate (known: crop_padding, flip)",
+        ),
+        ({"data": {"URL": "x"}}, "params.yaml: unknown key data.URL (known: url, md5, val_fraction)"),
+        ({"train": {"epochs": -3}}, "params.yaml: train.epochs must be a positive integer, got -3"),
+        ({"train": {"epochs": 0}}, "params.yaml: train.epochs must be a positive integer, got 0"),
+        ({"train": {"epochs": "ten"}}, "params.yaml: train.epochs must be a positive integer, got 'ten'"),
+        ({"train": {"epochs": 10.0}}, "params.yaml: train.epochs must be a positive integer, got 10.0"),
+        ({"train": {"epochs": True}}, "params.yaml: train.epochs must be a positive integer, got true"),
+        ({"seed": False}, "params.yaml: seed must be a non-negative integer, got false"),
+        ({"seed": None}, "params.yaml: seed must be a non-negative integer, got null"),
+        ({"train": {"lr": True}}, "params.yaml: train.lr must be a positive number, got true"),
+        ({"train": {"lr": math.nan}}, "params.yaml: train.lr must be a positive number, got .nan"),
+        ({"train": {"lr": math.inf}}, "params.yaml: train.lr must be a positive number, got .inf"),
+        ({"train": {"weight_decay": -0.1}}, "params.yaml: train.weight_decay must be a non-negative number, got -0.1"),
+        (
+            {"train": {"flip": 1}},
+            "params.yaml: unknown key train.flip (known: epochs, batch_size, optimizer, lr, "
+            "weight_decay, momentum, schedule, label_smoothing, augment, resume)",
+        ),
+        ({"train": {"augment": {"flip": 1}}}, "params.yaml: train.augment.flip must be true or false, got 1"),
+        ({"train": {"optimizer": "adam"}}, "params.yaml: train.optimizer must be one of nadam, adamw, sgd, got 'adam'"),
+        ({"train": {"momentum": 1}}, "params.yaml: train.momentum must be a number in [0, 1), got 1"),
+        (
+            {"data": {"val_fraction": 1.0}},
+            "params.yaml: data.val_fraction must be a number strictly between 0 and 1, got 1.0",
+        ),
+        (
+            {"data": {"val_fraction": 0}},
+            "params.yaml: data.val_fraction must be a number strictly between 0 and 1, got 0",
+        ),
+        ({"data": {"md5": "abc"}}, "params.yaml: data.md5 must be a 32-digit hex md5, got 'abc'"),
+        ({"data": {"md5": "g" * 32}}, f"params.yaml: data.md5 must be a 32-digit hex md5, got '{'g' * 32}'"),
+        ({"data": {"url": "  "}}, "params.yaml: data.url must be a non-empty string, got '  '"),
+        ({"device": "gpu"}, "params.yaml: device must be one of auto, cpu, cuda, cuda:N, mps, got 'gpu'"),
+        ({"device": "cuda:abc"}, "params.yaml: device must be one of auto, cpu, cuda, cuda:N, mps, got 'cuda:abc'"),
+        ({"device": "cuda:"}, "params.yaml: device must be one of auto, cpu, cuda, cuda:N, mps, got 'cuda:'"),
+        ({"predict": {"top_k": 1001}}, "params.yaml: predict.top_k must be an integer in 1..1000, got 1001"),
+        (
+            {"cnn": {"channels": [64, 0, 256, 512]}},
+            "params.yaml: cnn.channels must be a list whose values are each a positive integer, got [64, 0, 256, 512]",
+        ),
+        (
+            {"cnn": {"channels": [64, 128, 256]}},
+            "params.yaml: cnn.channels must be a list of 4 values, each a positive integer, got [64, 128, 256]",
+        ),
+        (
+            {"cnn": {"channels": 64}},
+            "params.yaml: cnn.channels must be a list of 4 values, each a positive integer, got 64",
+        ),
+        (
+            {"maximize_channels": {"channels": []}},
+            "params.yaml: maximize_channels.channels must be a list of at least 1 values, "
+            "each an integer in 0..63, got []",
+        ),
+        ({"train": 5}, "params.yaml: train must be a mapping, got 5"),
+        ({"train": [1, 2]}, "params.yaml: train must be a mapping, got [1, 2]"),
+        ({"train": None}, "params.yaml: train must be a mapping, got null"),
+        ({"train": {"augment": "yes"}}, "params.yaml: train.augment must be a mapping, got 'yes'"),
+        ([1, 2], "params.yaml: top level must be a mapping, got [1, 2]"),
+        ("seed: 1", "params.yaml: top level must be a mapping, got 'seed: 1'"),
+    ],
+)
+def test_bad_value_gives_one_exact_line(raw: Any, message: str) -> None:
+    assert error_of(raw) == message
+
+
+def test_long_value_is_still_one_line() -> None:
+    # PyYAML wraps long flow lists at 80 columns; the message must not
+    values = list(range(1, 60))
+    message = error_of({"cnn": {"channels": values}})
+    assert message == f"params.yaml: cnn.channels must be a list of 4 values, each a positive integer, got {values}"
+
+
+def test_first_problem_in_file_order_is_reported() -> None:
+    # unknown keys are checked before values, then fields in schema order
+    assert error_of({"seed": -1, "bogus": 1}).startswith("params.yaml: unknown key bogus ")
+    assert error_of({"train": {"lr": 0, "epochs": 0}}) == "params.yaml: train.epochs must be a positive integer, got 0"
+
+
+def test_source_name_is_the_file_path(tmp_path: Path) -> None:
+    path = tmp_path / "my-params.yaml"
+    path.write_text("train:\n  epochs: -3\n", encoding="utf-8")
+    assert load_error(path) == f"{path}: train.epochs must be a positive integer, got -3"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("train:\n  lr: .nan\n", "train.lr must be a positive number, got .nan"),
+        ("train:\n  lr: 1e400\n", "train.lr must be a positive number, got .inf"),
+        ("train:\n  epochs: yes\n", "train.epochs must be a positive integer, got true"),
+        ("train:\n  epochs: 1e2\n", "train.epochs must be a positive integer, got 100.0"),
+        ("train:\n", "train must be a mapping, got null"),
+        ("- 1\n- 2\n", "top level must be a mapping, got [1, 2]"),
+        (
+            "seed: 0\ntrain:\n  epochs: [1, 2\n",
+            "not valid YAML at line 4 (expected ',' or ']', but got '<stream end>')",
+        ),
+        ("seed: 0\n  device: cpu\n", "not valid YAML at line 2 (mapping values are not allowed here)"),
+        ("seed: 0\nseed: 1\n", "not valid YAML at line 2 (duplicate key 'seed')"),
+        ("train:\n  lr: 0.1\n  epochs: 2\n  lr: 0.2\n", "not valid YAML at line 4 (duplicate key 'lr')"),
+    ],
+)
+def test_bad_file_gives_one_exact_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_error(path) == f"{path}: {message}"
+
+
+def test_exponent_floats_read_as_numbers(tmp_path: Path) -> None:
+    # YAML 1.1 (PyYAML) reads 3e-4 as text; YAML 1.2 (and so DVC's params view) reads a float
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  lr: 3e-4\n  weight_decay: 5E-2\n", encoding="utf-8")
+    params = load_params(path)
+    assert params.train.lr == pytest.approx(3e-4) and isinstance(params.train.lr, float)
+    assert params.train.weight_decay == pytest.approx(0.05)
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("evaluate: &e {batch_size: 64}\ntrain:\n  <<: *e\n  batch_size: 32\n", encoding="utf-8")
+    assert load_params(path).train.batch_size == 32
+
+
+def test_huge_integer_is_an_error_or_a_value_never_a_crash() -> None:
+    huge = 10**400
+    assert parse_params({"train": {"lr": huge}}).train.lr == huge  # positive and finite
+    assert error_of({"train": {"momentum": huge}}).startswith(
+        "params.yaml: train.momentum must be a number in [0, 1), got 1000"
+    )
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+    assert load_error(path) == f"{path}: file not found (run from the project root)"
+
+
+def test_directory_and_binary_file(tmp_path: Path) -> None:
+    assert load_error(tmp_path) == f"{tmp_path}: cannot read (Is a directory)"
+    binary = tmp_path / "params.yaml"
+    binary.write_bytes(b"seed: \xff\xfe\n")
+    assert load_error(binary) == f"{binary}: not UTF-8 text"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("train:\n  epochs: -3\n", "train.epochs must be a positive integer, got -3"),
+        ("trian:\n  epochs: 3\n", f"unknown key trian (known: {TOP_KEYS})"),
+        ("seed: [0\n", "not valid YAML at line 2 (expected ',' or ']', but got '<stream end>')"),
+    ],
+)
+def test_stage_cli_reports_bad_params_in_one_line(tmp_path: Path, run_stage: Any, text: str, message: str) -> None:
+    params = tmp_path / "bad.yaml"
+    params.write_text(text, encoding="utf-8")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    # the data file does not exist either: params must be checked before any work starts
+    result = run_stage(
+        "stats.py", "--params", params, "--data", tmp_path / "missing.npz", "--out", out_dir / "stats.json"
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"error: {params}: {message}"]
+    assert result.stdout == ""
+    assert list(out_dir.iterdir()) == []
