@@ -28,6 +28,10 @@ class Cifar10:
     def is_subset(self) -> bool:
         return len(self.train_labels) < FULL_TRAIN_SIZE
 
+    @property
+    def test(self) -> Split:
+        return Split(self.test_images, self.test_labels)
+
 
 @dataclass(frozen=True)
 class Split:

@@ -51,7 +51,8 @@ def load_trained(path: str | Path, map_location: str | torch.device = "cpu") -> 
     except PipelineError:
         raise
     except Exception as err:  # a corrupt, foreign or mismatched file
-        raise PipelineError(f"{path} is not a checkpoint written by the train stage ({type(err).__name__}: {err})") from None
+        reason = f"{type(err).__name__}: {err}"
+        raise PipelineError(f"{path} is not a checkpoint written by the train stage ({reason})") from None
     wrapped.eval()
     return TrainedModel(
         name=saved["model"],

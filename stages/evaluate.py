@@ -1,0 +1,61 @@
+"""DVC stage `evaluate@<model>`: test metrics, confusion matrix, curves and misclassified images."""
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from visionlab.data.cifar import load_cifar10
+from visionlab.errors import PipelineError, run_stage
+from visionlab.io import save_figure, write_atomic, write_json
+from visionlab.models import load_trained
+from visionlab.params import load_params
+from visionlab.reporting.training_figures import (
+    confusion_heatmap,
+    learning_curves,
+    misclassified_grid,
+    provenance_note,
+)
+from visionlab.training.device import resolve_device
+from visionlab.training.evaluation import evaluate_test, metrics_record
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--data", default="data/cifar10.npz")
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--predictions", required=True, help="CSV of actual,predicted for DVC's confusion plot")
+    parser.add_argument("--figures", required=True, help="directory for this model's PNGs")
+    args = parser.parse_args()
+
+    params = load_params(args.params)
+    device = resolve_device(params.device)
+    trained = load_trained(args.checkpoint, map_location=device)
+    if trained.name != args.model:
+        raise PipelineError(f"{args.checkpoint} holds a {trained.name} model, not {args.model}")
+    data = load_cifar10(args.data)
+    names = trained.class_names
+    test = evaluate_test(trained.model.to(device), data.test, device, params.evaluate.batch_size, len(names))
+    note = provenance_note(trained.summary)
+
+    figures = Path(args.figures)
+    save_figure(learning_curves(trained.summary["history"], args.model, note), figures / "curves.png")
+    title = f"{args.model}: test accuracy {test.accuracy:.3f} on {len(test.labels):,} images"
+    save_figure(confusion_heatmap(test.confusion, names, title, note), figures / "confusion.png")
+    wrong = (test.predictions != test.labels).nonzero()[0][: params.evaluate.misclassified]
+    grid = misclassified_grid(
+        data.test_images[wrong], [names[i] for i in test.labels[wrong]], [names[i] for i in test.predictions[wrong]],
+        f"{args.model}: misclassified (actual → predicted)\n{note}",
+    )
+    save_figure(grid, figures / "misclassified.png")
+    table = pd.DataFrame({"actual": [names[i] for i in test.labels], "predicted": [names[i] for i in test.predictions]})
+    write_atomic(args.predictions, lambda tmp: table.to_csv(tmp, index=False))
+    write_json(args.metrics, metrics_record(args.model, test, trained.summary, names))
+    print(f"{args.model}: test accuracy {test.accuracy:.4f}, loss {test.loss:.4f} ({note})")
+
+
+if __name__ == "__main__":
+    run_stage(main)

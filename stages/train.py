@@ -1,0 +1,77 @@
+"""DVC stage `train@<model>`: train the CNN or the ResNet with the seed recipe; log curves with DVCLive."""
+
+import argparse
+from pathlib import Path
+
+import torch
+from dvclive import Live
+
+from visionlab.data.cifar import load_cifar10, load_stats, train_val_split
+from visionlab.errors import run_stage
+from visionlab.models import MODELS, Normalized, build_model
+from visionlab.params import as_dict, load_params
+from visionlab.training.checkpoint import save_checkpoint
+from visionlab.training.device import resolve_device
+from visionlab.training.loop import DeviceSplit, TrainingRun, fit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True, help=f"one of {', '.join(MODELS)}")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--data", default="data/cifar10.npz")
+    parser.add_argument("--stats", default="data/stats.json")
+    parser.add_argument("--out", required=True, help="final model file")
+    parser.add_argument("--checkpoint", required=True, help="per-epoch checkpoint for train.resume")
+    parser.add_argument("--live", required=True, help="DVCLive directory")
+    args = parser.parse_args()
+
+    params = load_params(args.params)
+    config = as_dict(getattr(params, args.model)) if args.model in MODELS else {}
+    torch.manual_seed(params.seed)  # the initial weights are part of the run
+    net = build_model(args.model, config)  # refuses unknown names, listing the choices
+    mean, std = load_stats(args.stats)
+    data = load_cifar10(args.data)
+    train, val = train_val_split(data, params.data.val_fraction, params.seed)
+    device = resolve_device(params.device)
+    print(f"training {args.model} on {device}: {len(train.labels)} train / {len(val.labels)} val images, "
+          f"{params.train.epochs} epochs")
+
+    model = Normalized(net, mean, std).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    with Live(args.live, dvcyaml=False, save_dvc_exp=False, report=None) as live:
+
+        def log_epoch(row: dict) -> None:
+            live.step = row["epoch"]
+            for split in ("train", "val"):
+                for metric in ("loss", "accuracy"):
+                    live.log_metric(f"{split}/{metric}", row[f"{split}_{metric}"])
+            live.make_summary()
+
+        run = TrainingRun(
+            model_name=args.model,
+            model_config=config,
+            params=params.train,
+            seed=params.seed,
+            train=DeviceSplit.from_split(train, device),
+            val=DeviceSplit.from_split(val, device),
+            checkpoint_path=Path(args.checkpoint),
+            fingerprint_extra={"val_fraction": params.data.val_fraction, "train_images": len(train.labels)},
+            log_epoch=log_epoch,
+        )
+        summary = fit(run, model)
+
+    summary.update(
+        train_images=len(train.labels), val_images=len(val.labels), test_images=len(data.test_labels),
+        subset=data.is_subset, train_params=as_dict(params.train),
+    )
+    save_checkpoint(args.out, {
+        "model": args.model, "config": config, "state_dict": net.state_dict(), "mean": mean, "std": std,
+        "class_names": list(data.class_names), "summary": summary,
+    })
+    print(f"wrote {args.out} ({summary['train_seconds']:.0f} s, {summary['images_per_second']:,.0f} img/s)")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,271 @@
+"""Training: batched augmentation, the loop, resume, determinism and the train/evaluate stages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from visionlab.data.cifar import Split
+from visionlab.errors import PipelineError
+from visionlab.models import Normalized, build_model
+from visionlab.params import TrainParams
+from visionlab.training import loop
+from visionlab.training.augment import random_crop, random_flip
+from visionlab.training.checkpoint import load_resume_checkpoint
+from visionlab.training.loop import DeviceSplit, TrainingRun, fit
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+TINY_CNN = {"channels": [4, 4, 4, 4], "kernel_sizes": [3, 3, 3, 3], "dropout": 0.0, "fc_widths": [16, 16, 16]}
+TINY_RESNET = {"width": 4, "blocks": [1, 1, 1, 1], "kernel_size": 3}
+
+
+def learnable_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each class has its own mean colour plus noise: learnable in an epoch or two."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    palette = np.linspace(20, 235, 10)
+    base = np.stack([palette[labels], palette[(labels * 3) % 10], palette[(labels * 7) % 10]], axis=1)
+    images = base[:, :, None, None] + rng.normal(0, 20, (n, 3, 32, 32))
+    return np.clip(images, 0, 255).astype(np.uint8), labels.astype(np.int64)
+
+
+def tiny_run(tmp_path: Path, epochs: int = 2, resume: bool = False, model: str = "cnn", **train) -> TrainingRun:
+    images, labels = learnable_images(160, seed=1)
+    params = TrainParams(epochs=epochs, batch_size=32, lr=0.01, resume=resume, **train)
+    return TrainingRun(
+        model_name=model,
+        model_config=TINY_CNN if model == "cnn" else TINY_RESNET,
+        params=params,
+        seed=0,
+        train=DeviceSplit.from_split(Split(images[:128], labels[:128]), torch.device("cpu")),
+        val=DeviceSplit.from_split(Split(images[128:], labels[128:]), torch.device("cpu")),
+        checkpoint_path=tmp_path / "checkpoint.pt",
+        fingerprint_extra={},
+        progress=False,
+    )
+
+
+def tiny_model(run: TrainingRun) -> Normalized:
+    torch.manual_seed(0)
+    return Normalized(build_model(run.model_name, run.model_config), [0.5] * 3, [0.25] * 3)
+
+
+# --- augmentation ------------------------------------------------------------------------------
+
+
+def test_random_crop_is_a_shifted_window_of_the_zero_padded_image() -> None:
+    images = torch.arange(2 * 3 * 8 * 8, dtype=torch.int64).reshape(2, 3, 8, 8) % 251 + 1
+    cropped = random_crop(images.to(torch.uint8), 2, torch.Generator().manual_seed(3))
+    assert cropped.shape == (2, 3, 8, 8)
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2))
+    for b in range(2):
+        windows = [(dy, dx) for dy in range(5) for dx in range(5)
+                   if torch.equal(padded[b, :, dy:dy + 8, dx:dx + 8].to(torch.uint8), cropped[b])]
+        assert windows, f"image {b} is not a window of its padded original"
+
+
+def test_random_crop_with_zero_padding_is_identity() -> None:
+    images = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8)
+    assert torch.equal(random_crop(images, 0, torch.Generator()), images)
+
+
+def test_random_flip_mirrors_some_images_and_keeps_the_rest() -> None:
+    images = torch.randint(0, 256, (64, 3, 4, 4), dtype=torch.uint8)
+    flipped = random_flip(images, torch.Generator().manual_seed(0))
+    mirrored = [torch.equal(f, i.flip(-1)) for f, i in zip(flipped, images, strict=True)]
+    kept = [torch.equal(f, i) for f, i in zip(flipped, images, strict=True)]
+    assert all(m or k for m, k in zip(mirrored, kept, strict=True))
+    assert 10 < sum(mirrored) < 54  # about half, not none or all
+
+
+# --- the loop --------------------------------------------------------------------------------
+
+
+def test_loss_decreases_on_a_learnable_task(tmp_path: Path) -> None:
+    run = tiny_run(tmp_path, epochs=3)
+    summary = fit(run, tiny_model(run))
+    history = summary["history"]
+    assert len(history) == 3
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert history[-1]["val_accuracy"] > 0.3  # chance is 0.1
+
+
+def test_resnet_trains_too(tmp_path: Path) -> None:
+    run = tiny_run(tmp_path, epochs=1, model="resnet")
+    assert fit(run, tiny_model(run))["epochs"] == 1
+
+
+def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path, monkeypatch) -> None:
+    whole_run = tiny_run(tmp_path / "whole", epochs=3, schedule="onecycle")
+    whole_model = tiny_model(whole_run)
+    whole = fit(whole_run, whole_model)
+
+    saves = []
+    real_save = loop.save_checkpoint
+
+    def crash_after_second_checkpoint(path, state):
+        real_save(path, state)
+        saves.append(path)
+        if len(saves) == 2:
+            raise KeyboardInterrupt  # the machine died right after epoch 2's checkpoint
+
+    monkeypatch.setattr(loop, "save_checkpoint", crash_after_second_checkpoint)
+    crashed_run = tiny_run(tmp_path / "crashed", epochs=3, schedule="onecycle")
+    with pytest.raises(KeyboardInterrupt):
+        fit(crashed_run, tiny_model(crashed_run))
+    monkeypatch.setattr(loop, "save_checkpoint", real_save)
+
+    resumed_run = tiny_run(tmp_path / "crashed", epochs=3, resume=True, schedule="onecycle")
+    resumed_model = tiny_model(resumed_run)
+    resumed = fit(resumed_run, resumed_model)
+    assert resumed["history"] == whole["history"]
+    for key, value in whole_model.state_dict().items():
+        assert torch.equal(value, resumed_model.state_dict()[key]), key
+
+
+def test_resume_refuses_a_checkpoint_of_another_architecture(tmp_path: Path) -> None:
+    run = tiny_run(tmp_path, epochs=1)
+    fit(run, tiny_model(run))
+    other = tiny_run(tmp_path, epochs=1, resume=True, model="resnet")
+    with pytest.raises(PipelineError, match="holds a cnn model, not resnet"):
+        fit(other, tiny_model(other))
+
+
+def test_resume_refuses_a_checkpoint_with_other_params(tmp_path: Path) -> None:
+    run = tiny_run(tmp_path, epochs=1)
+    fit(run, tiny_model(run))
+    other = tiny_run(tmp_path, epochs=1, resume=True)
+    other.params = replace(other.params, lr=0.5)
+    with pytest.raises(PipelineError, match=r"other params \(train\.lr: 0\.01 -> 0\.5\)"):
+        fit(other, tiny_model(other))
+
+
+def test_non_finite_loss_stops_at_once_naming_epoch_and_step_and_keeps_last_checkpoint(tmp_path: Path) -> None:
+    run = tiny_run(tmp_path, epochs=3)
+    model = tiny_model(run)
+    calls = {"n": 0}
+    real_forward = model.forward
+
+    def poisoned_forward(x):
+        calls["n"] += 1
+        out = real_forward(x)
+        # training steps 1-4 are epoch 1 (128 images / 32); validation adds 1 call; then epoch 2
+        return out * float("nan") if calls["n"] == 7 else out
+
+    model.forward = poisoned_forward
+    with pytest.raises(PipelineError, match=r"non-finite loss at epoch 2, step 2: stopped; checkpoint of epoch 1"):
+        fit(run, model)
+    state = load_resume_checkpoint(run.checkpoint_path, run.fingerprint(), torch.device("cpu"))
+    assert len(state["history"]) == 1
+    assert all(torch.isfinite(v).all() for v in state["model_state"].values() if v.is_floating_point())
+
+
+# --- the stages ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stage_inputs(tmp_path_factory) -> Path:
+    """A converted tiny dataset and stats, in the layout the download and stats stages write."""
+    root = tmp_path_factory.mktemp("stages")
+    images, labels = learnable_images(300, seed=2)
+    np.savez(root / "cifar10.npz", train_images=images[:240], train_labels=labels[:240],
+             test_images=images[240:], test_labels=labels[240:], class_names=np.array(CLASSES))
+    (root / "stats.json").write_text(json.dumps({"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}))
+    params = {"device": "cpu", "train": {"epochs": 2, "batch_size": 32, "lr": 0.01}, "cnn": TINY_CNN,
+              "resnet": TINY_RESNET, "evaluate": {"misclassified": 8}}
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    return root
+
+
+def run_stage(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, f"stages/{script}", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def train_and_evaluate(inputs: Path, out: Path, model: str = "cnn") -> subprocess.CompletedProcess:
+    trained = run_stage("train.py", "--model", model, "--params", str(inputs / "params.yaml"),
+                        "--data", str(inputs / "cifar10.npz"), "--stats", str(inputs / "stats.json"),
+                        "--out", str(out / f"{model}.pt"), "--checkpoint", str(out / "ckpt.pt"),
+                        "--live", str(out / "live"))
+    assert trained.returncode == 0, trained.stderr
+    return run_stage("evaluate.py", "--model", model, "--params", str(inputs / "params.yaml"),
+                     "--data", str(inputs / "cifar10.npz"), "--checkpoint", str(out / f"{model}.pt"),
+                     "--metrics", str(out / "metrics.json"), "--predictions", str(out / "predictions.csv"),
+                     "--figures", str(out / "figures"))
+
+
+@pytest.fixture(scope="module")
+def trained_once(stage_inputs: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    evaluated = train_and_evaluate(stage_inputs, out)
+    assert evaluated.returncode == 0, evaluated.stderr
+    return out
+
+
+def test_stages_write_metrics_with_the_documented_schema(trained_once: Path) -> None:
+    tmp_path = trained_once
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert 0 <= metrics["test"]["accuracy"] <= 1 and metrics["test"]["loss"] > 0
+    assert set(metrics["test"]["per_class_accuracy"]) == set(CLASSES)
+    for split in ("train", "val"):
+        assert 0 <= metrics[split]["accuracy"] <= 1 and metrics[split]["loss"] > 0
+    assert metrics["epochs"] == 2 and metrics["device"] == "cpu"
+    assert metrics["data"] == {"train_images": 216, "val_images": 24, "test_images": 60, "subset": True}
+    assert metrics["timing"]["train_seconds"] > 0 and metrics["timing"]["images_per_second"] > 0
+    assert metrics["seed_report"]["test_accuracy"] == 0.847
+    # DVCLive curves: one row per epoch, steps numbered by epoch
+    for split in ("train", "val"):
+        rows = (tmp_path / "live/plots/metrics" / split / "accuracy.tsv").read_text().splitlines()
+        assert rows[0].split("\t") == ["step", "accuracy"] and [r.split("\t")[0] for r in rows[1:]] == ["1", "2"]
+    predictions = (tmp_path / "predictions.csv").read_text().splitlines()
+    assert predictions[0] == "actual,predicted" and len(predictions) == 61
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["confusion.png", "curves.png",
+                                                                       "misclassified.png"]
+
+
+def test_two_runs_with_the_same_params_write_the_same_metrics(
+    stage_inputs: Path, trained_once: Path, tmp_path: Path
+) -> None:
+    assert train_and_evaluate(stage_inputs, tmp_path).returncode == 0
+    runs = [json.loads((out / "metrics.json").read_text()) for out in (trained_once, tmp_path)]
+    for metrics in runs:
+        metrics.pop("timing")  # wall-clock time is the one thing that cannot repeat
+    assert runs[0] == runs[1]
+    assert (trained_once / "predictions.csv").read_text() == (tmp_path / "predictions.csv").read_text()
+
+
+@pytest.mark.parametrize(
+    ("stats_text", "message"),
+    [(None, "stats.json not found: run the stats stage first"), ("{not json", "stats.json is not valid JSON"),
+     ('{"mean": [0.5, 0.5]}', 'must hold {"mean": [r, g, b], "std": [r, g, b]}')],
+)
+def test_train_refuses_missing_or_malformed_stats(stage_inputs: Path, tmp_path: Path, stats_text, message) -> None:
+    stats = tmp_path / "stats.json"
+    if stats_text is not None:
+        stats.write_text(stats_text)
+    out = tmp_path / "out"
+    result = run_stage("train.py", "--model", "cnn", "--params", str(stage_inputs / "params.yaml"),
+                       "--data", str(stage_inputs / "cifar10.npz"), "--stats", str(stats),
+                       "--out", str(out / "cnn.pt"), "--checkpoint", str(out / "ckpt.pt"), "--live", str(out / "live"))
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and message in result.stderr
+    assert not out.exists()
+
+
+def test_train_refuses_an_unknown_model_listing_the_choices(stage_inputs: Path, tmp_path: Path) -> None:
+    result = run_stage("train.py", "--model", "vgg", "--params", str(stage_inputs / "params.yaml"),
+                       "--data", str(stage_inputs / "cifar10.npz"), "--stats", str(stage_inputs / "stats.json"),
+                       "--out", str(tmp_path / "m.pt"), "--checkpoint", str(tmp_path / "c.pt"),
+                       "--live", str(tmp_path / "live"))
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: unknown model 'vgg'; choices: cnn, resnet"
+    assert list(tmp_path.iterdir()) == []

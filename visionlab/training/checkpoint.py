@@ -1,0 +1,50 @@
+"""Per-epoch training checkpoints: atomic saves, weights-only loads, and refusing foreign ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from visionlab.errors import PipelineError
+from visionlab.io import atomic_path
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """Write ``state`` with torch.save under a temporary name, then rename: a crash never leaves half a file."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:
+    diffs = []
+    for key in sorted(set(saved) | set(wanted)):
+        old, new = saved.get(key), wanted.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            diffs += _differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            diffs.append(f"{prefix}{key}: {old} -> {new}")
+    return diffs
+
+
+def load_resume_checkpoint(path: str | Path, fingerprint: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """Load a checkpoint to resume from; refuse one written for another model or other params."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+        saved = state["fingerprint"]
+    except Exception as err:  # corrupt, truncated or not ours: never guess
+        raise PipelineError(f"cannot resume from {path}: not a training checkpoint ({type(err).__name__})") from None
+    if saved.get("model") != fingerprint["model"]:
+        raise PipelineError(
+            f"cannot resume from {path}: it holds a {saved.get('model')} model, not {fingerprint['model']}; "
+            "delete it or set train.resume=false"
+        )
+    diffs = _differences(saved, fingerprint)
+    if diffs:
+        raise PipelineError(
+            f"cannot resume from {path}: it was trained with other params ({'; '.join(diffs[:3])}); "
+            "delete it or set train.resume=false"
+        )
+    return state

@@ -1,0 +1,280 @@
+"""The training loop: data as tensors on the device, batched augmentation, one sync per check interval."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from visionlab.data.cifar import Split
+from visionlab.errors import PipelineError
+from visionlab.params import TrainParams, as_dict
+from visionlab.training.augment import augment, to_float
+from visionlab.training.checkpoint import load_resume_checkpoint, save_checkpoint
+
+# Loss values are checked for NaN/inf every this many steps: one host sync per interval, not per step.
+FINITE_CHECK_INTERVAL = 25
+
+
+@dataclass
+class DeviceSplit:
+    """One split as a uint8 image tensor and an int64 label tensor, both on the training device."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    @classmethod
+    def from_split(cls, split: Split, device: torch.device) -> DeviceSplit:
+        return cls(torch.from_numpy(split.images).to(device), torch.from_numpy(split.labels).to(device))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class EpochResult:
+    loss: float
+    accuracy: float
+    images: int
+    seconds: float
+
+
+def build_optimizer(params: TrainParams, model: nn.Module) -> torch.optim.Optimizer:
+    if params.optimizer == "nadam":
+        return torch.optim.NAdam(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    if params.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    return torch.optim.SGD(
+        model.parameters(), lr=params.lr, momentum=params.momentum, weight_decay=params.weight_decay, nesterov=True
+    )
+
+
+def build_scheduler(
+    params: TrainParams, optimizer: torch.optim.Optimizer, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """A per-step schedule over the whole run (``none`` keeps the learning rate constant)."""
+    if params.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if params.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=params.lr, total_steps=total_steps)
+    return None
+
+
+def steps_per_epoch(n_images: int, batch_size: int) -> int:
+    """Full batches only (a last batch of one image would break BatchNorm); at least one batch."""
+    return max(1, n_images // batch_size)
+
+
+def autocast_for(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA (tensor cores); full float32 elsewhere, which keeps CPU runs exact."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    data: DeviceSplit,
+    params: TrainParams,
+    generator: torch.Generator,
+    epoch: int,
+    progress: bool = True,
+) -> EpochResult:
+    """One pass over ``data`` in shuffled full batches; raise on the first non-finite loss."""
+    device = data.images.device
+    model.train()
+    batch_size = min(params.batch_size, len(data))
+    n_steps = steps_per_epoch(len(data), batch_size)
+    order = torch.randperm(len(data), generator=generator, device=device)
+    losses = torch.zeros(n_steps, device=device)
+    correct = torch.zeros(n_steps, device=device, dtype=torch.long)
+    synchronize(device)
+    start = time.perf_counter()
+    bar = tqdm(range(n_steps), desc=f"epoch {epoch}", leave=False, disable=not progress)
+    for step in bar:
+        index = order[step * batch_size : (step + 1) * batch_size]
+        images = augment(data.images[index], params.augment.crop_padding, params.augment.flip, generator)
+        labels = data.labels[index]
+        with autocast_for(device):
+            logits = model(to_float(images))
+            loss = F.cross_entropy(logits, labels, label_smoothing=params.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        losses[step] = loss.detach()
+        correct[step] = (logits.argmax(1) == labels).sum()
+        if (step + 1) % FINITE_CHECK_INTERVAL == 0 or step + 1 == n_steps:
+            _raise_if_not_finite(losses[: step + 1], epoch)
+            bar.set_postfix(loss=f"{losses[step].item():.3f}")
+    synchronize(device)
+    seconds = time.perf_counter() - start
+    images_seen = n_steps * batch_size
+    return EpochResult(losses.mean().item(), correct.sum().item() / images_seen, images_seen, seconds)
+
+
+def _raise_if_not_finite(losses: torch.Tensor, epoch: int) -> None:
+    finite = torch.isfinite(losses)
+    if not bool(finite.all()):
+        step = int((~finite).nonzero()[0, 0]) + 1
+        raise NonFiniteLoss(epoch, step)
+
+
+class NonFiniteLoss(PipelineError):
+    def __init__(self, epoch: int, step: int) -> None:
+        super().__init__(f"non-finite loss at epoch {epoch}, step {step}")
+        self.epoch, self.step = epoch, step
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: DeviceSplit, batch_size: int = 512) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy (no label smoothing) and the predicted class of every image, in eval mode."""
+    model.eval()
+    device = data.images.device
+    total_loss = torch.zeros((), device=device)
+    predictions = []
+    for start in range(0, len(data), batch_size):
+        images = to_float(data.images[start : start + batch_size])
+        labels = data.labels[start : start + batch_size]
+        with autocast_for(device):
+            logits = model(images)
+        total_loss += F.cross_entropy(logits.float(), labels, reduction="sum")
+        predictions.append(logits.argmax(1))
+    return total_loss.item() / len(data), torch.cat(predictions).cpu().numpy()
+
+
+def evaluate(model: nn.Module, data: DeviceSplit, batch_size: int = 512) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on ``data``."""
+    loss, predicted = predict(model, data, batch_size)
+    return loss, float((predicted == data.labels.cpu().numpy()).mean())
+
+
+@dataclass
+class TrainingRun:
+    """Everything :func:`fit` needs besides the model: data, recipe, where to write, and how to log."""
+
+    model_name: str
+    model_config: dict[str, Any]
+    params: TrainParams
+    seed: int
+    train: DeviceSplit
+    val: DeviceSplit
+    checkpoint_path: Path
+    fingerprint_extra: dict[str, Any]
+    log_epoch: Callable[[dict[str, float]], None] = lambda row: None
+    progress: bool = True
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a resumable checkpoint must match: everything that shapes the run except ``resume``."""
+        train = as_dict(self.params)
+        train.pop("resume")
+        return {
+            "model": self.model_name,
+            "model_config": self.model_config,
+            "train": train,
+            "seed": self.seed,
+            **self.fingerprint_extra,
+        }
+
+
+def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
+    """Train ``model`` for ``params.epochs``, checkpointing every epoch; return the run's summary.
+
+    With ``params.resume`` and a matching checkpoint, training continues after its last epoch,
+    with the optimiser, schedule and random-number states restored, so the result equals an
+    uninterrupted run.
+    """
+    device = run.train.images.device
+    params = run.params
+    torch.manual_seed(run.seed)
+    generator = torch.Generator(device=device).manual_seed(run.seed)
+    optimizer = build_optimizer(params, model)
+    batch_size = min(params.batch_size, len(run.train))
+    scheduler = build_scheduler(params, optimizer, params.epochs * steps_per_epoch(len(run.train), batch_size))
+
+    history: list[dict[str, float]] = []
+    train_seconds = 0.0  # time in training steps only (for images/second)
+    wall_seconds = 0.0  # the whole loop: steps, validation and checkpoints
+    fingerprint = run.fingerprint()
+    if params.resume and run.checkpoint_path.is_file():
+        state = load_resume_checkpoint(run.checkpoint_path, fingerprint, device)
+        model.load_state_dict(state["model_state"])
+        optimizer.load_state_dict(state["optimizer_state"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler_state"])
+        generator.set_state(state["generator_state"].cpu())
+        torch.set_rng_state(state["cpu_rng_state"].cpu())
+        if device.type == "cuda" and "cuda_rng_state" in state:
+            torch.cuda.set_rng_state(state["cuda_rng_state"].cpu(), device)
+        history = list(state["history"])
+        train_seconds, wall_seconds = state["train_seconds"], state["wall_seconds"]
+        print(f"resuming from {run.checkpoint_path} after epoch {len(history)}")
+    elif params.resume:
+        print(f"train.resume: no checkpoint at {run.checkpoint_path}, starting at epoch 1")
+    for row in history:
+        run.log_epoch(row)
+
+    for epoch in range(len(history) + 1, params.epochs + 1):
+        started = time.perf_counter()
+        try:
+            result = train_epoch(model, optimizer, scheduler, run.train, params, generator, epoch, run.progress)
+        except NonFiniteLoss as err:
+            kept = f"checkpoint of epoch {len(history)} kept at {run.checkpoint_path}" if history else "no checkpoint"
+            raise PipelineError(f"{err}: stopped; {kept}; try a lower train.lr") from None
+        val_loss, val_accuracy = evaluate(model, run.val)
+        row = {
+            "epoch": epoch,
+            "train_loss": result.loss,
+            "train_accuracy": result.accuracy,
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+        }
+        history.append(row)
+        train_seconds += result.seconds
+        wall_seconds += time.perf_counter() - started
+        run.log_epoch(row)
+        print(
+            f"epoch {epoch}/{params.epochs}: train loss {result.loss:.4f} acc {result.accuracy:.4f} | "
+            f"val loss {val_loss:.4f} acc {val_accuracy:.4f} | {result.images / result.seconds:,.0f} img/s"
+        )
+        state = {
+            "fingerprint": fingerprint,
+            "model_state": model.state_dict(),
+            "optimizer_state": optimizer.state_dict(),
+            "scheduler_state": scheduler.state_dict() if scheduler is not None else {},
+            "generator_state": generator.get_state(),
+            "cpu_rng_state": torch.get_rng_state(),
+            "history": history,
+            "train_seconds": train_seconds,
+            "wall_seconds": wall_seconds,
+        }
+        if device.type == "cuda":
+            state["cuda_rng_state"] = torch.cuda.get_rng_state(device)
+        save_checkpoint(run.checkpoint_path, state)
+
+    images_trained = len(history) * steps_per_epoch(len(run.train), batch_size) * batch_size
+    return {
+        "epochs": len(history),
+        "history": history,
+        "device": str(device),
+        "train_seconds": wall_seconds,
+        "images_per_second": images_trained / train_seconds if train_seconds > 0 else math.nan,
+    }
