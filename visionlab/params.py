@@ -196,6 +196,8 @@ class MaximizeClassParams:
     steps: int = param(40, positive_int)
     step_size: float = param(5.0, positive_number)
     objective: str = param("prob", one_of("prob", "logit"))
+    init_mean: float = param(0.5, fraction_open)
+    init_std: float = param(0.01, positive_number)
     robustness_trials: int = param(8, non_negative_int)
     max_shift: float = param(0.05, fraction_closed_open)
     max_scale: float = param(0.1, fraction_closed_open)

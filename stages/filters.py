@@ -1,0 +1,69 @@
+"""DVC stage `filters`: AlexNet's 64 conv1 filters as an 8x8 RGB grid, and the shapes of conv1 and conv2."""
+
+import argparse
+
+from visionlab.errors import run_stage
+from visionlab.interpret.alexnet import INPUT_SIZE, RANDOM_WEIGHTS_NOTE, load_alexnet
+from visionlab.interpret.filters import conv_summaries, filter_images
+from visionlab.io import save_figure, write_json, write_text
+from visionlab.params import load_params
+from visionlab.reporting.interpret_figures import filters_figure
+
+# The seed report (2a-2d) states conv2's shape.
+SEED_CONV2 = {"in_channels": 64, "out_channels": 192, "kernel": 5}
+
+
+def summary_markdown(summaries: list, weights: str, random_weights: bool) -> str:
+    lines = ["# AlexNet conv1 and conv2", ""]
+    if random_weights:
+        lines += [f"**{RANDOM_WEIGHTS_NOTE}**: the filter picture shows noise, not learned features.", ""]
+    lines += [
+        f"Weights: `{weights}`. Output sizes are for a {INPUT_SIZE}x{INPUT_SIZE} input.",
+        "",
+        "| layer | in channels | out channels | kernel | stride | padding | output size |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in summaries:
+        lines.append(
+            f"| {s.name} | {s.in_channels} | {s.out_channels} | {s.kernel}x{s.kernel} | {s.stride} | {s.padding} "
+            f"| {s.output_size}x{s.output_size} |"
+        )
+    lines += [
+        "",
+        "conv1 filters have 3 input channels, so each can be drawn as an RGB patch; conv2 filters have "
+        f"{summaries[1].in_channels} input channels and cannot.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--figure", default="reports/figures/alexnet_conv1_filters.png")
+    parser.add_argument("--markdown", default="reports/filters/summary.md")
+    parser.add_argument("--metrics", default="reports/metrics/filters.json")
+    args = parser.parse_args()
+
+    params = load_params(args.params)
+    alex = load_alexnet(params.alexnet.weights)  # CPU: one forward pass of zeros, nothing to speed up
+    summaries = conv_summaries(alex.net.features, INPUT_SIZE, count=2)
+    weight = alex.conv1.weight.detach()
+    metrics = {
+        "model": "alexnet",
+        "alexnet_weights": alex.weights,
+        "random_weights": alex.random_weights,
+        "input_size": INPUT_SIZE,
+        **{s.name: s.as_metrics() for s in summaries},
+        "conv1_weight": {"min": float(weight.min()), "max": float(weight.max()), "std": float(weight.std())},
+        "seed_report": {"conv2": SEED_CONV2},
+    }
+    save_figure(filters_figure(filter_images(alex.conv1), alex.random_weights, alex.weights), args.figure)
+    write_text(args.markdown, summary_markdown(summaries, alex.weights, alex.random_weights))
+    write_json(args.metrics, metrics)
+    for s in summaries:
+        print(f"{s.name}: {s.in_channels}->{s.out_channels}, {s.kernel}x{s.kernel}/{s.stride}, "
+              f"output {s.output_size}x{s.output_size}")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,72 @@
+"""DVC stage `maximize_channels`: gradient ascent on the centre unit of conv1 channels (seed 3a-3d).
+
+Each unit is maximised before its ReLU and compared with its analytic maximum over [0, 1] images.
+"""
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from visionlab.errors import run_stage
+from visionlab.interpret.alexnet import load_alexnet
+from visionlab.interpret.maximize import maximize_conv1_channels
+from visionlab.io import save_figure, write_json
+from visionlab.params import load_params
+from visionlab.reporting.interpret_figures import channel_figure, channels_panel
+from visionlab.training.device import resolve_device
+
+# The seed report's activations (3b, 3d), each after 30 steps of size 5.0 from the same noise.
+SEED_ACTIVATIONS = {0: 62.038, 5: 34.98, 20: 104.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--figures", default="reports/figures/maximize_channels")
+    parser.add_argument("--metrics", default="reports/metrics/maximize_channels.json")
+    args = parser.parse_args()
+
+    params = load_params(args.params)
+    settings = params.maximize_channels
+    torch.manual_seed(params.seed)
+    alex = load_alexnet(params.alexnet.weights, resolve_device(params.device))
+    results = maximize_conv1_channels(alex, settings.channels, settings.steps, settings.step_size,
+                                      settings.init_mean, settings.init_std, params.seed)
+
+    channels = {}
+    for r in results:
+        entry = {
+            "initial_activation": r.initial_activation,
+            "activation": r.activation,
+            "analytic_max": r.analytic.value,
+            "fraction_of_analytic_max": r.fraction,
+        }
+        if r.channel in SEED_ACTIVATIONS:
+            entry["seed_report"] = {"activation": SEED_ACTIVATIONS[r.channel]}
+        channels[str(r.channel)] = entry
+    (r0, r1), (c0, c1) = results[0].analytic.field.rows, results[0].analytic.field.cols
+    metrics = {
+        "model": "alexnet",
+        "alexnet_weights": alex.weights,
+        "random_weights": alex.random_weights,
+        "unit": {"row": results[0].unit[0], "col": results[0].unit[1]},
+        "receptive_field": {"row_first": r0, "row_last": r1 - 1, "col_first": c0, "col_last": c1 - 1},
+        "steps": settings.steps,
+        "step_size": settings.step_size,
+        "min_fraction_of_analytic_max": min(r.fraction for r in results),
+        "channels": channels,
+    }
+    figures = Path(args.figures)
+    for r in results:
+        fig = channel_figure(r, SEED_ACTIVATIONS.get(r.channel), alex.random_weights, alex.weights)
+        save_figure(fig, figures / f"channel_{r.channel:02d}.png")
+    save_figure(channels_panel(results, SEED_ACTIVATIONS, alex.random_weights, alex.weights), figures / "panel.png")
+    write_json(args.metrics, metrics)
+    for r in results:
+        print(f"channel {r.channel}: activation {r.activation:.3f} of analytic {r.analytic.value:.3f} "
+              f"({100 * r.fraction:.2f} %)")
+
+
+if __name__ == "__main__":
+    run_stage(main)

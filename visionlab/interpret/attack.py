@@ -1,0 +1,136 @@
+"""The adversarial ship (seed 5): unbounded gradient ascent on p(target), then a bounded sweep over ships."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from visionlab.errors import PipelineError
+from visionlab.interpret.classifiers import Classifier
+from visionlab.interpret.images import upscale
+from visionlab.interpret.objectives import class_probability
+from visionlab.interpret.optimize import gradient_ascent, targeted_linf_attack
+
+SHIP = "ship"
+BATCH_SIZE = 32  # images per bounded-attack batch; AlexNet at 224 needs ~10 MB of activations each
+
+
+def ship_indices(labels: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray:
+    """Test-split positions of every ship, in order."""
+    if SHIP not in class_names:
+        raise PipelineError(f"the CIFAR-10 data has no class {SHIP!r} (classes: {', '.join(class_names)})")
+    return np.flatnonzero(labels == class_names.index(SHIP))
+
+
+def pick_ship(labels: np.ndarray, class_names: tuple[str, ...], ship_index: int) -> int:
+    ships = ship_indices(labels, class_names)
+    if ship_index >= len(ships):
+        raise PipelineError(f"attack.ship_index={ship_index} but the test split has only {len(ships)} ships")
+    return int(ships[ship_index])
+
+
+def check_target(clf: Classifier, target: int) -> None:
+    hint = ""
+    if clf.name != "alexnet":
+        dog = clf.class_names.index("dog") if "dog" in clf.class_names else 0
+        hint = f"; set attack.target_class to a CIFAR class (e.g. {dog} = {clf.class_names[dog]})"
+    clf.check_class(target, "attack.target_class", hint)
+
+
+def _top1(clf: Classifier, image: torch.Tensor, original: int, target: int) -> dict[str, Any]:
+    with torch.no_grad():
+        probs = F.softmax(clf.model(image), dim=1)[0]
+    best = int(probs.argmax())
+    return {
+        "top1_index": best,
+        "top1_name": clf.class_names[best],
+        "top1_probability": float(probs[best]),
+        "target_probability": float(probs[target]),
+        "original_top1_probability": float(probs[original]),
+    }
+
+
+@dataclass
+class Unbounded:
+    original: torch.Tensor  # (1, 3, S, S)
+    adversarial: torch.Tensor
+    metrics: dict[str, Any]
+
+
+def unbounded_attack(clf: Classifier, image: np.ndarray, target: int, steps: int, step_size: float) -> Unbounded:
+    """The seed's attack: ``steps`` clamped raw-gradient steps on p(target) from the (upscaled) image."""
+    device = next(clf.model.parameters()).device
+    original = upscale(image[None], clf.input_size).to(device)
+    with torch.no_grad():
+        original_top1 = int(clf.model(original).argmax(dim=1)[0])
+    result = gradient_ascent(class_probability(clf.model, target), original, steps, step_size, desc="attack")
+    adversarial = result.images
+    delta = (adversarial - original).flatten()
+    metrics = {
+        "before": _top1(clf, original, original_top1, target),
+        "after": _top1(clf, adversarial, original_top1, target),
+        "linf": float(delta.abs().max()),
+        "linf_255": float(delta.abs().max() * 255),
+        "l2": float(delta.norm()),
+        "rms": float(delta.pow(2).mean().sqrt()),
+    }
+    return Unbounded(original=original, adversarial=adversarial, metrics=metrics)
+
+
+def bounded_example(
+    clf: Classifier, image: np.ndarray, target: int, epsilon: float, step_size: float, steps: int
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    """The bounded attack on one image, for the figure: the adversarial image and its scores."""
+    device = next(clf.model.parameters()).device
+    clean = upscale(image[None], clf.input_size).to(device)
+    with torch.no_grad():
+        original_top1 = int(clf.model(clean).argmax(dim=1)[0])
+    result = targeted_linf_attack(clf.model, clean, target, epsilon, step_size, steps, desc="bounded example")
+    return result.images, _top1(clf, result.images, original_top1, target)
+
+
+def bounded_sweep(
+    clf: Classifier,
+    images: np.ndarray,
+    target: int,
+    epsilon: float,
+    step_size: float,
+    steps: int,
+    batch_size: int = BATCH_SIZE,
+) -> dict[str, Any]:
+    """Targeted L-infinity attack on every image (uint8, N x 3 x 32 x 32), upscaled to the model's size.
+
+    Success is judged after the last step, and again after rounding the image to 8-bit pixels (what
+    saving it as a PNG would do).
+    """
+    device = next(clf.model.parameters()).device
+    first_all, success_all, rounded_all, clean_all, linf_all = [], [], [], [], []
+    for start in range(0, len(images), batch_size):
+        clean = upscale(images[start : start + batch_size], clf.input_size).to(device)
+        result = targeted_linf_attack(clf.model, clean, target, epsilon, step_size, steps, desc="bounded attack")
+        rounded = torch.round(result.images * 255) / 255
+        with torch.no_grad():
+            rounded_all.append((clf.model(rounded).argmax(dim=1) == target).cpu())
+            clean_all.append(clf.model(clean).argmax(dim=1).cpu())
+        first_all.append(result.first_success.cpu())
+        success_all.append(result.success.cpu())
+        linf_all.append((result.images - clean).flatten(1).abs().max(dim=1).values.cpu())
+    first, success = torch.cat(first_all), torch.cat(success_all)
+    rounded, clean_pred, linf = torch.cat(rounded_all), torch.cat(clean_all), torch.cat(linf_all)
+    steps_to_success = [int(s) for s in first[success]]
+    ship = clf.class_names.index(SHIP) if SHIP in clf.class_names else None
+    return {
+        "images": len(images),
+        "targeted_success_rate": float(success.float().mean()),
+        "successes": int(success.sum()),
+        "median_steps_to_success": statistics.median(steps_to_success) if steps_to_success else None,
+        "success_rate_after_uint8_rounding": float(rounded.float().mean()),
+        "clean_predicted_as_target": int((clean_pred == target).sum()),
+        "clean_accuracy": float((clean_pred == ship).float().mean()) if ship is not None else None,
+        "max_linf": float(linf.max()),
+    }

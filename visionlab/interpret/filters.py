@@ -1,0 +1,63 @@
+"""conv1 filters as RGB images, and the shapes of AlexNet's conv layers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+
+def filter_images(conv: nn.Conv2d) -> torch.Tensor:
+    """Each filter (out, 3, k, k) min-max scaled to [0, 1] on its own, so it can be shown as RGB."""
+    weight = conv.weight.detach().float().cpu()
+    flat = weight.flatten(1)
+    low = flat.min(dim=1).values.view(-1, 1, 1, 1)
+    high = flat.max(dim=1).values.view(-1, 1, 1, 1)
+    return (weight - low) / (high - low).clamp(min=1e-12)
+
+
+@dataclass(frozen=True)
+class ConvSummary:
+    name: str
+    in_channels: int
+    out_channels: int
+    kernel: int
+    stride: int
+    padding: int
+    output_size: int  # side of the output map for the given input size
+
+    def as_metrics(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k != "name"}
+
+
+def conv_summaries(features: nn.Sequential, input_size: int, count: int | None = None) -> list[ConvSummary]:
+    """The first ``count`` conv layers of ``features``, with output sizes measured by a forward pass
+    (so pooling between them is accounted for without re-deriving its arithmetic)."""
+    convs = [m for m in features if isinstance(m, nn.Conv2d)][:count]
+    sizes: dict[nn.Module, int] = {}
+    hooks = [c.register_forward_hook(lambda m, _i, out: sizes.__setitem__(m, out.shape[-1])) for c in convs]
+    try:
+        param = next(features.parameters())
+        with torch.no_grad():
+            x = torch.zeros((1, convs[0].in_channels, input_size, input_size), device=param.device)
+            for module in features:
+                x = module(x)
+                if len(sizes) == len(convs):
+                    break
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return [
+        ConvSummary(
+            name=f"conv{i + 1}",
+            in_channels=c.in_channels,
+            out_channels=c.out_channels,
+            kernel=c.kernel_size[0],
+            stride=c.stride[0],
+            padding=c.padding[0],
+            output_size=sizes[c],
+        )
+        for i, c in enumerate(convs)
+    ]
