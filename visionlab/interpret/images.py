@@ -74,14 +74,16 @@ def folder_photos(folder: str | Path) -> list[InputImage]:
         try:
             photos.append(InputImage(name=path.name, source="folder", pixels=read_photo(path)))
         except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as err:
-            skipped.append(path.name)
             reason = "not a readable image" if isinstance(err, UnidentifiedImageError) else str(err)
-            print(f"warning: skipping {path}: {reason}", file=sys.stderr)
-    if files and not photos:
+            skipped.append((path, reason))
+    if files and not photos:  # one error line instead of a warning per file
+        names = ", ".join(path.name for path, _ in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
         raise PipelineError(
-            f"none of the {len(files)} file(s) in {folder} is a readable image ({', '.join(skipped[:3])}"
-            f"{', ...' if len(skipped) > 3 else ''}): add JPEG/PNG files or remove them"
+            f"none of the {len(files)} file(s) in {folder} is a readable image ({names}): "
+            "add JPEG/PNG files or remove them"
         )
+    for path, reason in skipped:
+        print(f"warning: skipping {path}: {reason}", file=sys.stderr)
     return photos
 
 

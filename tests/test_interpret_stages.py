@@ -1,0 +1,269 @@
+"""The five interpretability stages end to end on tiny inputs (random AlexNet, a tiny CIFAR checkpoint),
+and their one-line failures on bad input, with nothing written when they fail."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from visionlab.errors import PipelineError, run_stage
+from visionlab.models import build_model
+from visionlab.params import parse_params
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CIFAR_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+TINY_CNN = {"channels": [4, 4, 4, 4], "kernel_sizes": [3, 3, 3, 3], "dropout": 0.0, "fc_widths": [8, 8, 8]}
+FAST = {  # every stage's work cut to a few steps
+    "device": "cpu",
+    "alexnet": {"weights": "none"},
+    "predict": {"cifar_images": 2, "top_k": 3},
+    "maximize_channels": {"channels": [0, 7], "steps": 30},
+    "maximize_class": {"steps": 2, "robustness_trials": 2},
+    "attack": {"steps": 2, "max_images": 2},
+}
+
+
+def _stage(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"stage_{name}", REPO_ROOT / "stages" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Workspace:
+    """A temporary project: tiny CIFAR arrays, a params file, and stage runs writing under ``out``."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        self.root, self.out = root, root / "out"
+        self.monkeypatch, self.capsys = monkeypatch, capsys
+        self.data = root / "cifar10.npz"
+        rng = np.random.default_rng(0)
+        test_labels = np.array([3, 8, 8, 0, 8, 1, 8, 5], dtype=np.int64)  # ships at 1, 2, 4, 6
+        np.savez(
+            self.data,
+            train_images=rng.integers(0, 256, (4, 3, 32, 32), dtype=np.uint8),
+            train_labels=np.arange(4, dtype=np.int64),
+            test_images=rng.integers(0, 256, (len(test_labels), 3, 32, 32), dtype=np.uint8),
+            test_labels=test_labels,
+            class_names=np.array(CIFAR_NAMES),
+        )
+        self.images = root / "images"
+        self.images.mkdir()
+        (self.images / ".gitkeep").write_text("")
+        self.models = root / "models"
+        self.models.mkdir()
+
+    def add_checkpoint(self, name: str = "cnn") -> None:
+        """The format the train stage writes, with a tiny CNN."""
+        torch.manual_seed(0)
+        net = build_model("cnn", TINY_CNN)
+        torch.save(
+            {"model": "cnn", "config": TINY_CNN, "state_dict": net.state_dict(), "mean": [0.5] * 3, "std": [0.25] * 3,
+             "class_names": CIFAR_NAMES, "summary": {"epochs": 1, "train_images": 4, "subset": True}},
+            self.models / f"{name}.pt",
+        )
+
+    def params(self, **overrides: dict[str, Any]) -> Path:
+        raw = {key: dict(value) if isinstance(value, dict) else value for key, value in FAST.items()}
+        raw["predict"]["input_dir"] = str(self.images)
+        for section, values in overrides.items():
+            raw.setdefault(section, {}).update(values)
+        path = self.root / "params.yaml"
+        path.write_text(yaml.safe_dump(raw))
+        return path
+
+    def args(self, stage: str) -> list[str]:
+        o = self.out
+        return {
+            "predict": ["--data", self.data, "--csv", o / "p.csv", "--markdown", o / "p.md", "--figure", o / "p.png",
+                        "--metrics", o / "predict.json"],
+            "filters": ["--figure", o / "f.png", "--markdown", o / "f.md", "--metrics", o / "filters.json"],
+            "maximize_channels": ["--figures", o / "channels", "--metrics", o / "maximize_channels.json"],
+            "maximize_class": ["--stats", self.root / "stats.json", "--models", self.models, "--figure", o / "c.png",
+                               "--metrics", o / "maximize_class.json"],
+            "attack": ["--data", self.data, "--stats", self.root / "stats.json", "--models", self.models,
+                       "--figure", o / "a.png", "--metrics", o / "attack.json"],
+        }[stage]
+
+    def run(self, stage: str, **overrides: dict[str, Any]) -> tuple[int, str]:
+        """Run the stage's main as its CLI does; return (exit status, stderr)."""
+        argv = [f"{stage}.py", "--params", str(self.params(**overrides)), *map(str, self.args(stage))]
+        self.monkeypatch.setattr(sys, "argv", argv)
+        self.capsys.readouterr()
+        try:
+            run_stage(_stage(stage).main)
+            status = 0
+        except SystemExit as exit_:
+            status = int(exit_.code)
+        return status, self.capsys.readouterr().err
+
+    def metrics(self, stage: str) -> dict[str, Any]:
+        return json.loads((self.out / f"{stage}.json").read_text())
+
+    def fails_cleanly(self, stage: str, expected: str, **overrides: dict[str, Any]) -> str:
+        status, err = self.run(stage, **overrides)
+        assert status == 1
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], err
+        assert not self.out.exists() or not any(self.out.rglob("*")), "a failed stage left outputs behind"
+        return lines[0]
+
+
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Workspace:
+    return Workspace(tmp_path, monkeypatch, capsys)
+
+
+# --- the stages work -------------------------------------------------------------------------------
+
+
+def test_filters_stage(ws: Workspace) -> None:
+    assert ws.run("filters")[0] == 0
+    m = ws.metrics("filters")
+    assert m["random_weights"] is True
+    assert m["conv1"] == {"in_channels": 3, "out_channels": 64, "kernel": 11, "stride": 4, "padding": 2,
+                          "output_size": 55}
+    assert m["conv2"] == {"in_channels": 64, "out_channels": 192, "kernel": 5, "stride": 1, "padding": 2,
+                          "output_size": 27}
+    assert "RANDOM WEIGHTS" in (ws.out / "f.md").read_text()
+    assert (ws.out / "f.png").stat().st_size > 0
+
+
+def test_maximize_channels_stage(ws: Workspace) -> None:
+    assert ws.run("maximize_channels")[0] == 0
+    m = ws.metrics("maximize_channels")
+    assert m["random_weights"] is True
+    assert m["unit"] == {"row": 27, "col": 27}
+    assert m["receptive_field"] == {"row_first": 106, "row_last": 116, "col_first": 106, "col_last": 116}
+    assert set(m["channels"]) == {"0", "7"}
+    assert m["channels"]["0"]["seed_report"] == {"activation": 62.038}
+    assert "seed_report" not in m["channels"]["7"]
+    assert m["min_fraction_of_analytic_max"] >= 0.99
+    names = sorted(p.name for p in (ws.out / "channels").iterdir())
+    assert names == ["channel_00.png", "channel_07.png", "panel.png"]
+
+
+def test_predict_stage_with_folder_images(ws: Workspace) -> None:
+    Image.fromarray(np.full((60, 80, 3), 200, dtype=np.uint8)).save(ws.images / "mine.png")
+    (ws.images / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
+    status, err = ws.run("predict")
+    assert status == 0
+    assert "broken.jpg" in err and ".gitkeep" not in err
+    m = ws.metrics("predict")
+    assert m["random_weights"] is True and m["images"] == 4  # sample photo + 2 CIFAR + mine.png
+    assert set(m["per_image"]) == {"grace_hopper.jpg", "cifar_test_0", "cifar_test_1", "mine.png"}
+    rows = (ws.out / "p.csv").read_text().strip().splitlines()
+    assert len(rows) == 1 + 4 * 2 * 3  # header + images x (with, without) x top-3
+    assert "RANDOM WEIGHTS" in (ws.out / "p.md").read_text()
+
+
+def test_maximize_class_on_alexnet(ws: Workspace) -> None:
+    assert ws.run("maximize_class")[0] == 0
+    m = ws.metrics("maximize_class")
+    assert m["model"] == "alexnet" and m["random_weights"] is True
+    assert m["class_index"] == 207 and m["class_name"] == "golden retriever"
+    assert m["seed_report"] == {"probability": 1.0, "steps": 40}
+    assert set(m["top5"]) == {"1", "2", "3", "4", "5"}
+    assert m["robustness"]["trials"] == 2
+
+
+def test_maximize_class_on_a_cifar_checkpoint(ws: Workspace) -> None:
+    ws.add_checkpoint("cnn")
+    assert ws.run("maximize_class", maximize_class={"model": "cnn", "class_index": 3, "objective": "logit"})[0] == 0
+    m = ws.metrics("maximize_class")
+    assert m["model"] == "cnn" and m["random_weights"] is False
+    assert m["trained_model"] == {"epochs": 1, "train_images": 4, "subset": True}
+    assert m["class_name"] == "cat" and "seed_report" not in m
+    assert len(m["top5"]) == 5
+
+
+def test_attack_on_a_cifar_checkpoint(ws: Workspace) -> None:
+    ws.add_checkpoint("cnn")
+    assert ws.run("attack", attack={"model": "cnn", "target_class": 5, "ship_index": 3, "max_images": 10})[0] == 0
+    m = ws.metrics("attack")
+    assert m["ship_test_index"] == 6 and m["input_size"] == 32 and m["target_name"] == "dog"
+    assert m["trained_model"]["epochs"] == 1
+    assert m["bounded"]["images"] == 4  # every ship of the tiny test split
+    assert m["bounded"]["max_linf"] <= 8 / 255 + 1e-6
+    assert 0 <= m["bounded"]["targeted_success_rate"] <= 1
+    assert "seed_report" not in m["unbounded"]
+
+
+def test_attack_on_alexnet(ws: Workspace) -> None:
+    assert ws.run("attack")[0] == 0
+    m = ws.metrics("attack")
+    assert m["random_weights"] is True and m["input_size"] == 224 and m["ship_test_index"] == 1
+    assert m["unbounded"]["seed_report"] == {"target_probability": 1.0, "steps": 40}
+    assert set(m["unbounded"]["before"]) == {"top1_index", "top1_name", "top1_probability", "target_probability",
+                                             "original_top1_probability"}
+    assert m["bounded"]["images"] == 2
+    assert (ws.out / "a.png").stat().st_size > 0
+
+
+# --- bad input: one line, exit 1, nothing written ---------------------------------------------------
+
+
+def test_class_index_out_of_range_for_alexnet(ws: Workspace) -> None:
+    ws.fails_cleanly("maximize_class", "maximize_class.class_index=1000", maximize_class={"class_index": 1000})
+
+
+def test_class_index_out_of_range_for_cifar(ws: Workspace) -> None:
+    ws.add_checkpoint("cnn")
+    line = ws.fails_cleanly("maximize_class", "0..9", maximize_class={"model": "cnn", "class_index": 10})
+    assert "5=dog" in line
+
+
+def test_imagenet_target_with_a_cifar_model(ws: Workspace) -> None:
+    ws.add_checkpoint("cnn")
+    line = ws.fails_cleanly("attack", "attack.target_class=207", attack={"model": "cnn"})
+    assert "set attack.target_class to a CIFAR class (e.g. 5 = dog)" in line
+
+
+def test_missing_trained_checkpoint(ws: Workspace) -> None:
+    line = ws.fails_cleanly("maximize_class", "resnet.pt", maximize_class={"model": "resnet", "class_index": 1})
+    assert "not found" in line
+    ws.fails_cleanly("attack", "cnn.pt", attack={"model": "cnn", "target_class": 5})
+
+
+def test_ship_index_past_the_last_ship(ws: Workspace) -> None:
+    ws.fails_cleanly("attack", "only 4 ships", attack={"ship_index": 4})
+
+
+def test_weights_file_that_is_not_alexnet(ws: Workspace) -> None:
+    bogus = ws.root / "bogus.pth"
+    torch.save({"conv.weight": torch.zeros(3)}, bogus)
+    ws.fails_cleanly("filters", "not an AlexNet state dict", alexnet={"weights": str(bogus)})
+
+
+def test_input_folder_with_no_readable_image(ws: Workspace) -> None:
+    (ws.images / "notes.txt").write_text("not a picture")
+    ws.fails_cleanly("predict", "notes.txt", predict={"cifar_images": 0})
+
+
+def test_channel_outside_conv1_is_rejected_by_the_schema() -> None:
+    with pytest.raises(PipelineError, match=r"maximize_channels\.channels must be .*0\.\.63"):
+        parse_params({"maximize_channels": {"channels": [0, 64]}})
+
+
+def test_cli_reports_bad_input_in_one_line(run_stage, tmp_path: Path) -> None:  # the real entry point
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"alexnet": {"weights": "none"}, "maximize_class": {"class_index": 5000}}))
+    result = run_stage("maximize_class.py", "--params", params, "--models", tmp_path, "--figure", tmp_path / "c.png",
+                       "--metrics", tmp_path / "c.json")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: maximize_class.class_index=5000 is out of range for model=alexnet: classes are 0..999 "
+        "(0=tench, 1=goldfish, 2=great white shark, 3=tiger shark, 4=hammerhead, 5=electric ray, 6=stingray, "
+        "7=cock, 8=hen, 9=ostrich, ...)"
+    ]
+    assert not (tmp_path / "c.png").exists() and not (tmp_path / "c.json").exists()
