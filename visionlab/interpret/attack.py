@@ -17,7 +17,7 @@ from visionlab.interpret.objectives import class_probability
 from visionlab.interpret.optimize import gradient_ascent, targeted_linf_attack
 
 SHIP = "ship"
-BATCH_SIZE = 32  # images per bounded-attack batch; AlexNet at 224 needs ~10 MB of activations each
+BATCH_SIZE = 32  # images per bounded-attack batch: AlexNet at 224 keeps a few MB of activations per image
 
 
 def ship_indices(labels: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray:

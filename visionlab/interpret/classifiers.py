@@ -101,9 +101,12 @@ def warn_if_stats_differ(trained: TrainedModel, stats_path: Path) -> None:
     mean, std = load_stats(stats_path)
     drift = max(abs(a - b) for a, b in zip([*mean, *std], [*trained.mean, *trained.std], strict=True))
     if drift > STATS_TOLERANCE:
+        def fmt(values: list[float]) -> str:
+            return "[" + ", ".join(f"{v:.4f}" for v in values) + "]"
+
         print(
-            f"warning: {trained.name} was trained with mean/std {trained.mean}/{trained.std} but {stats_path} "
-            f"now says {mean}/{std}; using the checkpoint's own (retrain to match)",
+            f"warning: {trained.name} was trained with mean {fmt(trained.mean)}, std {fmt(trained.std)} but "
+            f"{stats_path} now says {fmt(mean)}, {fmt(std)}; using the checkpoint's own (retrain to match)",
             file=sys.stderr,
         )
 

@@ -58,7 +58,7 @@ def model_note(clf: Classifier) -> str:
     summary = clf.provenance.get("trained_model", {})
     parts = [f"{clf.name} from {clf.provenance.get('checkpoint')}"]
     if "epochs" in summary:
-        parts.append(f"{summary['epochs']} epochs")
+        parts.append(f"{summary['epochs']} epoch{'s' if summary['epochs'] != 1 else ''}")
     if "train_images" in summary:
         parts.append(f"{summary['train_images']:,} training images")
     if summary.get("subset"):
@@ -115,7 +115,7 @@ def _channel_row(axes: Sequence[plt.Axes], result: ChannelResult, seed_value: fl
     full.imshow(image)
     (r0, r1), (c0, c1) = field.rows, field.cols
     full.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, edgecolor="red", linewidth=1))
-    seed = f", seed {seed_value:g}" if seed_value is not None else ""
+    seed = f" (seed report: {seed_value:g})" if seed_value is not None else ""
     full.set_title(f"channel {result.channel}: activation {result.activation:.2f}{seed}", fontsize=9)
     top, bottom, left, right = _crop_box(field, margin, image.shape[0])
     zoom.imshow(image[top:bottom, left:right], interpolation="nearest", extent=(left - 0.5, right - 0.5, bottom - 0.5,
@@ -226,13 +226,13 @@ def attack_figure(
     for row_axes, (label, adversarial, scores) in zip(axes, rows, strict=True):
         row_axes[0].imshow(_rgb(original[0]), interpolation=interp)
         row_axes[0].set_title(
-            f"original\nnow: {_short(before['top1_name'])} {_p(before['top1_probability'])}\n"
+            f"original\ntop-1: {_short(before['top1_name'])} {_p(before['top1_probability'])}\n"
             f"p({target_name}) = {before['target_probability']:.3f}",
             fontsize=9,
         )
         row_axes[1].imshow(_rgb(adversarial[0]), interpolation=interp)
         row_axes[1].set_title(
-            f"{label}\nnow: {_short(scores['top1_name'])} {_p(scores['top1_probability'])}\n"
+            f"{label}\ntop-1: {_short(scores['top1_name'])} {_p(scores['top1_probability'])}\n"
             f"p({target_name}) = {scores['target_probability']:.3f}",
             fontsize=9,
         )
