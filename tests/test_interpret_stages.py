@@ -27,9 +27,9 @@ FAST = {  # every stage's work cut to a few steps
     "device": "cpu",
     "alexnet": {"weights": "none"},
     "predict": {"cifar_images": 2, "top_k": 3},
-    "maximize_channels": {"channels": [0, 7], "steps": 30},
+    "maximize_channels": {"channels": [0, 7], "steps": 10},
     "maximize_class": {"steps": 2, "robustness_trials": 2},
-    "attack": {"steps": 2, "max_images": 2},
+    "attack": {"steps": 1, "max_images": 2},
 }
 
 

@@ -104,7 +104,7 @@ def test_analytic_max_matches_brute_force(kernel: int, stride: int, padding: int
 
 
 def test_ascent_reaches_analytic_max_and_leaves_other_pixels_alone(alex: LoadedAlexNet) -> None:
-    results = maximize_conv1_channels(alex, [0, 20], steps=30, step_size=5.0, init_mean=0.5, init_std=0.01, seed=0)
+    results = maximize_conv1_channels(alex, [0, 20], steps=10, step_size=5.0, init_mean=0.5, init_std=0.01, seed=0)
     init = noise_image(224, 0.5, 0.01, seed=0)[0]
     outside = torch.ones(3, 224, 224, dtype=torch.bool)
     outside[:, RF, RF] = False
