@@ -4,7 +4,7 @@ import argparse
 
 from visionlab.errors import run_stage
 from visionlab.interpret.alexnet import INPUT_SIZE, RANDOM_WEIGHTS_NOTE, load_alexnet
-from visionlab.interpret.filters import conv_summaries, filter_images
+from visionlab.interpret.filters import ConvSummary, conv_summaries, filter_images
 from visionlab.io import save_figure, write_json, write_text
 from visionlab.params import load_params
 from visionlab.reporting.interpret_figures import filters_figure
@@ -13,7 +13,7 @@ from visionlab.reporting.interpret_figures import filters_figure
 SEED_CONV2 = {"in_channels": 64, "out_channels": 192, "kernel": 5}
 
 
-def summary_markdown(summaries: list, weights: str, random_weights: bool) -> str:
+def summary_markdown(summaries: list[ConvSummary], weights: str, random_weights: bool) -> str:
     lines = ["# AlexNet conv1 and conv2", ""]
     if random_weights:
         lines += [f"**{RANDOM_WEIGHTS_NOTE}**: the filter picture shows noise, not learned features.", ""]
