@@ -697,6 +697,10 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _md_alt(text: str) -> str:
+    return text.replace("[", "\\[").replace("]", "\\]")  # brackets would end the image's alt text
+
+
 def to_markdown(blocks: Sequence[Block]) -> str:
     out: list[str] = []
     for block in blocks:
@@ -715,7 +719,7 @@ def to_markdown(blocks: Sequence[Block]) -> str:
             out.append("\n".join(lines))
         elif isinstance(block, Figure | FigureRow):
             figures = block.figures if isinstance(block, FigureRow) else [block]
-            out.append("\n\n".join(f"![{f.caption}]({f.path})\n\n*{f.caption}*" for f in figures))
+            out.append("\n\n".join(f"![{_md_alt(f.caption)}]({f.path})\n\n*{f.caption}*" for f in figures))
     return "\n\n".join(out) + "\n"
 
 
