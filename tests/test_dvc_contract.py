@@ -53,6 +53,9 @@ class Project:
         self.root = root
         # The copy's own code, not the editable install's (which points at the original checkout).
         self.env = {**os.environ, "PYTHONPATH": str(root), "DVC_NO_ANALYTICS": "1"}
+        # Stages write __pycache__/ as CI does (a developer's PYTHONDONTWRITEBYTECODE would hide
+        # bytecode landing in directory deps and making the next repro rerun stages).
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(list(args), cwd=self.root, env=self.env, capture_output=True, text=True, timeout=600,
