@@ -30,6 +30,9 @@ if [ -n "$given" ]; then
 fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# DVC's console script, or the module of the python that ran the setup when its scripts folder is not on PATH.
+dvc() { if command -v dvc >/dev/null 2>&1; then command dvc "$@"; else python -m dvc "$@"; fi; }
+
 if [ -z "$given" ]; then
     if [ ! -f "$SAMPLE_ARCHIVE" ]; then
         echo "skipping the smoke pipeline: no CIFAR-10 sample at $SAMPLE_ARCHIVE (from $(pwd));" \

@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# DVC's console script, or the module of the python that ran the setup when its scripts folder is not on PATH.
+dvc() { if command -v dvc >/dev/null 2>&1; then command dvc "$@"; else python -m dvc "$@"; fi; }
+
 out=${GITHUB_STEP_SUMMARY:-/dev/stdout}
 if [ -n "${GITHUB_BASE_REF:-}" ]; then
     base="origin/${GITHUB_BASE_REF}"
