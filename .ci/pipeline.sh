@@ -31,7 +31,7 @@ fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # DVC's console script, or the module of the python that ran the setup when its scripts folder is not on PATH.
-dvc() { if command -v dvc >/dev/null 2>&1; then command dvc "$@"; else python -m dvc "$@"; fi; }
+dvc() { if type -P dvc >/dev/null; then command dvc "$@"; else python -m dvc "$@"; fi; }
 
 if [ -z "$given" ]; then
     if [ ! -f "$SAMPLE_ARCHIVE" ]; then
