@@ -633,12 +633,12 @@ def attack_section(inputs: Inputs, m: Metrics, page_dir: Path) -> tuple[list[Blo
          seed_if(f"→ {seed_value(seed['target_probability'])}")],
         ["one ship, unbounded: top-1 after", f"{m.text('unbounded.after.top1_name')} "
          f"({'target reached' if succeeded else 'target not reached'})", seed_if("the target")],
-        ["one ship, unbounded: largest pixel change", f"{m.number('unbounded.linf_255'):.1f}/255", NOT_REPORTED],
+        ["one ship, unbounded: largest pixel change", f"{m.number('unbounded.linf_255'):.3g}/255", NOT_REPORTED],
         [f"targeted success rate, ε = {255 * m.number('bounded.epsilon'):.0f}/255",
          f"{m.fraction('bounded.targeted_success_rate'):.3f} ({m.integer('bounded.successes')} of {ships} ships)",
          seed_if(f"{seed_value(seed['success_rate'])} ({seed['ships']} of {seed['ships']} ship, unbounded)")],
-        ["success rate after rounding to 8-bit pixels", pct(m.fraction("bounded.success_rate_after_uint8_rounding")),
-         NOT_REPORTED],
+        ["success rate after rounding to 8-bit pixels",
+         f"{m.fraction('bounded.success_rate_after_uint8_rounding'):.3f}", NOT_REPORTED],
         ["median steps to success", "no success" if median is None else f"{median:g}", NOT_REPORTED],
     ]
     blocks: list[Block] = [
