@@ -23,10 +23,10 @@ from visionlab.interpret.classifiers import load_classifier
 from visionlab.io import save_figure, write_json
 from visionlab.params import load_params
 from visionlab.reporting.interpret_figures import attack_figure
+from visionlab.reporting.seed import SEED_ALEXNET
 from visionlab.training.device import resolve_device
 
-# The seed report (5): AlexNet, target 207 (golden retriever), 40 steps of size 5.0 on the probability.
-SEED = {"model": "alexnet", "target_class": 207, "target_probability": 1.0, "steps": 40}
+SEED = SEED_ALEXNET["attack"]  # AlexNet, target 207 (golden retriever), 40 steps on the probability
 
 
 def main() -> None:

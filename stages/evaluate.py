@@ -53,7 +53,7 @@ def main() -> None:
     save_figure(grid, figures / "misclassified.png")
     table = pd.DataFrame({"actual": [names[i] for i in test.labels], "predicted": [names[i] for i in test.predictions]})
     write_atomic(args.predictions, lambda tmp: table.to_csv(tmp, index=False))
-    write_json(args.metrics, metrics_record(args.model, test, trained.summary, names))
+    write_json(args.metrics, metrics_record(args.model, trained.config, test, trained.summary, names))
     print(f"{args.model}: test accuracy {test.accuracy:.4f}, loss {test.loss:.4f} ({note})")
 
 

@@ -14,10 +14,10 @@ from visionlab.interpret.maximize import maximize_conv1_channels
 from visionlab.io import save_figure, write_json
 from visionlab.params import load_params
 from visionlab.reporting.interpret_figures import channel_figure, channels_panel
+from visionlab.reporting.seed import SEED_ALEXNET
 from visionlab.training.device import resolve_device
 
-# The seed report's activations (3b, 3d), each after 30 steps of size 5.0 from the same noise.
-SEED_ACTIVATIONS = {0: 62.038, 5: 34.98, 20: 104.0}
+SEED_ACTIVATIONS = SEED_ALEXNET["maximize_channels"]["activations"]  # 30 steps of 5.0 from the same noise
 
 
 def main() -> None:

@@ -13,10 +13,10 @@ from visionlab.interpret.maximize import maximize_class
 from visionlab.io import save_figure, write_json
 from visionlab.params import load_params
 from visionlab.reporting.interpret_figures import class_figure
+from visionlab.reporting.seed import SEED_ALEXNET
 from visionlab.training.device import resolve_device
 
-# The seed report (4): AlexNet, class 207 (golden retriever), 40 steps of size 5.0 on the probability.
-SEED = {"model": "alexnet", "class_index": 207, "probability": 1.0, "steps": 40}
+SEED = SEED_ALEXNET["maximize_class"]  # AlexNet, class 207 (golden retriever), 40 steps on the probability
 
 
 def main() -> None:

@@ -218,7 +218,7 @@ def test_stages_write_metrics_with_the_documented_schema(trained_once: Path) -> 
     assert set(metrics["test"]["per_class_accuracy"]) == set(CLASSES)
     for split in ("train", "val"):
         assert 0 <= metrics[split]["accuracy"] <= 1 and metrics[split]["loss"] > 0
-    assert metrics["epochs"] == 2 and metrics["device"] == "cpu"
+    assert metrics["epochs"] == 2 and metrics["device"] == "cpu" and metrics["config"] == TINY_CNN
     assert metrics["data"] == {"train_images": 216, "val_images": 24, "test_images": 60, "subset": True}
     assert metrics["timing"]["train_seconds"] > 0 and metrics["timing"]["images_per_second"] > 0
     assert metrics["seed_report"]["test_accuracy"] == 0.847

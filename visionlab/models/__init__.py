@@ -31,6 +31,7 @@ class TrainedModel:
     """A trained CIFAR model that takes [0, 1] pixels (normalisation included) and what it was trained on."""
 
     name: str
+    config: dict[str, Any]
     model: Normalized
     class_names: tuple[str, ...]
     mean: list[float]
@@ -56,6 +57,7 @@ def load_trained(path: str | Path, map_location: str | torch.device = "cpu") -> 
     wrapped.eval()
     return TrainedModel(
         name=saved["model"],
+        config=dict(saved["config"]),
         model=wrapped,
         class_names=tuple(saved["class_names"]),
         mean=list(saved["mean"]),

@@ -11,6 +11,7 @@ matplotlib.use("Agg")  # headless: stages run without a display
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
 from visionlab.reporting.seed import SEED_CIFAR
 
@@ -38,6 +39,7 @@ def learning_curves(history: Sequence[dict[str, float]], model_name: str, note: 
             for split, col, colour in (("train", seed_cols[0], "tab:blue"), ("val", seed_cols[1], "tab:orange")):
                 ax.scatter(seed_epochs, [seed_log[e][col] for e in seed_epochs], color=colour, marker="x",
                            label=f"{split} (seed report)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.set_title(f"{model_name}: {metric}")
@@ -68,12 +70,12 @@ def misclassified_grid(
     """Up to len(images) misclassified test images (uint8 NCHW), each captioned actual -> predicted."""
     count = len(images)
     rows = max(1, -(-count // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.4, rows * 1.6 + 0.6), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.6, rows * 1.9 + 0.6), squeeze=False)
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index < count:
             ax.imshow(images[index].transpose(1, 2, 0), interpolation="nearest")
-            ax.set_title(f"{actual[index]}\n→ {predicted[index]}", fontsize=7)
+            ax.set_title(f"{actual[index]}\n→ {predicted[index]}", fontsize=9)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig

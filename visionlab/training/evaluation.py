@@ -44,7 +44,9 @@ def evaluate_test(model: nn.Module, test: Split, device: torch.device, batch_siz
     )
 
 
-def metrics_record(model_name: str, result: TestResult, summary: dict[str, Any], class_names: Sequence[str]) -> dict:
+def metrics_record(
+    model_name: str, config: dict[str, Any], result: TestResult, summary: dict[str, Any], class_names: Sequence[str]
+) -> dict:
     """The metrics file of one model: accuracies are fractions in 0..1; the seed's numbers ride along.
 
     Everything but ``timing`` is a pure function of params and data, so two CPU runs with the same
@@ -53,6 +55,7 @@ def metrics_record(model_name: str, result: TestResult, summary: dict[str, Any],
     final = summary["history"][-1]
     return {
         "model": model_name,
+        "config": config,
         "test": {
             "accuracy": result.accuracy,
             "loss": result.loss,
