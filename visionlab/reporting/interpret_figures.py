@@ -173,11 +173,13 @@ def class_figure(result: ClassResult, clf: Classifier, details: dict[str, Any]) 
     probs = [p for _, p in result.top][::-1]
     colours = ["tab:orange" if i == result.class_index else "tab:blue" for i, _ in result.top][::-1]
     ax.barh(names, probs, color=colours)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("probability")
+    # Scale to the largest bar: near-uniform outputs (p ~ 0.001) would be invisible on [0, 1].
+    right = max(max(probs) * 1.25, 1e-6)
+    ax.set_xlim(0, right)
+    ax.set_xlabel("probability" + ("" if right >= 1 else " (axis zoomed to the largest bar)"))
     ax.set_title("top-5 of the result", fontsize=9)
     for y, p in enumerate(probs):
-        ax.text(min(p + 0.02, 0.8), y, f"{p:.3f}", va="center", fontsize=8)
+        ax.text(min(p, 0.8 * right) + 0.01 * right, y, f"{p:.3g}", va="center", fontsize=8)
     for i in range(thumbs):
         ax = fig.add_subplot(grid[1, i])
         ax.imshow(_rgb(result.jittered.images[i]), interpolation=interp)
