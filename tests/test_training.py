@@ -269,3 +269,21 @@ def test_train_refuses_an_unknown_model_listing_the_choices(stage_inputs: Path, 
     assert result.returncode == 1
     assert result.stderr.strip() == "error: unknown model 'vgg'; choices: cnn, resnet"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_benchmark_prints_both_rates_and_their_ratio() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "visionlab.training.benchmark", "--model", "resnet", "--width", "4", "--batch-size", "8",
+         "--steps", "2", "--rounds", "1", "--device", "cpu"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    rates = {}
+    for line in result.stdout.splitlines():
+        label, _, value = line.partition(":")
+        if label in ("project training step", "bare PyTorch loop", "ratio project/bare"):
+            rates[label] = float(value.split()[0].replace(",", ""))
+    assert rates["project training step"] > 0 and rates["bare PyTorch loop"] > 0
+    assert rates["ratio project/bare"] == pytest.approx(rates["project training step"] / rates["bare PyTorch loop"],
+                                                         rel=0.01, abs=0.002)
+    assert "GFLOP/s" in result.stdout
