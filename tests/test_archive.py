@@ -617,7 +617,7 @@ def test_load_stats_reads_what_the_stage_wrote(tmp_path: Path) -> None:
     [
         (None, "not found: run the stats stage first"),
         ("{", "is not valid JSON"),
-        (b"\xff\xfe", "is not valid JSON"),
+        (b"\xff\xfe", "not UTF-8 text"),
         ("[0.5, 0.5]", 'must hold {"mean": [r, g, b], "std": [r, g, b]} numbers'),
         ('{"mean": [0.5, 0.5, 0.5]}', 'must hold {"mean": [r, g, b], "std": [r, g, b]} numbers'),
         ('{"mean": 0.5, "std": 0.2}', 'must hold {"mean": [r, g, b], "std": [r, g, b]} numbers'),

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from visionlab.errors import PipelineError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -32,6 +34,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def read_text(path: str | Path, missing: str) -> str:
+    """The UTF-8 text of ``path``; a PipelineError line if it is missing (``missing``), binary or unreadable."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PipelineError(missing) from None
+    except UnicodeDecodeError:
+        raise PipelineError(f"{path}: not UTF-8 text") from None
+    except OSError as err:  # a directory, no permission, ...
+        raise PipelineError(f"{path}: cannot read ({err.strerror or err})") from None
 
 
 def write_atomic(path: str | Path, writer: Callable[[Path], Any]) -> Path:

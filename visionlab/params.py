@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from visionlab.errors import PipelineError
+from visionlab.io import read_text
 
 MODEL_NAMES = ("cnn", "resnet")
 ANALYSIS_MODELS = ("alexnet", "cnn", "resnet")
@@ -307,13 +308,7 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     """Read and validate ``params.yaml``; raise :class:`PipelineError` naming the first bad key."""
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except FileNotFoundError:
-        raise PipelineError(f"{path}: file not found (run from the project root)") from None
-    except UnicodeDecodeError:
-        raise PipelineError(f"{path}: not UTF-8 text") from None
-    except OSError as err:
-        raise PipelineError(f"{path}: cannot read ({err.strerror or err})") from None
+        raw = yaml.load(read_text(path, f"{path}: file not found (run from the project root)"), Loader=_Loader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

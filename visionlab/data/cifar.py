@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from visionlab.errors import PipelineError
+from visionlab.io import read_text
 
 FULL_TRAIN_SIZE = 50_000  # the official training set; anything smaller is a subset
 
@@ -105,13 +106,9 @@ def load_stats(path: str | Path = "data/stats.json") -> tuple[list[float], list[
     """Read ``{"mean": [r, g, b], "std": [r, g, b]}``; one clear error if missing or malformed."""
     path = Path(path)
     try:
-        stats = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PipelineError(f"{path} not found: run the stats stage first (dvc repro stats)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        stats = json.loads(read_text(path, f"{path} not found: run the stats stage first (dvc repro stats)"))
+    except json.JSONDecodeError as err:
         raise PipelineError(f"{path} is not valid JSON ({err})") from None
-    except OSError as err:
-        raise PipelineError(f"{path}: cannot read ({err.strerror or err})") from None
     try:
         mean = [float(v) for v in stats["mean"]]
         std = [float(v) for v in stats["std"]]

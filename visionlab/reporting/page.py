@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from visionlab.errors import PipelineError
-from visionlab.io import write_text
+from visionlab.io import read_text, write_text
 from visionlab.reporting.seed import SEED_ALEXNET, SEED_CIFAR, SEED_DATA
 
 MODELS = ("cnn", "resnet")
@@ -84,29 +84,20 @@ def input_paths(inputs: Inputs) -> list[Path]:
 def load_json(path: Path) -> dict[str, Any]:
     """A JSON object from ``path``, or one PipelineError line saying what is wrong with it."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PipelineError(f"{path}: not found (run `dvc repro` to produce it)") from None
-    except UnicodeDecodeError:
-        raise PipelineError(f"{path}: not UTF-8 text") from None
+        data = json.loads(read_text(path, _missing(path)))
     except json.JSONDecodeError as err:
         raise PipelineError(f"{path}: not valid JSON (line {err.lineno}: {err.msg})") from None
-    except OSError as err:
-        raise PipelineError(f"{path}: cannot read ({err.strerror or err})") from None
     if not isinstance(data, dict):
         raise PipelineError(f"{path}: must hold a JSON object, got {type(data).__name__}")
     return data
 
 
 def load_markdown(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PipelineError(f"{path}: not found (run `dvc repro` to produce it)") from None
-    except UnicodeDecodeError:
-        raise PipelineError(f"{path}: not UTF-8 text") from None
-    except OSError as err:
-        raise PipelineError(f"{path}: cannot read ({err.strerror or err})") from None
+    return read_text(path, _missing(path))
+
+
+def _missing(path: Path) -> str:
+    return f"{path}: not found (run `dvc repro` to produce it)"
 
 
 class Metrics:
