@@ -6,13 +6,16 @@ from pathlib import Path
 import torch
 from dvclive import Live
 
+import visionlab
 from visionlab.data.cifar import load_cifar10, load_stats, train_val_split
 from visionlab.errors import run_stage
 from visionlab.models import MODELS, Normalized, build_model
 from visionlab.params import as_dict, load_params
-from visionlab.training.checkpoint import save_checkpoint
+from visionlab.training.checkpoint import file_digest, save_checkpoint
 from visionlab.training.device import resolve_device
-from visionlab.training.loop import DeviceSplit, TrainingRun, fit
+from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
+
+LIBRARY = Path(visionlab.__file__).parent
 
 
 def main() -> None:
@@ -40,6 +43,26 @@ def main() -> None:
     model = Normalized(net, mean, std).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
+    run = TrainingRun(
+        model_name=args.model,
+        model_config=config,
+        params=params.train,
+        seed=params.seed,
+        train=DeviceSplit.from_split(train, device),
+        val=DeviceSplit.from_split(val, device),
+        checkpoint_path=Path(args.checkpoint),
+        # A checkpoint resumes only the very same run: same data, normalisation, device and code.
+        fingerprint_extra={
+            "val_fraction": params.data.val_fraction,
+            "train_images": len(train.labels),
+            "data_sha256": file_digest(args.data),
+            "mean": mean,
+            "std": std,
+            "device": device.type,
+            "code_sha256": file_digest(__file__, *(LIBRARY / part for part in ("data", "models", "training"))),
+        },
+    )
+    check_resumable(run)  # refuse a foreign checkpoint before any output is opened
     with Live(args.live, dvcyaml=False, save_dvc_exp=False, report=None) as live:
 
         def log_epoch(row: dict) -> None:
@@ -49,17 +72,7 @@ def main() -> None:
                     live.log_metric(f"{split}/{metric}", row[f"{split}_{metric}"])
             live.make_summary()
 
-        run = TrainingRun(
-            model_name=args.model,
-            model_config=config,
-            params=params.train,
-            seed=params.seed,
-            train=DeviceSplit.from_split(train, device),
-            val=DeviceSplit.from_split(val, device),
-            checkpoint_path=Path(args.checkpoint),
-            fingerprint_extra={"val_fraction": params.data.val_fraction, "train_images": len(train.labels)},
-            log_epoch=log_epoch,
-        )
+        run.log_epoch = log_epoch
         summary = fit(run, model)
 
     summary.update(
@@ -70,7 +83,7 @@ def main() -> None:
         "model": args.model, "config": config, "state_dict": net.state_dict(), "mean": mean, "std": std,
         "class_names": list(data.class_names), "summary": summary,
     })
-    print(f"wrote {args.out} ({summary['train_seconds']:.0f} s, {summary['images_per_second']:,.0f} img/s)")
+    print(f"wrote {args.out} ({summary['wall_seconds']:.0f} s, {summary['images_per_second']:,.0f} img/s)")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -287,3 +288,29 @@ def test_benchmark_prints_both_rates_and_their_ratio() -> None:
     assert rates["ratio project/bare"] == pytest.approx(rates["project training step"] / rates["bare PyTorch loop"],
                                                          rel=0.01, abs=0.002)
     assert "GFLOP/s" in result.stdout
+
+
+def test_resume_refuses_a_checkpoint_trained_with_other_normalisation(stage_inputs: Path, tmp_path: Path) -> None:
+    params = yaml.safe_load((stage_inputs / "params.yaml").read_text())
+    params["train"]["epochs"] = 1
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    stats = tmp_path / "stats.json"
+    stats.write_text(json.dumps({"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}))
+
+    def train() -> subprocess.CompletedProcess:
+        return run_stage("train.py", "--model", "cnn", "--params", str(tmp_path / "params.yaml"),
+                         "--data", str(stage_inputs / "cifar10.npz"), "--stats", str(stats),
+                         "--out", str(tmp_path / "cnn.pt"), "--checkpoint", str(tmp_path / "ckpt.pt"),
+                         "--live", str(tmp_path / "live"))
+
+    assert train().returncode == 0
+    params["train"]["resume"] = True
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    stats.write_text(json.dumps({"mean": [0.4, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}))
+    (tmp_path / "cnn.pt").unlink()  # DVC removes a stage's outs before running it
+    shutil.rmtree(tmp_path / "live")
+    refused = train()
+    assert refused.returncode == 1
+    assert "cannot resume from" in refused.stderr and "mean: [0.5, 0.5, 0.5] -> [0.4, 0.5, 0.5]" in refused.stderr
+    assert not (tmp_path / "cnn.pt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt", "params.yaml", "stats.json"]

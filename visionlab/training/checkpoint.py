@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +25,35 @@ def _differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = ""
         if isinstance(old, dict) and isinstance(new, dict):
             diffs += _differences(old, new, f"{prefix}{key}.")
         elif old != new:
-            diffs.append(f"{prefix}{key}: {old} -> {new}")
+            diffs.append(f"{prefix}{key}: {_short(old)} -> {_short(new)}")
     return diffs
+
+
+def _short(value: Any, limit: int = 24) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def file_digest(*paths: str | Path) -> str:
+    """sha256 over the bytes of the given files, or of every .py file under given folders (sorted)."""
+    digest = hashlib.sha256()
+    for root in map(Path, paths):
+        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+        for path in files:
+            digest.update(path.as_posix().encode())
+            with open(path, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+    return digest.hexdigest()
 
 
 def load_resume_checkpoint(path: str | Path, fingerprint: dict[str, Any], device: torch.device) -> dict[str, Any]:
     """Load a checkpoint to resume from; refuse one written for another model or other params."""
     path = Path(path)
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
+        # Load on the CPU: load_state_dict puts tensors where they belong, and optimizer `step`
+        # counters must stay on the CPU (on the GPU they cost a host sync per parameter per step).
+        state = torch.load(path, map_location="cpu", weights_only=True)
         saved = state["fingerprint"]
     except Exception as err:  # corrupt, truncated or not ours: never guess
         raise PipelineError(f"cannot resume from {path}: not a training checkpoint ({type(err).__name__})") from None

@@ -71,6 +71,10 @@ def metrics_record(
             "test_images": len(result.labels),
             "subset": summary["subset"],
         },
-        "timing": {"train_seconds": summary["train_seconds"], "images_per_second": summary["images_per_second"]},
+        "timing": {
+            "train_seconds": summary["train_seconds"],  # training steps only
+            "wall_seconds": summary["wall_seconds"],  # the whole loop: steps, validation, checkpoints
+            "images_per_second": summary["images_per_second"],
+        },
         "seed_report": {k: v for k, v in SEED_CIFAR.get(model_name, {}).items() if k != "log"},
     }

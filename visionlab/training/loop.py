@@ -195,6 +195,12 @@ class TrainingRun:
         }
 
 
+def check_resumable(run: TrainingRun) -> None:
+    """Raise PipelineError now if ``run`` would resume from a checkpoint it must refuse."""
+    if run.params.resume and run.checkpoint_path.is_file():
+        load_resume_checkpoint(run.checkpoint_path, run.fingerprint(), run.train.images.device)
+
+
 def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
     """Train ``model`` for ``params.epochs``, checkpointing every epoch; return the run's summary.
 
@@ -275,6 +281,7 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
         "epochs": len(history),
         "history": history,
         "device": str(device),
-        "train_seconds": wall_seconds,
+        "train_seconds": train_seconds,
+        "wall_seconds": wall_seconds,
         "images_per_second": images_trained / train_seconds if train_seconds > 0 else math.nan,
     }
