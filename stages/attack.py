@@ -10,6 +10,7 @@ import argparse
 import torch
 
 from visionlab.data.cifar import load_cifar10
+from visionlab.device import resolve_device
 from visionlab.errors import run_stage
 from visionlab.interpret.attack import (
     bounded_example,
@@ -23,8 +24,7 @@ from visionlab.interpret.classifiers import load_classifier
 from visionlab.io import save_figure, write_json
 from visionlab.params import load_params
 from visionlab.reporting.interpret_figures import attack_figure
-from visionlab.reporting.seed import SEED_ALEXNET
-from visionlab.training.device import resolve_device
+from visionlab.seed_report import SEED_ALEXNET
 
 SEED = SEED_ALEXNET["attack"]  # AlexNet, target 207 (golden retriever), 40 steps on the probability
 

@@ -6,9 +6,10 @@ from pathlib import Path
 import pandas as pd
 
 from visionlab.data.cifar import load_cifar10
+from visionlab.device import resolve_device
 from visionlab.errors import PipelineError, run_stage
 from visionlab.io import save_figure, write_atomic, write_json
-from visionlab.models import load_trained
+from visionlab.models.trained import load_trained
 from visionlab.params import load_params
 from visionlab.reporting.training_figures import (
     confusion_heatmap,
@@ -16,7 +17,6 @@ from visionlab.reporting.training_figures import (
     misclassified_grid,
     provenance_note,
 )
-from visionlab.training.device import resolve_device
 from visionlab.training.evaluation import evaluate_test, metrics_record
 
 

@@ -8,7 +8,7 @@ from visionlab.interpret.filters import ConvSummary, conv_summaries, filter_imag
 from visionlab.io import save_figure, write_json, write_text
 from visionlab.params import load_params
 from visionlab.reporting.interpret_figures import filters_figure
-from visionlab.reporting.seed import SEED_ALEXNET
+from visionlab.seed_report import SEED_ALEXNET
 
 _SEED = SEED_ALEXNET["filters"]  # the seed report (2a-2d) states conv2's shape
 SEED_CONV2 = {"in_channels": _SEED["conv2_in_channels"], "out_channels": _SEED["conv2_out_channels"],

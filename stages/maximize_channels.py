@@ -8,14 +8,14 @@ from pathlib import Path
 
 import torch
 
+from visionlab.device import resolve_device
 from visionlab.errors import run_stage
 from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.maximize import maximize_conv1_channels
 from visionlab.io import save_figure, write_json
 from visionlab.params import load_params
 from visionlab.reporting.interpret_figures import channel_figure, channels_panel
-from visionlab.reporting.seed import SEED_ALEXNET
-from visionlab.training.device import resolve_device
+from visionlab.seed_report import SEED_ALEXNET
 
 SEED_ACTIVATIONS = SEED_ALEXNET["maximize_channels"]["activations"]  # 30 steps of 5.0 from the same noise
 

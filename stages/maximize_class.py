@@ -7,14 +7,14 @@ import argparse
 
 import torch
 
+from visionlab.device import resolve_device
 from visionlab.errors import run_stage
 from visionlab.interpret.classifiers import load_classifier
 from visionlab.interpret.maximize import maximize_class
 from visionlab.io import save_figure, write_json
 from visionlab.params import load_params
 from visionlab.reporting.interpret_figures import class_figure
-from visionlab.reporting.seed import SEED_ALEXNET
-from visionlab.training.device import resolve_device
+from visionlab.seed_report import SEED_ALEXNET
 
 SEED = SEED_ALEXNET["maximize_class"]  # AlexNet, class 207 (golden retriever), 40 steps on the probability
 

@@ -9,6 +9,7 @@ import argparse
 import torch
 
 from visionlab.data.cifar import load_cifar10
+from visionlab.device import resolve_device
 from visionlab.errors import run_stage
 from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.images import cifar_inputs, folder_photos, sample_photo
@@ -16,7 +17,6 @@ from visionlab.interpret.predict import predict, predictions_csv, predictions_ma
 from visionlab.io import save_figure, write_json, write_text
 from visionlab.params import load_params
 from visionlab.reporting.interpret_figures import predictions_figure
-from visionlab.training.device import resolve_device
 
 
 def main() -> None:

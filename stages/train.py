@@ -6,16 +6,14 @@ from pathlib import Path
 import torch
 from dvclive import Live
 
-import visionlab
 from visionlab.data.cifar import load_cifar10, load_stats, train_val_split
+from visionlab.device import resolve_device
 from visionlab.errors import run_stage
-from visionlab.models import MODELS, Normalized, build_model
+from visionlab.models import MODELS, build_model
+from visionlab.models.normalize import Normalized
 from visionlab.params import as_dict, load_params
-from visionlab.training.checkpoint import file_digest, save_checkpoint
-from visionlab.training.device import resolve_device
+from visionlab.training.checkpoint import file_digest, loaded_code_digest, save_checkpoint
 from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
-
-LIBRARY = Path(visionlab.__file__).parent
 
 
 def main() -> None:
@@ -59,7 +57,7 @@ def main() -> None:
             "mean": mean,
             "std": std,
             "device": device.type,
-            "code_sha256": file_digest(__file__, *(LIBRARY / part for part in ("data", "models", "training"))),
+            "code_sha256": loaded_code_digest(),
         },
     )
     check_resumable(run)  # refuse a foreign checkpoint before any output is opened

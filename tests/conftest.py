@@ -43,7 +43,7 @@ def tiny_archive(tmp_path: Path) -> TinyArchive:
 
 @pytest.fixture(scope="session")
 def run_stage() -> Callable[..., subprocess.CompletedProcess[str]]:
-    """``run_stage("download.py", "--out", x, tmpdir=d)`` runs ``python stages/download.py`` from the
+    """``run_stage("download.py", "--out", x, tmpdir=d)`` runs ``python -m stages.download`` from the
     repo root, with the repo importable, no proxy for 127.0.0.1 and, if given, ``TMPDIR=d`` (to check that
     no temp file is left)."""
 
@@ -53,7 +53,7 @@ def run_stage() -> Callable[..., subprocess.CompletedProcess[str]]:
         if tmpdir is not None:
             env["TMPDIR"] = str(tmpdir)
         return subprocess.run(
-            [sys.executable, f"stages/{script}", *map(str, args)],
+            [sys.executable, "-m", "stages." + script.removesuffix(".py"), *map(str, args)],
             cwd=REPO_ROOT,
             env=env,
             capture_output=True,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import subprocess
 import sys
@@ -144,9 +145,9 @@ def write_inputs(root: Path, metrics: dict[str, dict[str, Any]]) -> Inputs:
 
 def run_report(root: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(ROOT / "stages/report.py"), "--reports", "reports", "--stats", "data/stats.json",
+        [sys.executable, "-m", "stages.report", "--reports", "reports", "--stats", "data/stats.json",
          "--out", "reports/README.md", "--html", "reports/index.html"],
-        cwd=root, capture_output=True, text=True, timeout=120,
+        cwd=root, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
 
@@ -364,7 +365,7 @@ def test_a_malformed_field_names_file_and_key(tmp_path: Path, name: str, change,
 def test_dvc_deps_of_the_report_stage_are_exactly_the_files_it_reads() -> None:
     stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["report"]
     inputs = Inputs(Path("reports"), Path("data/stats.json"))
-    code = {"stages/report.py", "visionlab/reporting/page.py", "visionlab/reporting/seed.py"}
+    code = {"stages/report.py", "visionlab/reporting/page.py", "visionlab/seed_report.py"}
     assert set(stage["deps"]) == code | {p.as_posix() for p in input_paths(inputs)}
     assert "--stats data/stats.json" in stage["cmd"] and "--reports reports" in stage["cmd"]
 

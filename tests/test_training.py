@@ -16,7 +16,8 @@ import yaml
 
 from visionlab.data.cifar import Split
 from visionlab.errors import PipelineError
-from visionlab.models import Normalized, build_model
+from visionlab.models import build_model
+from visionlab.models.normalize import Normalized
 from visionlab.params import TrainParams
 from visionlab.training import loop
 from visionlab.training.augment import random_crop, random_flip
@@ -188,7 +189,8 @@ def stage_inputs(tmp_path_factory) -> Path:
 
 
 def run_stage(script: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, f"stages/{script}", *args], cwd=ROOT, capture_output=True, text=True,
+    module = "stages." + script.removesuffix(".py")
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
 
 

@@ -14,7 +14,7 @@ from torch import nn
 from visionlab.data.cifar import load_stats
 from visionlab.errors import PipelineError
 from visionlab.interpret.alexnet import INPUT_SIZE, LoadedAlexNet, load_alexnet
-from visionlab.models import TrainedModel, load_trained
+from visionlab.models.trained import TrainedModel, load_trained
 
 CIFAR_INPUT_SIZE = 32
 STATS_TOLERANCE = 1e-4

@@ -25,7 +25,7 @@ from typing import Any
 
 from visionlab.errors import PipelineError
 from visionlab.io import read_text, write_text
-from visionlab.reporting.seed import SEED_ALEXNET, SEED_CIFAR, SEED_DATA
+from visionlab.seed_report import SEED_ALEXNET, SEED_CIFAR, SEED_DATA
 
 MODELS = ("cnn", "resnet")
 MODEL_TITLES = {"cnn": "CNN", "resnet": "ResNet"}

@@ -13,7 +13,7 @@ import numpy as np
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from visionlab.reporting.seed import SEED_CIFAR
+from visionlab.seed_report import SEED_CIFAR
 
 
 def provenance_note(summary: dict[str, Any], seed_epochs: int = 100) -> str:

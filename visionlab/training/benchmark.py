@@ -22,10 +22,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from visionlab.device import resolve_device
 from visionlab.errors import run_stage
-from visionlab.models import MODELS, Normalized, build_model
+from visionlab.models import MODELS, build_model
+from visionlab.models.normalize import Normalized
 from visionlab.params import as_dict, load_params
-from visionlab.training.device import resolve_device
 from visionlab.training.loop import DeviceSplit, autocast_for, build_optimizer, synchronize, train_epoch
 
 

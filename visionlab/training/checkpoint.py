@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,22 @@ def file_digest(*paths: str | Path) -> str:
                 while chunk := handle.read(1 << 20):
                     digest.update(chunk)
     return digest.hexdigest()
+
+
+def loaded_code_digest() -> str:
+    """sha256 over the source of every project module imported so far (``visionlab.*``, ``stages.*``).
+
+    Called by the train stage after its imports, it covers exactly the code that shapes the run:
+    the same files DVC lists as the stage's code deps.
+    """
+    files = sorted(
+        {
+            Path(module.__file__)
+            for name, module in list(sys.modules.items())
+            if name.split(".")[0] in ("visionlab", "stages") and getattr(module, "__file__", None)
+        }
+    )
+    return file_digest(*files)
 
 
 def load_resume_checkpoint(path: str | Path, fingerprint: dict[str, Any], device: torch.device) -> dict[str, Any]:

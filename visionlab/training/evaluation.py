@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from visionlab.data.cifar import Split
-from visionlab.reporting.seed import SEED_CIFAR
+from visionlab.seed_report import SEED_CIFAR
 from visionlab.training.loop import DeviceSplit, predict
 
 
