@@ -19,6 +19,8 @@ from visionlab.reporting.training_figures import (
 )
 from visionlab.training.evaluation import evaluate_test, metrics_record
 
+PARAMS = ("device", "evaluate")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -31,7 +33,7 @@ def main() -> None:
     parser.add_argument("--figures", required=True, help="directory for this model's PNGs")
     args = parser.parse_args()
 
-    params = load_params(args.params)
+    params = load_params(args.params, PARAMS)
     device = resolve_device(params.device)
     trained = load_trained(args.checkpoint, map_location=device)
     if trained.name != args.model:

@@ -3,16 +3,20 @@
 import argparse
 
 from visionlab.errors import run_stage
-from visionlab.interpret.alexnet import INPUT_SIZE, RANDOM_WEIGHTS_NOTE, load_alexnet
+from visionlab.interpret.alexnet import INPUT_SIZE, load_alexnet
+from visionlab.interpret.classifiers import RANDOM_WEIGHTS_NOTE
 from visionlab.interpret.filters import ConvSummary, conv_summaries, filter_images
 from visionlab.io import save_figure, write_json, write_text
 from visionlab.params import load_params
-from visionlab.reporting.interpret_figures import filters_figure
+from visionlab.reporting.filters_figure import filters_figure
 from visionlab.seed_report import SEED_ALEXNET
 
 _SEED = SEED_ALEXNET["filters"]  # the seed report (2a-2d) states conv2's shape
 SEED_CONV2 = {"in_channels": _SEED["conv2_in_channels"], "out_channels": _SEED["conv2_out_channels"],
               "kernel": _SEED["conv2_kernel"]}
+
+
+PARAMS = ("alexnet",)
 
 
 def summary_markdown(summaries: list[ConvSummary], weights: str, random_weights: bool) -> str:
@@ -46,7 +50,7 @@ def main() -> None:
     parser.add_argument("--metrics", default="reports/metrics/filters.json")
     args = parser.parse_args()
 
-    params = load_params(args.params)
+    params = load_params(args.params, PARAMS)
     alex = load_alexnet(params.alexnet.weights)  # CPU: one forward pass of zeros, nothing to speed up
     summaries = conv_summaries(alex.net.features, INPUT_SIZE, count=2)
     weight = alex.conv1.weight.detach()

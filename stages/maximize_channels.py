@@ -14,10 +14,13 @@ from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.maximize import maximize_conv1_channels
 from visionlab.io import save_figure, write_json
 from visionlab.params import load_params
-from visionlab.reporting.interpret_figures import channel_figure, channels_panel
+from visionlab.reporting.channel_figures import channel_figure, channels_panel
 from visionlab.seed_report import SEED_ALEXNET
 
 SEED_ACTIVATIONS = SEED_ALEXNET["maximize_channels"]["activations"]  # 30 steps of 5.0 from the same noise
+
+
+PARAMS = ("seed", "device", "alexnet", "maximize_channels")
 
 
 def main() -> None:
@@ -27,7 +30,7 @@ def main() -> None:
     parser.add_argument("--metrics", default="reports/metrics/maximize_channels.json")
     args = parser.parse_args()
 
-    params = load_params(args.params)
+    params = load_params(args.params, PARAMS)
     settings = params.maximize_channels
     torch.manual_seed(params.seed)
     alex = load_alexnet(params.alexnet.weights, resolve_device(params.device))

@@ -16,7 +16,9 @@ from visionlab.interpret.images import cifar_inputs, folder_photos, sample_photo
 from visionlab.interpret.predict import predict, predictions_csv, predictions_markdown, predictions_metrics
 from visionlab.io import save_figure, write_json, write_text
 from visionlab.params import load_params
-from visionlab.reporting.interpret_figures import predictions_figure
+from visionlab.reporting.predict_figure import predictions_figure
+
+PARAMS = ("device", "alexnet", "predict")
 
 
 def main() -> None:
@@ -29,7 +31,7 @@ def main() -> None:
     parser.add_argument("--metrics", default="reports/metrics/predict.json")
     args = parser.parse_args()
 
-    params = load_params(args.params)
+    params = load_params(args.params, PARAMS)
     device = resolve_device(params.device)
     settings = params.predict
     images = folder_photos(settings.input_dir)  # first: a bad folder fails before any heavy work

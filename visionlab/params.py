@@ -12,7 +12,7 @@ import math
 import re
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,6 @@ from visionlab.errors import PipelineError
 from visionlab.io import read_text
 
 MODEL_NAMES = ("cnn", "resnet")
-ANALYSIS_MODELS = ("alexnet", "cnn", "resnet")
 
 # --- value checks: each returns the phrase "must be ..." when the value is wrong ---------------
 
@@ -192,7 +191,8 @@ class MaximizeChannelsParams:
 
 @dataclass(frozen=True)
 class MaximizeClassParams:
-    model: str = param("alexnet", one_of(*ANALYSIS_MODELS))
+    """Class maximisation on AlexNet (seed 4): class 207, golden retriever."""
+
     class_index: int = param(207, non_negative_int)
     steps: int = param(40, positive_int)
     step_size: float = param(5.0, positive_number)
@@ -205,8 +205,16 @@ class MaximizeClassParams:
 
 
 @dataclass(frozen=True)
+class MaximizeClassCifarParams(MaximizeClassParams):
+    """The same analysis on each trained CIFAR model: class 5, dog, the nearest to a golden retriever."""
+
+    class_index: int = param(5, non_negative_int)
+
+
+@dataclass(frozen=True)
 class AttackParams:
-    model: str = param("alexnet", one_of(*ANALYSIS_MODELS))
+    """The adversarial ship on AlexNet (seed 5): target 207, golden retriever."""
+
     ship_index: int = param(0, non_negative_int)
     target_class: int = param(207, non_negative_int)
     steps: int = param(40, positive_int)
@@ -214,6 +222,13 @@ class AttackParams:
     epsilon: float = param(8 / 255, fraction_open)
     epsilon_step: float = param(1 / 255, fraction_open)
     max_images: int = param(100, positive_int)
+
+
+@dataclass(frozen=True)
+class AttackCifarParams(AttackParams):
+    """The same attack on each trained CIFAR model: target 5, dog."""
+
+    target_class: int = param(5, non_negative_int)
 
 
 @dataclass(frozen=True)
@@ -230,6 +245,8 @@ class Params:
     maximize_channels: MaximizeChannelsParams = field(default_factory=MaximizeChannelsParams)
     maximize_class: MaximizeClassParams = field(default_factory=MaximizeClassParams)
     attack: AttackParams = field(default_factory=AttackParams)
+    maximize_class_cifar: MaximizeClassCifarParams = field(default_factory=MaximizeClassCifarParams)
+    attack_cifar: AttackCifarParams = field(default_factory=AttackCifarParams)
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -304,8 +321,12 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     return _build(Params, {} if raw is None else raw, "", source)
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and validate ``params.yaml``; raise :class:`PipelineError` naming the first bad key."""
+def load_params(path: str | Path = "params.yaml", required: Sequence[str] = ()) -> Params:
+    """Read and validate ``params.yaml``; raise :class:`PipelineError` naming the first bad key.
+
+    Every key of the file is checked, whatever the caller reads. ``required`` names the top-level
+    keys the calling stage reads: each must be in the file, so a stage never runs on silent defaults.
+    """
     path = Path(path)
     try:
         raw = yaml.load(read_text(path, f"{path}: file not found (run from the project root)"), Loader=_Loader)
@@ -314,7 +335,13 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(err, "problem", None)
         raise PipelineError(f"{path}: not valid YAML{where}" + (f" ({problem})" if problem else "")) from None
-    return parse_params(raw, source=str(path))
+    if raw is None or raw == {}:
+        raise PipelineError(f"{path}: empty; it must hold the pipeline's params (see the README)")
+    params = parse_params(raw, source=str(path))
+    missing = [key for key in required if key not in raw]
+    if missing:
+        raise PipelineError(f"{path}: no {', '.join(missing)} (this stage reads {', '.join(required)})")
+    return params
 
 
 def as_dict(section: Any) -> dict[str, Any]:

@@ -34,7 +34,6 @@ RANDOM_WEIGHTS = "none"
 # seed param) looks at the same random network.
 RANDOM_INIT_SEED = 0
 DOWNLOAD_TIMEOUT_S = 20.0
-RANDOM_WEIGHTS_NOTE = "RANDOM WEIGHTS (alexnet.weights=none) — not the pretrained network"
 
 
 @dataclass

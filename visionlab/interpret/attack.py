@@ -10,11 +10,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from visionlab.data.cifar import Cifar10
 from visionlab.errors import PipelineError
 from visionlab.interpret.classifiers import Classifier
 from visionlab.interpret.images import upscale
 from visionlab.interpret.objectives import class_probability
 from visionlab.interpret.optimize import gradient_ascent, targeted_linf_attack
+from visionlab.params import AttackParams
 
 SHIP = "ship"
 BATCH_SIZE = 32  # images per bounded-attack batch: AlexNet at 224 keeps a few MB of activations per image
@@ -27,19 +29,19 @@ def ship_indices(labels: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray
     return np.flatnonzero(labels == class_names.index(SHIP))
 
 
-def pick_ship(labels: np.ndarray, class_names: tuple[str, ...], ship_index: int) -> int:
+def pick_ship(labels: np.ndarray, class_names: tuple[str, ...], ship_index: int, key: str = "attack.ship_index") -> int:
     ships = ship_indices(labels, class_names)
     if ship_index >= len(ships):
-        raise PipelineError(f"attack.ship_index={ship_index} but the test split has only {len(ships)} ships")
+        raise PipelineError(f"{key}={ship_index} but the test split has only {len(ships)} ships")
     return int(ships[ship_index])
 
 
-def check_target(clf: Classifier, target: int) -> None:
+def check_target(clf: Classifier, target: int, key: str = "attack.target_class") -> None:
     hint = ""
     if clf.name != "alexnet":
         dog = clf.class_names.index("dog") if "dog" in clf.class_names else 0
-        hint = f"; set attack.target_class to a CIFAR class (e.g. {dog} = {clf.class_names[dog]})"
-    clf.check_class(target, "attack.target_class", hint)
+        hint = f"; set {key} to a CIFAR class (e.g. {dog} = {clf.class_names[dog]})"
+    clf.check_class(target, key, hint)
 
 
 def _top1(clf: Classifier, image: torch.Tensor, original: int, target: int) -> dict[str, Any]:
@@ -134,3 +136,60 @@ def bounded_sweep(
         "clean_accuracy": float((clean_pred == ship).float().mean()) if ship is not None else None,
         "max_linf": float(linf.max()),
     }
+
+
+@dataclass
+class ShipAttack:
+    """Everything the attack stages report: the seed's unbounded attack on one ship, the bounded
+    attack on the same ship (for the figure), and the bounded sweep over many ships."""
+
+    ship: int  # position in the test split
+    unbounded: Unbounded
+    bounded: torch.Tensor
+    bounded_scores: dict[str, Any]
+    sweep: dict[str, Any]
+
+
+def attack_ships(clf: Classifier, data: Cifar10, settings: AttackParams, section: str) -> ShipAttack:
+    """Run the unbounded and bounded attacks of ``settings`` (the params section ``section``) on ``clf``."""
+    check_target(clf, settings.target_class, f"{section}.target_class")
+    ship = pick_ship(data.test_labels, data.class_names, settings.ship_index, f"{section}.ship_index")
+    image = data.test_images[ship]
+    target = settings.target_class
+    unbounded = unbounded_attack(clf, image, target, settings.steps, settings.step_size)
+    bounded, scores = bounded_example(clf, image, target, settings.epsilon, settings.epsilon_step, settings.steps)
+    ships = ship_indices(data.test_labels, data.class_names)[: settings.max_images]
+    sweep = bounded_sweep(clf, data.test_images[ships], target, settings.epsilon, settings.epsilon_step, settings.steps)
+    return ShipAttack(ship, unbounded, bounded, scores, sweep)
+
+
+def attack_metrics(clf: Classifier, settings: AttackParams, attack: ShipAttack) -> dict[str, Any]:
+    """The attack stages' metrics file."""
+    return {
+        **clf.metrics_header(),
+        "target_class": settings.target_class,
+        "target_name": clf.class_names[settings.target_class],
+        "ship_test_index": attack.ship,
+        "input_size": clf.input_size,
+        "unbounded": {"steps": settings.steps, "step_size": settings.step_size, **attack.unbounded.metrics},
+        "bounded": {
+            "epsilon": settings.epsilon,
+            "epsilon_step": settings.epsilon_step,
+            "steps": settings.steps,
+            **attack.sweep,
+        },
+    }
+
+
+def attack_summary(clf: Classifier, settings: AttackParams, attack: ShipAttack) -> str:
+    """Two lines for the stage's log."""
+    m = attack.unbounded.metrics
+    before, after = m["before"], m["after"]
+    sweep = attack.sweep
+    return (
+        f"ship #{attack.ship}: p({clf.class_names[settings.target_class]}) {before['target_probability']:.4f} -> "
+        f"{after['target_probability']:.4f}; top-1 {before['top1_name']} -> {after['top1_name']}; "
+        f"L-inf {m['linf_255']:.1f}/255\n"
+        f"bounded sweep over {sweep['images']} ships: success {100 * sweep['targeted_success_rate']:.1f} %, "
+        f"after uint8 rounding {100 * sweep['success_rate_after_uint8_rounding']:.1f} %"
+    )

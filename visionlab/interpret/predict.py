@@ -11,7 +11,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from visionlab.interpret.alexnet import RANDOM_WEIGHTS_NOTE, LoadedAlexNet
+from visionlab.interpret.alexnet import LoadedAlexNet
+from visionlab.interpret.classifiers import RANDOM_WEIGHTS_NOTE
 from visionlab.interpret.images import InputImage
 
 MODES = ("without_normalization", "with_normalization")

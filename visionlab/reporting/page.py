@@ -30,8 +30,10 @@ from visionlab.seed_report import SEED_ALEXNET, SEED_CIFAR, SEED_DATA
 MODELS = ("cnn", "resnet")
 MODEL_TITLES = {"cnn": "CNN", "resnet": "ResNet"}
 INTERPRET = ("predict", "filters", "maximize_channels", "maximize_class", "attack")
+CIFAR_ANALYSES = ("maximize_class", "attack")  # repeated on each trained CIFAR model: <model>_<analysis>.json
 FIGURES = {
     **{f"{m}_{kind}": f"{m}/{kind}.png" for m in MODELS for kind in ("curves", "confusion", "misclassified")},
+    **{f"{m}_{kind}": f"{m}/{kind}.png" for m in MODELS for kind in CIFAR_ANALYSES},
     "predict": "predict.png",
     "filters": "alexnet_conv1_filters.png",
     "maximize_channels": "maximize_channels/panel.png",
@@ -58,6 +60,10 @@ class Inputs:
     def metrics(self, name: str) -> Path:
         return self.reports / "metrics" / f"{name}.json"
 
+    def training_metrics(self, model: str) -> Path:
+        """The train stage's DVCLive summary: final epoch values and the timing of the run."""
+        return self.reports / "train" / model / "metrics.json"
+
     @property
     def predictions_md(self) -> Path:
         return self.reports / "predict" / "predictions.md"
@@ -75,6 +81,8 @@ def input_paths(inputs: Inputs) -> list[Path]:
     return [
         inputs.stats,
         *(inputs.metrics(name) for name in (*MODELS, *INTERPRET)),
+        *(inputs.metrics(f"{m}_{kind}") for m in MODELS for kind in CIFAR_ANALYSES),
+        *(inputs.training_metrics(m) for m in MODELS),
         inputs.predictions_md,
         inputs.filters_md,
         *(inputs.figure(key) for key in FIGURES),
@@ -369,7 +377,9 @@ def _seed_cifar(model: str, key: str, fmt: Callable[[float], str]) -> str:
     return NOT_REPORTED
 
 
-def cifar_section(inputs: Inputs, models: dict[str, Metrics], page_dir: Path) -> tuple[list[Block], Provenance]:
+def cifar_section(
+    inputs: Inputs, models: dict[str, Metrics], training: dict[str, Metrics], page_dir: Path
+) -> tuple[list[Block], Provenance]:
     prov = Provenance()
     prov.merge(_model_provenance(models))
     loss = lambda v: f"{v:.4f}"  # noqa: E731
@@ -396,11 +406,13 @@ def cifar_section(inputs: Inputs, models: dict[str, Metrics], page_dir: Path) ->
         ("training speed", lambda m: f"{m.number('timing.images_per_second'):,.0f} images/s", None, None),
         ("device", lambda m: f"`{m.text('device')}`", None, None),
     ]
+    timed = {"training time", "training speed"}  # measured by the train stage, in its DVCLive summary
     for label, get, seed_key, seed_fmt in extra:
         row = [label]
         for name in MODELS:
             seed = SEED_CIFAR.get(name, {})
-            row += [get(models[name]), seed_fmt(seed[seed_key]) if seed_key and seed_key in seed else NOT_REPORTED]
+            source = training[name] if label in timed else models[name]
+            row += [get(source), seed_fmt(seed[seed_key]) if seed_key and seed_key in seed else NOT_REPORTED]
         rows.append(row)
     if any(m.has("config") for m in models.values()):  # the architecture, when the metrics record it
         seed_arch = {"cnn": f"kernel_sizes {_compact(SEED_CNN_KERNELS)}", "resnet": f"width {SEED_RESNET_WIDTH}"}
@@ -564,7 +576,9 @@ def _channel_number(m: Metrics, key: str) -> int:
     return int(key)
 
 
-def class_section(inputs: Inputs, m: Metrics, page_dir: Path) -> tuple[list[Block], Provenance]:
+def class_section(
+    inputs: Inputs, m: Metrics, page_dir: Path, figure: str = "maximize_class", heading: tuple[int, str] = (2, "6.")
+) -> tuple[list[Block], Provenance]:
     prov = _alexnet_provenance(m)
     seed = SEED_ALEXNET["maximize_class"]
     model, index, steps = m.text("model"), m.integer("class_index"), m.integer("steps")
@@ -587,20 +601,22 @@ def class_section(inputs: Inputs, m: Metrics, page_dir: Path) -> tuple[list[Bloc
             ["still top-1 after a shift/rescale", pct(m.fraction("robustness.top1_kept_fraction"), 0), NOT_REPORTED],
         ]
     blocks: list[Block] = [
-        Heading(2, f"6. Maximising a class: {index} ({name})"),
+        Heading(heading[0], f"{heading[1]} Maximising a class: {index} ({name})"),
         *prov.warnings(),
     ]
     if not same_task:
-        blocks.append(Para(f"The seed maximised class {seed['class_index']} of `{seed['model']}`; this run probes "
+        blocks.append(Para(f"The seed maximised class {seed['class_index']} of `{seed['model']}`; this probes "
                            "another model or class, so its figure does not compare."))
     blocks += [
         Table(["", "this run", "seed report"], rows),
-        _figure(inputs, "maximize_class", page_dir, f"Noise → an image that maximises class {index} ({name})"),
+        _figure(inputs, figure, page_dir, f"Noise → an image that maximises class {index} ({name})"),
     ]
     return blocks, prov
 
 
-def attack_section(inputs: Inputs, m: Metrics, page_dir: Path) -> tuple[list[Block], Provenance]:
+def attack_section(
+    inputs: Inputs, m: Metrics, page_dir: Path, figure: str = "attack", heading: tuple[int, str] = (2, "7.")
+) -> tuple[list[Block], Provenance]:
     prov = _alexnet_provenance(m)
     seed = SEED_ALEXNET["attack"]
     model, target = m.text("model"), m.integer("target_class")
@@ -633,14 +649,34 @@ def attack_section(inputs: Inputs, m: Metrics, page_dir: Path) -> tuple[list[Blo
         ["median steps to success", "no success" if median is None else f"{median:g}", NOT_REPORTED],
     ]
     blocks: list[Block] = [
-        Heading(2, f"7. An adversarial ship: target {target} ({target_name})"),
+        Heading(heading[0], f"{heading[1]} An adversarial ship: target {target} ({target_name})"),
         *prov.warnings(),
         Para(f"The seed's attack: {steps} steps of unbounded gradient ascent on p(target) from one CIFAR-10 ship "
              f"(upscaled to {m.integer('input_size')}); then a bounded one (signed gradient, each pixel within ε) "
              "over many ships."),
         Table(["", "this run", "seed report"], rows),
-        _figure(inputs, "attack", page_dir, "Original, adversarial and difference: unbounded and bounded attacks"),
+        _figure(inputs, figure, page_dir, "Original, adversarial and difference: unbounded and bounded attacks"),
     ]
+    return blocks, prov
+
+
+def cifar_analyses_section(inputs: Inputs, page_dir: Path) -> tuple[list[Block], Provenance]:
+    """Sections 6 and 7 repeated on each trained CIFAR model (stages maximize_class_cifar, attack_cifar)."""
+    blocks: list[Block] = [
+        Heading(2, "8. The same analyses on our CIFAR-10 models"),
+        Para("Class maximisation and the adversarial ship, repeated on the CNN and the ResNet trained above, "
+             "with a CIFAR-10 class as the target. The seed ran them on AlexNet only, so nothing here compares."),
+    ]
+    prov = Provenance()
+    for number, name in enumerate(MODELS, start=1):
+        blocks.append(Heading(3, f"8.{number} {MODEL_TITLES[name]}"))
+        for section, kind in ((class_section, "maximize_class"), (attack_section, "attack")):
+            m = Metrics(inputs.metrics(f"{name}_{kind}"))
+            if m.text("model") != name:
+                raise PipelineError(f"{m.path}: holds the analysis of {m.text('model')!r}, not {name!r}")
+            part, part_prov = section(inputs, m, page_dir, f"{name}_{kind}", (4, "·"))
+            blocks += part
+            prov.merge(part_prov)
     return blocks, prov
 
 
@@ -655,12 +691,13 @@ def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
             raise PipelineError(f"{m.path}: holds the metrics of {m.text('model')!r}, not {name!r}")
     sections = [
         data_section(inputs, models),
-        cifar_section(inputs, models, page_dir),
+        cifar_section(inputs, models, {name: Metrics(inputs.training_metrics(name)) for name in MODELS}, page_dir),
         predict_section(inputs, Metrics(inputs.metrics("predict")), page_dir),
         filters_section(inputs, Metrics(inputs.metrics("filters")), page_dir),
         channels_section(inputs, Metrics(inputs.metrics("maximize_channels")), page_dir),
         class_section(inputs, Metrics(inputs.metrics("maximize_class")), page_dir),
         attack_section(inputs, Metrics(inputs.metrics("attack")), page_dir),
+        cifar_analyses_section(inputs, page_dir),
     ]
     overall = Provenance()
     for _, prov in sections:

@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from visionlab.data.cifar import Split
-from visionlab.seed_report import SEED_CIFAR
 from visionlab.training.loop import DeviceSplit, predict
 
 
@@ -47,10 +46,10 @@ def evaluate_test(model: nn.Module, test: Split, device: torch.device, batch_siz
 def metrics_record(
     model_name: str, config: dict[str, Any], result: TestResult, summary: dict[str, Any], class_names: Sequence[str]
 ) -> dict:
-    """The metrics file of one model: accuracies are fractions in 0..1; the seed's numbers ride along.
+    """The metrics file of one model's evaluation: accuracies are fractions in 0..1.
 
-    Everything but ``timing`` is a pure function of params and data, so two CPU runs with the same
-    params write identical files apart from that block.
+    A pure function of params and data: two CPU runs with the same params write identical files.
+    Training time is measured by the train stage (its DVCLive ``metrics.json``).
     """
     final = summary["history"][-1]
     return {
@@ -71,10 +70,4 @@ def metrics_record(
             "test_images": len(result.labels),
             "subset": summary["subset"],
         },
-        "timing": {
-            "train_seconds": summary["train_seconds"],  # training steps only
-            "wall_seconds": summary["wall_seconds"],  # the whole loop: steps, validation, checkpoints
-            "images_per_second": summary["images_per_second"],
-        },
-        "seed_report": {k: v for k, v in SEED_CIFAR.get(model_name, {}).items() if k != "log"},
     }

@@ -1,0 +1,26 @@
+"""DVC stage `check_params`: validate every key of params.yaml, whichever stages read it.
+
+Each stage lists only the params it reads, so a misspelt key (``train.epoch``) would otherwise
+change no stage and pass silently. This stage depends on the whole file, so any edit reruns it,
+and it stops ``dvc repro`` with one line naming the bad key. It writes the validated params with
+every default filled in.
+"""
+
+import argparse
+
+from visionlab.errors import run_stage
+from visionlab.io import write_json
+from visionlab.params import as_dict, load_params
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--out", default="reports/params.json")
+    args = parser.parse_args()
+    write_json(args.out, as_dict(load_params(args.params)))
+    print(f"{args.params}: every key valid; wrote {args.out}")
+
+
+if __name__ == "__main__":
+    run_stage(main)

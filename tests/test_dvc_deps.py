@@ -1,0 +1,171 @@
+"""Each stage's code deps in ``dvc.yaml`` are exactly the project modules it imports, transitively.
+
+The import closure is derived from the source (every ``import`` statement, also inside functions),
+plus the one dynamic import the code makes: ``visionlab.models.build_model`` imports the module of
+the model it builds (``MODEL_CLASSES``), so a stage of the ``<model>`` matrix item also runs it.
+The comparison goes both ways: a missing dep lets an edit go unnoticed, an extra one wastes a rerun.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from visionlab.models import MODEL_CLASSES, model_module
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_PACKAGES = ("visionlab", "stages")
+# Command-line flags whose value a stage reads, and those whose value it writes.
+INPUT_FLAGS = {"--data", "--stats", "--checkpoint", "--reports"}
+OUTPUT_FLAGS = {"--out", "--live", "--metrics", "--predictions", "--figures", "--figure", "--csv", "--markdown",
+                "--html", "--plot"}
+
+
+def module_file(module: str, root: Path = ROOT) -> Path | None:
+    """The source file of a project module (a package's ``__init__.py``), or None if it is not one."""
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Project modules that ``path`` imports, with the packages Python executes on the way."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] not in PROJECT_PACKAGES:
+                continue
+            for i in range(1, len(parts) + 1):
+                if module_file(".".join(parts[:i])) is not None:
+                    found.add(".".join(parts[:i]))
+    return found
+
+
+def import_closure(*modules: str) -> set[str]:
+    """Repo-relative paths of every project source file that importing ``modules`` executes."""
+    todo, seen = list(modules), set()
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        parent = module.rpartition(".")[0]
+        if parent:
+            todo.append(parent)
+        path = module_file(module)
+        assert path is not None, f"no source for {module}"
+        todo.extend(imported_modules(path))
+    return {module_file(m).relative_to(ROOT).as_posix() for m in seen}
+
+
+def resolved_stages() -> dict[str, dict]:
+    """``dvc.yaml``'s stages with matrix items expanded: name -> (item, definition)."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    resolved = {}
+    for name, stage in stages.items():
+        if "matrix" not in stage:
+            resolved[name] = {"item": {}, **stage}
+            continue
+        ((key, values),) = stage["matrix"].items()
+        for value in values:
+            text = yaml.safe_dump({k: v for k, v in stage.items() if k != "matrix"})
+            expanded = yaml.safe_load(text.replace("${item." + key + "}", str(value)))
+            resolved[f"{name}@{value}"] = {"item": {key: value}, **expanded}
+    return resolved
+
+
+STAGES = resolved_stages()
+
+
+def stage_module(stage: dict) -> str:
+    match = re.match(r"python -m (stages\.\w+)", stage["cmd"])
+    assert match, f"stage command must run a stage module: {stage['cmd']!r}"
+    return match.group(1)
+
+
+def expected_code(stage: dict) -> set[str]:
+    modules = [stage_module(stage)]
+    model = stage["item"].get("model")
+    if model is not None and model in MODEL_CLASSES and "visionlab.models" in _closure_modules(modules):
+        modules.append(model_module(model))  # build_model's import of the model it builds
+    return import_closure(*modules)
+
+
+def _closure_modules(modules: list[str]) -> set[str]:
+    return {p.removesuffix(".py").removesuffix("/__init__").replace("/", ".") for p in import_closure(*modules)}
+
+
+def dep_paths(stage: dict) -> list[str]:
+    return [next(iter(d)) if isinstance(d, dict) else d for d in stage.get("deps", [])]
+
+
+def out_paths(stage: dict) -> set[str]:
+    return {next(iter(o)) if isinstance(o, dict) else o for kind in ("outs", "metrics", "plots") for o in
+            stage.get(kind, [])}
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_code_deps_are_exactly_the_import_closure(name: str) -> None:
+    stage = STAGES[name]
+    listed = {d for d in dep_paths(stage) if d.endswith(".py")}
+    expected = expected_code(stage)
+    assert not expected - listed, f"{name} imports but does not depend on: {sorted(expected - listed)}"
+    assert not listed - expected, f"{name} depends on but does not import: {sorted(listed - expected)}"
+    assert not any((ROOT / d).is_dir() for d in dep_paths(stage) if d.startswith(PROJECT_PACKAGES)), \
+        f"{name}: a code folder as a dep would rerun the stage for files it never imports"
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_data_deps_and_outs_are_the_paths_in_the_command(name: str) -> None:
+    stage = STAGES[name]
+    words = shlex.split(stage["cmd"])
+    given = {flag: value for flag, value in zip(words, words[1:], strict=False) if flag.startswith("--")}
+    reads = {v for f, v in given.items() if f in INPUT_FLAGS}
+    writes = {v for f, v in given.items() if f in OUTPUT_FLAGS}
+    data_deps = {d for d in dep_paths(stage) if not d.endswith(".py")}
+    assert reads <= data_deps, f"{name} reads {sorted(reads - data_deps)} without depending on it"
+    outs = out_paths(stage)
+    assert writes <= outs | {str(Path(o).parent) for o in outs}, f"{name} writes {sorted(writes - outs)} undeclared"
+
+
+def test_the_closure_follows_imports_inside_functions(tmp_path: Path) -> None:
+    # A lazily imported module is still run by the stage: the closure must see it.
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "stages" / "x.py").write_text("def main():\n    from visionlab.device import resolve_device\n")
+    assert "visionlab.device" in imported_modules(tmp_path / "stages" / "x.py")
+    closure = import_closure("stages.maximize_class")
+    assert "visionlab/interpret/alexnet.py" in closure and "visionlab/models/trained.py" not in closure
+
+
+def test_alexnet_stages_never_depend_on_the_cifar_models() -> None:
+    for name in ("predict", "filters", "maximize_channels", "maximize_class", "attack"):
+        assert not any(d.startswith("models/") for d in dep_paths(STAGES[name])), name
+
+
+def test_each_cifar_analysis_depends_on_its_own_checkpoint_only() -> None:
+    for name, stage in STAGES.items():
+        model = stage["item"].get("model")
+        if name.startswith(("maximize_class_cifar@", "attack_cifar@", "evaluate@")):
+            assert [d for d in dep_paths(stage) if d.startswith("models/")] == [f"models/{model}.pt"], name
+
+
+def test_ci_scripts_do_not_import_the_tests() -> None:
+    for path in (ROOT / ".ci").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "tests" not in {a.name.split(".")[0] for n in ast.walk(ast.parse(text))
+                               if isinstance(n, ast.Import) for a in n.names}, path
+        assert "sys.path.insert" not in text or "tests" not in text, f"{path} puts tests/ on sys.path"

@@ -1,0 +1,31 @@
+"""The figure of the predict stage: each input with its top-1 class, without and with ImageNet normalisation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+
+from visionlab.interpret.predict import Prediction
+from visionlab.reporting.figure_style import prob_label, rgb, short, title_with_banner
+
+
+def predictions_figure(predictions: Sequence[Prediction], random_weights: bool, weights: str) -> plt.Figure:
+    """Each input with its top-1 class and confidence without and with ImageNet normalisation."""
+    cols = min(4, len(predictions))
+    rows = -(-len(predictions) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.9 * rows), squeeze=False, layout="constrained")
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, pred in zip(axes.flat, predictions, strict=False):
+        ax.imshow(rgb(pred.image.pixels))
+        raw, norm = pred.top["without_normalization"][0], pred.top["with_normalization"][0]
+        heading = pred.image.name + (f" (true: {pred.image.note})" if pred.image.note else "")
+        ax.set_title(
+            f"{short(heading, 30)}\nraw: {short(raw.name)} {prob_label(raw.probability)}\n"
+            f"normalised: {short(norm.name)} {prob_label(norm.probability)}",
+            fontsize=9,
+        )
+    title = "AlexNet top-1 without (raw) and with ImageNet normalisation"
+    title_with_banner(fig, title, random_weights, f"weights={weights}")
+    return fig
