@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--stats", default="data/stats.json")
     parser.add_argument("--out", required=True, help="final model file")
-    parser.add_argument("--checkpoint", required=True, help="per-epoch checkpoint for train.resume")
+    parser.add_argument("--resume-checkpoint", required=True, help="per-epoch checkpoint for train.resume")
     parser.add_argument("--live", required=True, help="DVCLive directory")
     args = parser.parse_args()
 
@@ -52,7 +52,7 @@ def main() -> None:
         seed=params.seed,
         train=DeviceSplit.from_split(train, device),
         val=DeviceSplit.from_split(val, device),
-        checkpoint_path=Path(args.checkpoint),
+        checkpoint_path=Path(args.resume_checkpoint),
         # A checkpoint resumes only the very same run: same data, normalisation, device and code.
         fingerprint_extra={
             "val_fraction": params.data.val_fraction,

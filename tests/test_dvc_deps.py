@@ -21,7 +21,7 @@ from visionlab.models import MODEL_CLASSES, model_module
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("visionlab", "stages")
 # Command-line flags whose value a stage reads, and those whose value it writes.
-INPUT_FLAGS = {"--data", "--stats", "--checkpoint", "--reports"}
+INPUT_FLAGS = {"--data", "--stats", "--checkpoint"}  # report's --reports: test_report checks its files
 OUTPUT_FLAGS = {"--out", "--live", "--metrics", "--predictions", "--figures", "--figure", "--csv", "--markdown",
                 "--html", "--plot"}
 

@@ -24,12 +24,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CIFAR_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 TINY_CNN = {"channels": [4, 4, 4, 4], "kernel_sizes": [3, 3, 3, 3], "dropout": 0.0, "fc_widths": [8, 8, 8]}
 FAST = {  # every stage's work cut to a few steps
+    "seed": 0,
     "device": "cpu",
     "alexnet": {"weights": "none"},
     "predict": {"cifar_images": 2, "top_k": 3},
     "maximize_channels": {"channels": [0, 7], "steps": 10},
     "maximize_class": {"steps": 2, "robustness_trials": 2},
     "attack": {"steps": 1, "max_images": 2},
+    "maximize_class_cifar": {"steps": 2, "robustness_trials": 2},
+    "attack_cifar": {"steps": 1, "max_images": 2},
 }
 
 
@@ -89,10 +92,14 @@ class Workspace:
                         "--metrics", o / "predict.json"],
             "filters": ["--figure", o / "f.png", "--markdown", o / "f.md", "--metrics", o / "filters.json"],
             "maximize_channels": ["--figures", o / "channels", "--metrics", o / "maximize_channels.json"],
-            "maximize_class": ["--stats", self.root / "stats.json", "--models", self.models, "--figure", o / "c.png",
-                               "--metrics", o / "maximize_class.json"],
-            "attack": ["--data", self.data, "--stats", self.root / "stats.json", "--models", self.models,
-                       "--figure", o / "a.png", "--metrics", o / "attack.json"],
+            "maximize_class": ["--figure", o / "c.png", "--metrics", o / "maximize_class.json"],
+            "attack": ["--data", self.data, "--figure", o / "a.png", "--metrics", o / "attack.json"],
+            "maximize_class_cifar": ["--model", "cnn", "--checkpoint", self.models / "cnn.pt",
+                                     "--stats", self.root / "stats.json", "--figure", o / "cc.png",
+                                     "--metrics", o / "maximize_class_cifar.json"],
+            "attack_cifar": ["--model", "cnn", "--data", self.data, "--checkpoint", self.models / "cnn.pt",
+                             "--stats", self.root / "stats.json", "--figure", o / "ca.png",
+                             "--metrics", o / "attack_cifar.json"],
         }[stage]
 
     def run(self, stage: str, **overrides: dict[str, Any]) -> tuple[int, str]:
@@ -172,15 +179,16 @@ def test_maximize_class_on_alexnet(ws: Workspace) -> None:
     m = ws.metrics("maximize_class")
     assert m["model"] == "alexnet" and m["random_weights"] is True
     assert m["class_index"] == 207 and m["class_name"] == "golden retriever"
-    assert m["seed_report"] == {"probability": 1.0, "steps": 40}
+    assert "seed_report" not in m  # the report takes the seed's numbers from visionlab.seed_report
     assert set(m["top5"]) == {"1", "2", "3", "4", "5"}
     assert m["robustness"]["trials"] == 2
 
 
 def test_maximize_class_on_a_cifar_checkpoint(ws: Workspace) -> None:
     ws.add_checkpoint("cnn")
-    assert ws.run("maximize_class", maximize_class={"model": "cnn", "class_index": 3, "objective": "logit"})[0] == 0
-    m = ws.metrics("maximize_class")
+    status, err = ws.run("maximize_class_cifar", maximize_class_cifar={"class_index": 3, "objective": "logit"})
+    assert status == 0, err
+    m = ws.metrics("maximize_class_cifar")
     assert m["model"] == "cnn" and m["random_weights"] is False
     assert m["trained_model"] == {"epochs": 1, "train_images": 4, "subset": True}
     assert m["class_name"] == "cat" and "seed_report" not in m
@@ -189,8 +197,9 @@ def test_maximize_class_on_a_cifar_checkpoint(ws: Workspace) -> None:
 
 def test_attack_on_a_cifar_checkpoint(ws: Workspace) -> None:
     ws.add_checkpoint("cnn")
-    assert ws.run("attack", attack={"model": "cnn", "target_class": 5, "ship_index": 3, "max_images": 10})[0] == 0
-    m = ws.metrics("attack")
+    status, err = ws.run("attack_cifar", attack_cifar={"ship_index": 3, "max_images": 10})
+    assert status == 0, err
+    m = ws.metrics("attack_cifar")
     assert m["ship_test_index"] == 6 and m["input_size"] == 32 and m["target_name"] == "dog"
     assert m["trained_model"]["epochs"] == 1
     assert m["bounded"]["images"] == 4  # every ship of the tiny test split
@@ -203,7 +212,6 @@ def test_attack_on_alexnet(ws: Workspace) -> None:
     assert ws.run("attack")[0] == 0
     m = ws.metrics("attack")
     assert m["random_weights"] is True and m["input_size"] == 224 and m["ship_test_index"] == 1
-    assert m["unbounded"]["seed_report"] == {"target_probability": 1.0, "steps": 40}
     assert set(m["unbounded"]["before"]) == {"top1_index", "top1_name", "top1_probability", "target_probability",
                                              "original_top1_probability"}
     assert m["bounded"]["images"] == 2
@@ -219,20 +227,33 @@ def test_class_index_out_of_range_for_alexnet(ws: Workspace) -> None:
 
 def test_class_index_out_of_range_for_cifar(ws: Workspace) -> None:
     ws.add_checkpoint("cnn")
-    line = ws.fails_cleanly("maximize_class", "0..9", maximize_class={"model": "cnn", "class_index": 10})
+    line = ws.fails_cleanly("maximize_class_cifar", "maximize_class_cifar.class_index=10 is out of range for model=cnn",
+                            maximize_class_cifar={"class_index": 10})
+    assert "0..9" in line
     assert "5=dog" in line
 
 
 def test_imagenet_target_with_a_cifar_model(ws: Workspace) -> None:
     ws.add_checkpoint("cnn")
-    line = ws.fails_cleanly("attack", "attack.target_class=207", attack={"model": "cnn"})
-    assert "set attack.target_class to a CIFAR class (e.g. 5 = dog)" in line
+    line = ws.fails_cleanly("attack_cifar", "attack_cifar.target_class=207", attack_cifar={"target_class": 207})
+    assert "set attack_cifar.target_class to a CIFAR class (e.g. 5 = dog)" in line
 
 
 def test_missing_trained_checkpoint(ws: Workspace) -> None:
-    line = ws.fails_cleanly("maximize_class", "resnet.pt", maximize_class={"model": "resnet", "class_index": 1})
+    line = ws.fails_cleanly("maximize_class_cifar", "cnn.pt")
     assert "not found" in line
-    ws.fails_cleanly("attack", "cnn.pt", attack={"model": "cnn", "target_class": 5})
+    ws.fails_cleanly("attack_cifar", "cnn.pt")
+
+
+def test_a_checkpoint_of_another_model_is_refused(ws: Workspace) -> None:
+    ws.add_checkpoint("cnn")
+    (ws.models / "cnn.pt").rename(ws.models / "resnet.pt")
+    for stage in ("maximize_class_cifar", "attack_cifar"):
+        args = [str(a).replace("cnn.pt", "resnet.pt") if str(a).endswith("cnn.pt") else a for a in ws.args(stage)]
+        args[args.index("cnn")] = "resnet"
+        ws.monkeypatch.setattr(ws, "args", lambda stage, args=args: args)
+        ws.fails_cleanly(stage, "resnet.pt holds a cnn model, not resnet")
+        ws.monkeypatch.undo()
 
 
 def test_ship_index_past_the_last_ship(ws: Workspace) -> None:
@@ -257,8 +278,9 @@ def test_channel_outside_conv1_is_rejected_by_the_schema() -> None:
 
 def test_cli_reports_bad_input_in_one_line(run_stage, tmp_path: Path) -> None:  # the real entry point
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"alexnet": {"weights": "none"}, "maximize_class": {"class_index": 5000}}))
-    result = run_stage("maximize_class.py", "--params", params, "--models", tmp_path, "--figure", tmp_path / "c.png",
+    params.write_text(yaml.safe_dump({"seed": 0, "device": "cpu", "alexnet": {"weights": "none"},
+                                      "maximize_class": {"class_index": 5000}}))
+    result = run_stage("maximize_class.py", "--params", params, "--figure", tmp_path / "c.png",
                        "--metrics", tmp_path / "c.json")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [

@@ -15,7 +15,8 @@ from visionlab.errors import PipelineError
 from visionlab.params import Params, load_params, parse_params
 
 TOP_KEYS = (
-    "seed, device, data, train, cnn, resnet, evaluate, alexnet, predict, maximize_channels, maximize_class, attack"
+    "seed, device, data, train, cnn, resnet, evaluate, alexnet, predict, maximize_channels, maximize_class, attack, "
+    "maximize_class_cifar, attack_cifar"
 )
 
 
@@ -55,10 +56,25 @@ def test_repo_params_yaml_loads_every_value() -> None:
     assert params.train.augment.flip is True
 
 
-def test_empty_file_and_empty_mapping_give_the_defaults(tmp_path: Path) -> None:
-    empty = tmp_path / "params.yaml"
-    empty.write_text("# nothing set\n", encoding="utf-8")
-    assert load_params(empty) == parse_params({}) == Params()
+def test_an_empty_params_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    # A stage must never run on silent defaults because params.yaml was emptied.
+    for text in ("# nothing set\n", "{}\n", ""):
+        empty = tmp_path / "params.yaml"
+        empty.write_text(text, encoding="utf-8")
+        with pytest.raises(PipelineError, match=r"params.yaml: empty"):
+            load_params(empty)
+
+
+def test_a_stage_refuses_a_params_file_without_its_section(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: 1\ndata:\n  val_fraction: 0.2\n", encoding="utf-8")
+    assert load_params(path, ("seed", "data")).data.val_fraction == 0.2
+    with pytest.raises(PipelineError, match=r"params.yaml: no train, cnn \(this stage reads seed, data, train, cnn\)$"):
+        load_params(path, ("seed", "data", "train", "cnn"))
+
+
+def test_empty_mapping_gives_the_defaults() -> None:
+    assert parse_params({}) == Params()
     defaults = Params()
     assert (defaults.seed, defaults.device, defaults.train.epochs, defaults.data.val_fraction) == (0, "auto", 100, 0.1)
     assert defaults.cnn.channels == [64, 128, 256, 512]

@@ -33,15 +33,38 @@ def cifar_metrics(model: str, test_acc: float, epochs: int, subset: bool) -> dic
         "epochs": epochs,
         "device": "cuda",
         "data": {"train_images": 45000, "val_images": 5000, "test_images": 10000, "subset": subset},
-        "timing": {"train_seconds": 1234.4, "images_per_second": 5678.9},
-        "seed_report": {},
     }
+
+
+def training_metrics(epochs: int) -> dict[str, Any]:
+    """The train stage's DVCLive summary (reports/train/<model>/metrics.json)."""
+    return {
+        "step": epochs,
+        "train": {"loss": 0.2345, "accuracy": 0.9012},
+        "val": {"loss": 0.3456, "accuracy": 0.8771},
+        "timing": {"train_seconds": 1234.4, "wall_seconds": 1300.0, "images_per_second": 5678.9},
+    }
+
+
+def cifar_analyses(model: str, epochs: int, subset: bool, alexnet_metrics: dict[str, Any]) -> dict[str, Any]:
+    """maximize_class_cifar@<model> and attack_cifar@<model>: the AlexNet analyses on a CIFAR model, target dog."""
+    header = {"model": model, "random_weights": False, "checkpoint": f"models/{model}.pt",
+              "trained_model": {"epochs": epochs, "subset": subset, "train_images": 45000}}
+    cls = {**copy.deepcopy(alexnet_metrics["maximize_class"]), **header, "class_index": 5, "class_name": "dog"}
+    attack = {**copy.deepcopy(alexnet_metrics["attack"]), **header, "target_class": 5, "target_name": "dog",
+              "input_size": 32}
+    for key in ("alexnet_weights",):
+        cls.pop(key)
+        attack.pop(key)
+    attack["unbounded"]["before"].update(top1_index=8, top1_name="ship")
+    attack["unbounded"]["after"].update(top1_index=5, top1_name="dog")
+    return {f"{model}_maximize_class": cls, f"{model}_attack": attack}
 
 
 def full_metrics() -> dict[str, dict[str, Any]]:
     """A full run: pretrained AlexNet, full data, the seed's epochs and steps."""
     alexnet = {"model": "alexnet", "alexnet_weights": "IMAGENET1K_V1", "random_weights": False}
-    return {
+    return with_cifar_models({
         "cnn": cifar_metrics("cnn", 0.8123, 100, False),
         "resnet": cifar_metrics("resnet", 0.9001, 100, False),
         "predict": {
@@ -92,7 +115,14 @@ def full_metrics() -> dict[str, dict[str, Any]]:
                         "success_rate_after_uint8_rounding": 0.95, "clean_predicted_as_target": 0,
                         "clean_accuracy": None, "max_linf": 0.0314},
         },
-    }
+    }, epochs=100, subset=False)
+
+
+def with_cifar_models(metrics: dict[str, dict[str, Any]], epochs: int, subset: bool) -> dict[str, dict[str, Any]]:
+    for model in ("cnn", "resnet"):
+        metrics[f"train/{model}"] = training_metrics(epochs)
+        metrics.update(cifar_analyses(model, epochs, subset, metrics))
+    return metrics
 
 
 def smoke_metrics() -> dict[str, dict[str, Any]]:
@@ -105,7 +135,7 @@ def smoke_metrics() -> dict[str, dict[str, Any]]:
         metrics[name].update(alexnet_weights="none", random_weights=True)
     metrics["attack"]["bounded"].update(images=8, successes=0, targeted_success_rate=0.0,
                                         median_steps_to_success=None)
-    return metrics
+    return with_cifar_models(metrics, epochs=2, subset=True)
 
 
 PREDICTIONS_MD = """# AlexNet predictions with and without ImageNet normalisation
@@ -129,7 +159,7 @@ def write_inputs(root: Path, metrics: dict[str, dict[str, Any]]) -> Inputs:
     inputs.stats.parent.mkdir(parents=True)
     inputs.stats.write_text(json.dumps({"mean": [0.4914, 0.4822, 0.4465], "std": [0.247, 0.2435, 0.2616]}))
     for name, data in metrics.items():
-        path = inputs.metrics(name)
+        path = inputs.training_metrics(name.split("/")[1]) if name.startswith("train/") else inputs.metrics(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data))
     inputs.predictions_md.parent.mkdir(parents=True)
@@ -290,7 +320,7 @@ def test_html_page_links_every_figure_by_a_relative_path_that_exists(full_page: 
     root, markdown = full_page
     page = (root / "reports/index.html").read_text(encoding="utf-8")
     sources = re.findall(r'<img src="([^"]+)"', page)
-    assert len(sources) == 11
+    assert len(sources) == 15  # 6 training figures, 5 of AlexNet, 2 analyses on each CIFAR model
     for src in sources:
         assert not src.startswith("/") and (root / "reports" / src).is_file(), src
     assert "<td>81.2 %</td><td>84.7 %</td>" in page
@@ -365,7 +395,7 @@ def test_a_malformed_field_names_file_and_key(tmp_path: Path, name: str, change,
 def test_dvc_deps_of_the_report_stage_are_exactly_the_files_it_reads() -> None:
     stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["report"]
     inputs = Inputs(Path("reports"), Path("data/stats.json"))
-    code = {"stages/report.py", "visionlab/reporting/page.py", "visionlab/seed_report.py"}
+    code = {f for f in stage["deps"] if f.endswith(".py")}  # tests/test_dvc_deps.py checks these
     assert set(stage["deps"]) == code | {p.as_posix() for p in input_paths(inputs)}
     assert "--stats data/stats.json" in stage["cmd"] and "--reports reports" in stage["cmd"]
 

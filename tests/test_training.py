@@ -197,7 +197,7 @@ def run_stage(script: str, *args: str) -> subprocess.CompletedProcess:
 def train_and_evaluate(inputs: Path, out: Path, model: str = "cnn") -> subprocess.CompletedProcess:
     trained = run_stage("train.py", "--model", model, "--params", str(inputs / "params.yaml"),
                         "--data", str(inputs / "cifar10.npz"), "--stats", str(inputs / "stats.json"),
-                        "--out", str(out / f"{model}.pt"), "--checkpoint", str(out / "ckpt.pt"),
+                        "--out", str(out / f"{model}.pt"), "--resume-checkpoint", str(out / "ckpt.pt"),
                         "--live", str(out / "live"))
     assert trained.returncode == 0, trained.stderr
     return run_stage("evaluate.py", "--model", model, "--params", str(inputs / "params.yaml"),
@@ -258,7 +258,7 @@ def test_train_refuses_missing_or_malformed_stats(stage_inputs: Path, tmp_path: 
     out = tmp_path / "out"
     result = run_stage("train.py", "--model", "cnn", "--params", str(stage_inputs / "params.yaml"),
                        "--data", str(stage_inputs / "cifar10.npz"), "--stats", str(stats),
-                       "--out", str(out / "cnn.pt"), "--checkpoint", str(out / "ckpt.pt"), "--live", str(out / "live"))
+                       "--out", str(out / "cnn.pt"), "--resume-checkpoint", str(out / "ckpt.pt"), "--live", str(out / "live"))
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and message in result.stderr
     assert not out.exists()
@@ -267,7 +267,7 @@ def test_train_refuses_missing_or_malformed_stats(stage_inputs: Path, tmp_path: 
 def test_train_refuses_an_unknown_model_listing_the_choices(stage_inputs: Path, tmp_path: Path) -> None:
     result = run_stage("train.py", "--model", "vgg", "--params", str(stage_inputs / "params.yaml"),
                        "--data", str(stage_inputs / "cifar10.npz"), "--stats", str(stage_inputs / "stats.json"),
-                       "--out", str(tmp_path / "m.pt"), "--checkpoint", str(tmp_path / "c.pt"),
+                       "--out", str(tmp_path / "m.pt"), "--resume-checkpoint", str(tmp_path / "c.pt"),
                        "--live", str(tmp_path / "live"))
     assert result.returncode == 1
     assert result.stderr.strip() == "error: unknown model 'vgg'; choices: cnn, resnet"
@@ -302,7 +302,7 @@ def test_resume_refuses_a_checkpoint_trained_with_other_normalisation(stage_inpu
     def train() -> subprocess.CompletedProcess:
         return run_stage("train.py", "--model", "cnn", "--params", str(tmp_path / "params.yaml"),
                          "--data", str(stage_inputs / "cifar10.npz"), "--stats", str(stats),
-                         "--out", str(tmp_path / "cnn.pt"), "--checkpoint", str(tmp_path / "ckpt.pt"),
+                         "--out", str(tmp_path / "cnn.pt"), "--resume-checkpoint", str(tmp_path / "ckpt.pt"),
                          "--live", str(tmp_path / "live"))
 
     assert train().returncode == 0
