@@ -1,12 +1,9 @@
 """DVC contract of the pipeline, on a throw-away copy of the repo with a tiny archive and tiny settings.
 
 One module-scoped fixture runs the whole pipeline once and commits it as the baseline; the test then
-checks, in an order where each part leaves the repo as the next expects:
-
-  (c) a second `dvc repro` runs nothing;
-  (a) changing only `attack.*` params reruns only `attack` and `report`;
-  (b) `dvc exp run -S train.epochs=2` makes an experiment whose metrics differ from the committed
-      baseline, and `dvc metrics diff` lists them.
+checks, in an order where each part leaves the repo as the next expects, that DVC reruns exactly what
+changed, that every output comes back from the cache or the run-cache, and that bad params stop the
+pipeline in one line and lose nothing.
 """
 
 from __future__ import annotations
@@ -23,10 +20,13 @@ from pathlib import Path
 import pytest
 import yaml
 from cifar_archive import make_cifar_archive
+from test_dvc_deps import STAGES as STAGE_DEFS
+from test_dvc_deps import expected_code
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = {"download", "stats", "train@cnn", "train@resnet", "evaluate@cnn", "evaluate@resnet", "predict", "filters",
-          "maximize_channels", "maximize_class", "attack", "report"}
+STAGES = {"check_params", "download", "stats", "train@cnn", "train@resnet", "evaluate@cnn", "evaluate@resnet",
+          "predict", "filters", "maximize_channels", "maximize_class", "attack", "maximize_class_cifar@cnn",
+          "maximize_class_cifar@resnet", "attack_cifar@cnn", "attack_cifar@resnet", "report"}
 
 # Tiny everything: the pipeline's graph and code paths, in well under a minute on 2 CPU cores.
 TINY = {
@@ -40,6 +40,8 @@ TINY = {
     "maximize_channels": {"channels": [0, 5], "steps": 2},
     "maximize_class": {"steps": 2, "robustness_trials": 1},
     "attack": {"steps": 2, "max_images": 2},
+    "maximize_class_cifar": {"steps": 2, "robustness_trials": 1},
+    "attack_cifar": {"steps": 2, "max_images": 2},
 }
 
 
@@ -73,6 +75,17 @@ class Project:
     def ran(self, result: subprocess.CompletedProcess[str]) -> set[str]:
         """The stages a `dvc repro` / `dvc exp run` actually ran, from DVC's "Running stage 'x':" lines."""
         return set(re.findall(r"^Running stage '([^']+)':", result.stdout + result.stderr, flags=re.MULTILINE))
+
+    def restored(self, result: subprocess.CompletedProcess[str]) -> set[str]:
+        """The stages DVC took from the run-cache instead of running them."""
+        return set(re.findall(r"^Stage '([^']+)' is cached - skipping run", result.stdout + result.stderr,
+                              flags=re.MULTILINE))
+
+    def status(self) -> dict:
+        return json.loads(self.dvc("status", "--json").stdout or "{}")
+
+    def md5(self, path: str) -> str:
+        return hashlib.md5((self.root / path).read_bytes()).hexdigest()
 
     def lock_digest(self) -> str:
         return hashlib.sha256((self.root / "dvc.lock").read_bytes()).hexdigest()
@@ -118,7 +131,16 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     return p
 
 
-def test_dvc_contract(project: Project) -> None:
+def stages_importing(path: str) -> set[str]:
+    """Every stage whose import closure (derived from the code, not from dvc.yaml) contains ``path``."""
+    return {name for name, stage in STAGE_DEFS.items() if path in expected_code(stage)}
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error: ")]
+
+
+def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     p = project
 
     # (c) Two `dvc repro` in a row: the second (the first ran in the fixture) runs nothing and touches nothing.
@@ -130,25 +152,101 @@ def test_dvc_contract(project: Project) -> None:
     assert "Data and pipelines are up to date" in again.stdout
     assert p.lock_digest() == lock
     assert {path: path.stat().st_mtime_ns for path in outputs} == outputs
-    assert json.loads(p.dvc("status", "--json").stdout or "{}") == {}
+    assert p.status() == {}
 
-    # (a) Only attack.* changes: only `attack` reruns, and `report` because attack's metrics changed.
+    # A misspelt key anywhere in params.yaml stops `dvc repro` with one line naming it, though no
+    # stage lists it; the run-cache keeps it from costing anything once fixed.
+    good = p.params()
+    p.write_params({**good, "train": {**good["train"], "epoch": 5}})
+    bad = p.dvc("repro", check=False)
+    assert bad.returncode != 0
+    (line,) = one_error_line(bad)
+    assert line.startswith("error: params.yaml: unknown key train.epoch (known: epochs, batch_size"), line
+    p.write_params(good)
+    assert p.status() == {}
+
+    # A value the schema rejects fails in one line; DVC removed the outputs of the stage it tried, and
+    # `dvc checkout` brings every one back from the cache.
+    failed = p.dvc("exp", "run", "-S", "train.epochs=-3", check=False)
+    assert failed.returncode != 0
+    assert one_error_line(failed) == ["error: params.yaml: train.epochs must be a positive integer, got -3"]
+    p.git("checkout", "--", "params.yaml")
+    p.dvc("checkout")
+    assert p.status() == {}
+
+    # (a) Only attack.* changes: only `attack` reruns, then `report` (its metrics changed) and
+    # check_params (it reads every key, in a second).
     params = p.params()
     params["attack"]["steps"] += 1
     p.write_params(params)
-    assert set(json.loads(p.dvc("status", "--json").stdout)) == {"attack"}
+    assert set(p.status()) == {"check_params", "attack"}
     rerun = p.dvc("repro")
-    assert p.ran(rerun) == {"attack", "report"}, rerun.stdout
+    assert p.ran(rerun) == {"check_params", "attack", "report"}, rerun.stdout
     assert json.loads((p.root / "reports/metrics/attack.json").read_text())["unbounded"]["steps"] == 3
-    p.git("add", "-A")
-    p.git("commit", "-q", "-m", "attack steps 3: the baseline for the experiment")
 
-    # (b) An experiment with 2 epochs: the trained models and everything after them rerun, and
-    # `dvc metrics diff` against the committed baseline lists the changed metrics.
+    # One model's section: that model's training, evaluation and analyses, and the report. Nothing else.
+    params["resnet"]["width"] = 6
+    p.write_params(params)
+    rerun = p.dvc("repro")
+    assert p.ran(rerun) == {"check_params", "train@resnet", "evaluate@resnet", "maximize_class_cifar@resnet",
+                            "attack_cifar@resnet", "report"}, rerun.stdout
+    p.git("add", "-A")
+    p.git("commit", "-q", "-m", "attack steps 3, resnet width 6: the baseline for what follows")
+
+    # An edit to a shared module: `dvc status` names every stage that imports it, and only those.
+    normalize = p.root / "visionlab/models/normalize.py"
+    original = normalize.read_text()
+    normalize.write_text(original + "# an edit\n")
+    assert set(p.status()) == stages_importing("visionlab/models/normalize.py")
+    assert {"train@cnn", "predict", "attack_cifar@resnet"} <= set(p.status())
+    assert not {"download", "stats", "report"} & set(p.status())
+    normalize.write_text(original)
+    assert p.status() == {}
+
+    # A forced retrain writes a byte-identical model, so nothing downstream reruns.
+    model = p.md5("models/cnn.pt")
+    forced = p.dvc("repro", "-f", "-s", "train@cnn")
+    assert p.ran(forced) == {"train@cnn"} and p.md5("models/cnn.pt") == model
+    assert p.ran(p.dvc("repro")) == set()
+
+    # Every output and dvc.lock deleted: `dvc repro` runs no command, every stage comes from the run-cache.
+    lock_text = (p.root / "dvc.lock").read_text()
+    (p.root / "dvc.lock").unlink()
+    for folder in ("data", "models", "reports"):
+        for path in (p.root / folder).rglob("*"):
+            if path.is_file() and path.name != ".gitignore" and "checkpoints" not in path.parts:
+                path.unlink()
+    restored = p.dvc("repro")
+    assert p.ran(restored) == set(), restored.stdout
+    assert p.restored(restored) == set(STAGE_DEFS), restored.stdout
+    assert p.status() == {} and p.md5("models/cnn.pt") == model
+    assert yaml.safe_load((p.root / "dvc.lock").read_text()) == yaml.safe_load(lock_text)
+
+    # A teammate's clone: given the run-cache through a remote, it runs nothing either.
+    remote = tmp_path / "remote"
+    p.dvc("remote", "add", "-d", "--local", "storage", str(remote))
+    p.dvc("push", "--run-cache")
+    clone = Project(tmp_path / "clone")
+    subprocess.run(["git", "clone", "-q", str(p.root), str(clone.root)], check=True)
+    clone.dvc("remote", "add", "-d", "--local", "storage", str(remote))
+    clone.dvc("pull", "--run-cache")
+    cloned = clone.dvc("repro")
+    assert clone.ran(cloned) == set(), cloned.stdout
+    assert clone.status() == {} and clone.md5("models/cnn.pt") == model
+
+    # The trained models are registered artifacts that DVC can list and fetch.
+    listed = p.dvc("ls", ".", "models").stdout.split()
+    assert {"cnn.pt", "resnet.pt"} <= set(listed)
+    fetched = clone.dvc("artifacts", "get", str(p.root), "cnn", "-o", str(tmp_path / "cnn.pt"))
+    assert fetched.returncode == 0 and hashlib.md5((tmp_path / "cnn.pt").read_bytes()).hexdigest() == model
+
+    # (b) An experiment with 2 epochs: the trained models and everything after them rerun, the AlexNet
+    # analyses do not, and `dvc metrics diff` against the committed baseline lists the changed metrics.
     baseline = {name: json.loads((p.root / f"reports/metrics/{name}.json").read_text()) for name in ("cnn", "resnet")}
     exp = p.dvc("exp", "run", "-S", "train.epochs=2")
-    assert {"train@cnn", "train@resnet", "evaluate@cnn", "evaluate@resnet", "report"} <= p.ran(exp), exp.stdout
-    assert not {"download", "stats", "predict", "filters", "maximize_channels"} & p.ran(exp), exp.stdout
+    assert {"train@cnn", "train@resnet", "evaluate@cnn", "evaluate@resnet", "attack_cifar@cnn", "report"} <= p.ran(exp)
+    assert not {"download", "stats", "predict", "filters", "maximize_channels", "maximize_class", "attack"} & p.ran(
+        exp), exp.stdout
     assert p.dvc("exp", "list", "--name-only").stdout.split(), "no experiment was recorded"
     diff = json.loads(p.dvc("metrics", "diff", "--json", "HEAD").stdout)
     for name in ("cnn", "resnet"):
@@ -158,8 +256,3 @@ def test_dvc_contract(project: Project) -> None:
         assert changes["test.loss"]["new"] != changes["test.loss"]["old"]
     table = p.dvc("metrics", "diff", "--md", "HEAD").stdout
     assert "reports/metrics/cnn.json" in table and "epochs" in table
-    # the committed baseline is untouched: the experiment lives in the workspace and its own ref
-    committed = json.loads(p.git("show", "HEAD:reports/metrics/cnn.json").stdout)
-    assert committed["epochs"] == 1
-    assert json.loads((p.root / "reports/metrics/cnn.json").read_text())["epochs"] == 2
-

@@ -9,8 +9,11 @@ The comparison goes both ways: a missing dep lets an edit go unnoticed, an extra
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -169,3 +172,20 @@ def test_ci_scripts_do_not_import_the_tests() -> None:
         assert "tests" not in {a.name.split(".")[0] for n in ast.walk(ast.parse(text))
                                if isinstance(n, ast.Import) for a in n.names}, path
         assert "sys.path.insert" not in text or "tests" not in text, f"{path} puts tests/ on sys.path"
+
+
+def test_a_stage_runs_the_code_of_the_checkout_it_stands_in(tmp_path: Path) -> None:
+    # Two clones, one environment: whatever `pip install -e` points at (here: this checkout, or
+    # nothing), a stage command run in the second clone imports the second clone's library.
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    marker = "clone's own visionlab"
+    init = clone / "visionlab" / "__init__.py"
+    init.write_text(init.read_text() + f"\nprint({marker!r}, __file__)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    stage = STAGES["check_params"]
+    command = shlex.split(stage["cmd"].replace("reports/params.json", str(tmp_path / "params.json")))
+    result = subprocess.run([sys.executable, *command[1:]], cwd=clone, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"{marker} {clone / 'visionlab' / '__init__.py'}" in result.stdout
