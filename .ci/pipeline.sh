@@ -59,6 +59,7 @@ SMOKE=(
     -S "resnet.blocks=[1,1,1,1]"
     -S alexnet.weights=none           # no 233 MB download; every AlexNet output says "random weights"
     -S attack.max_images=8            # ships in the bounded sweep (AlexNet at 224 px is the slow part)
+    -S attack_cifar.max_images=16     # and on each CIFAR model
 )
 
 now() { date +%s; }
