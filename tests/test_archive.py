@@ -632,6 +632,21 @@ def test_load_cifar10_on_missing_or_malformed_file(tmp_path: Path, case: str) ->
         assert word in message
 
 
+@pytest.mark.parametrize("grey", [0, 128])
+def test_stats_refuses_constant_images_it_cannot_normalise(tmp_path: Path, run_stage: Any, grey: int) -> None:
+    """All-constant images give std 0 (or rounding noise near it): refused by stats, not a stage later."""
+    images = np.full((20, 3, 32, 32), grey, np.uint8)
+    images[:, 1] = np.arange(32, dtype=np.uint8)  # green varies: only red and blue are named
+    path = save_npz(tmp_path / "constant.npz", images)
+    result, out_dir = run_stats(tmp_path, run_stage, path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: {path}: the training images cannot be normalised: channel std red 0, blue 0 (below 0.001; "
+        "the pixels are constant); check the archive"
+    ]
+    assert list(out_dir.iterdir()) == []
+
+
 @pytest.mark.parametrize("case", ["missing", "float images", "too few images"])
 def test_stats_stage_on_bad_data_fails_in_one_line(tmp_path: Path, run_stage: Any, case: str) -> None:
     path = tmp_path / "cifar10.npz"
