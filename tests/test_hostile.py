@@ -3,17 +3,28 @@ leaves nothing half-written. The files are crafted here, tiny; archive cases are
 
 from __future__ import annotations
 
+import importlib
+import json
+import math
 import os
 import struct
+import sys
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+import torch
+import yaml
 from PIL import Image
 
-from visionlab.errors import PipelineError
+from visionlab.errors import PipelineError, run_stage
 from visionlab.interpret import images
 from visionlab.interpret.images import folder_photos, read_photo
+from visionlab.models import build_model
+from visionlab.models.trained import load_trained
 
 # --- photos --------------------------------------------------------------------------------------
 
@@ -135,3 +146,200 @@ def test_a_symlink_to_a_regular_photo_is_fine(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "linked.png").symlink_to(tmp_path / "elsewhere.png")
     assert [p.name for p in folder_photos(folder)] == ["linked.png"]
+
+
+
+# --- trained checkpoints (models/<name>.pt) ----------------------------------------------------
+
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+TINY_CNN = {"channels": [4, 4, 4, 4], "kernel_sizes": [3, 3, 3, 3], "dropout": 0.0, "fc_widths": [8, 8, 8]}
+DROP = object()
+
+
+def trained_state(**changes: Any) -> dict[str, Any]:
+    """What the train stage writes (a tiny CNN), with ``changes`` applied; ``key=DROP`` removes a key."""
+    torch.manual_seed(0)
+    state = {
+        "model": "cnn",
+        "config": dict(TINY_CNN),
+        "state_dict": build_model("cnn", TINY_CNN).state_dict(),
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.25, 0.25, 0.25],
+        "class_names": list(CLASSES),
+        "summary": {
+            "epochs": 2, "device": "cpu", "train_images": 8, "val_images": 2, "test_images": 8, "subset": True,
+            "history": [{"epoch": e, "train_loss": 2.0, "train_accuracy": 0.2, "val_loss": 2.1, "val_accuracy": 0.1}
+                        for e in (1, 2)],
+            "train_seconds": 1.0, "wall_seconds": 1.0, "images_per_second": 8.0,
+        },
+    }
+    for key, value in changes.items():
+        if value is DROP:
+            state.pop(key)
+        else:
+            state[key] = value
+    return state
+
+
+def summary(**changes: Any) -> dict[str, Any]:
+    return {**trained_state()["summary"], **changes}
+
+
+def weights(change: Callable[[dict[str, torch.Tensor]], None]) -> dict[str, torch.Tensor]:
+    state_dict = trained_state()["state_dict"]
+    change(state_dict)
+    return state_dict
+
+
+class _RunsCode:
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.system, ("true",))
+
+
+ROW = {"epoch": 1, "train_loss": 1.0, "train_accuracy": 0.5, "val_accuracy": 0.5}  # no val_loss
+BAD_TRAINED: dict[str, tuple[Callable[[], Any], str]] = {
+    "std of zeros": (lambda: trained_state(std=[0, 0, 0]), "std must be 3 finite values in (0, 1], got [0, 0, 0]"),
+    "std NaN": (lambda: trained_state(std=[0.2, math.nan, 0.2]), "std must be 3 finite values in (0, 1]"),
+    "mean out of range": (lambda: trained_state(mean=[0.5, 2.0, 0.5]), "mean must be 3 finite values in [0, 1]"),
+    "no summary": (lambda: trained_state(summary=DROP), "it has no summary"),
+    "summary not a mapping": (lambda: trained_state(summary=[1, 2]), "its summary must be a mapping, got [1, 2]"),
+    "summary without history": (
+        lambda: trained_state(summary={k: v for k, v in summary().items() if k != "history"}),
+        "summary.history must be a list of epoch rows, got None",
+    ),
+    "history row without val_loss": (
+        lambda: trained_state(summary=summary(history=[ROW], epochs=1)),
+        "summary.history row 1: val_loss must be a finite loss >= 0, got None",
+    ),
+    "history shorter than epochs": (
+        lambda: trained_state(summary=summary(epochs=5)), "summary.history has 2 rows for 5 epochs"
+    ),
+    "epochs as text": (lambda: trained_state(summary=summary(epochs="2")), "summary.epochs must be a positive integer"),
+    "unknown model": (lambda: trained_state(model="vgg"), "model 'vgg' is none of cnn, resnet"),
+    "config kernel too big": (
+        lambda: trained_state(config=dict(TINY_CNN, kernel_sizes=[64, 64, 64, 64])),
+        "config: cnn.kernel_sizes must be at most the map size each block sees (32, 16, 8, 4), got [64, 64, 64, 64]",
+    ),
+    "config not a mapping": (lambda: trained_state(config=[1]), "config: cnn must be a mapping, got [1]"),
+    "nine classes": (lambda: trained_state(class_names=CLASSES[:9]), "class_names must be 10 names"),
+    "weights missing a key": (
+        lambda: trained_state(state_dict=weights(lambda w: w.pop("classifier.7.bias"))),
+        "its state_dict does not fit its CNN config: 1 missing key(s), e.g. classifier.7.bias",
+    ),
+    "NaN weights": (
+        lambda: trained_state(state_dict=weights(lambda w: w["classifier.7.bias"].fill_(math.nan))),
+        "state_dict classifier.7.bias holds NaN or infinite values",
+    ),
+    "a list, not a checkpoint": (lambda: [1, 2, 3], "it holds a list, not a mapping"),
+    "code inside": (
+        lambda: {"model": "cnn", "evil": _RunsCode()},
+        "refused: it holds objects other than tensors and plain values (posix.system)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TRAINED))
+def test_trained_checkpoint_is_validated_before_use(tmp_path: Path, case: str) -> None:
+    make, expected = BAD_TRAINED[case]
+    path = tmp_path / "cnn.pt"
+    torch.save(make(), path)
+    with pytest.raises(PipelineError) as info:
+        load_trained(path)
+    message = str(info.value)
+    assert expected in message and "\n" not in message, message
+    assert message.startswith(str(path))
+    assert "weights_only" not in message and "False" not in message  # never advice to turn safety off
+
+
+def test_a_valid_trained_checkpoint_loads(tmp_path: Path) -> None:
+    torch.save(trained_state(), tmp_path / "cnn.pt")
+    trained = load_trained(tmp_path / "cnn.pt", expected="cnn")
+    assert trained.std == [0.25] * 3 and trained.summary["epochs"] == 2
+
+
+def test_junk_and_truncated_checkpoints_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "junk.pt").write_bytes(bytes(range(256)) * 4)
+    torch.save(trained_state(), tmp_path / "whole.pt")
+    (tmp_path / "half.pt").write_bytes((tmp_path / "whole.pt").read_bytes()[:2000])
+    for name in ("junk.pt", "half.pt"):
+        with pytest.raises(PipelineError, match=r"is not a checkpoint written by the train stage: not a PyTorch file"):
+            load_trained(tmp_path / name)
+
+
+# --- the stages that read checkpoints, end to end (in-process, as their CLI runs them) ---------
+
+
+def run_main(
+    stage: str, args: list[Any], monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    """Run ``python -m stages.<stage> args`` in this process; return (exit status, stderr)."""
+    module = importlib.import_module(f"stages.{stage}")
+    monkeypatch.setattr(sys, "argv", [stage, *map(str, args)])
+    capfd.readouterr()
+    try:
+        run_stage(module.main)
+        status = 0
+    except SystemExit as exit_:
+        status = int(exit_.code)
+    return status, capfd.readouterr().err
+
+
+def one_error_line(status: int, err: str) -> str:
+    lines = err.strip().splitlines()
+    assert status == 1 and len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """Tiny data, stats and params for the stages that read trained checkpoints."""
+    rng = np.random.default_rng(0)
+    np.savez(
+        tmp_path / "cifar10.npz",
+        train_images=rng.integers(0, 256, (4, 3, 32, 32), dtype=np.uint8),
+        train_labels=np.arange(4, dtype=np.int64),
+        test_images=rng.integers(0, 256, (8, 3, 32, 32), dtype=np.uint8),
+        test_labels=np.array([3, 8, 8, 0, 8, 1, 8, 5], dtype=np.int64),
+        class_names=np.array(CLASSES),
+    )
+    (tmp_path / "stats.json").write_text(json.dumps({"mean": [0.5] * 3, "std": [0.25] * 3}))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "device": "cpu", "alexnet": {"weights": "none"},
+        "maximize_class": {"model": "resnet", "class_index": 3, "steps": 1, "robustness_trials": 0},
+        "attack": {"model": "resnet", "target_class": 5, "steps": 1, "max_images": 1},
+    }))
+    (tmp_path / "models").mkdir()
+    (tmp_path / "out").mkdir()
+    return tmp_path
+
+
+def test_evaluate_refuses_a_checkpoint_with_zero_std_and_writes_nothing(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    checkpoint = project / "models" / "cnn.pt"
+    torch.save(trained_state(std=[0, 0, 0]), checkpoint)
+    out = project / "out"
+    status, err = run_main("evaluate", ["--model", "cnn", "--params", project / "params.yaml",
+                                        "--data", project / "cifar10.npz", "--checkpoint", checkpoint,
+                                        "--metrics", out / "cnn.json", "--predictions", out / "p.csv",
+                                        "--figures", out / "figures"], monkeypatch, capfd)
+    assert one_error_line(status, err) == (
+        f"error: {checkpoint} is not a checkpoint written by the train stage: "
+        "std must be 3 finite values in (0, 1], got [0, 0, 0]"
+    )
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("stage", ["attack", "maximize_class"])
+def test_resnet_pt_holding_the_cnn_is_refused_by_the_analyses(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], stage: str
+) -> None:
+    torch.save(trained_state(), project / "models" / "resnet.pt")  # the CNN under the ResNet's name
+    out = project / "out"
+    args = ["--params", project / "params.yaml", "--stats", project / "stats.json", "--models", project / "models",
+            "--figure", out / "f.png", "--metrics", out / "m.json"]
+    if stage == "attack":
+        args += ["--data", project / "cifar10.npz"]
+    status, err = run_main(stage, args, monkeypatch, capfd)
+    assert one_error_line(status, err) == f"error: {project / 'models' / 'resnet.pt'} holds a cnn model, not resnet"
+    assert list(out.iterdir()) == []

@@ -87,7 +87,7 @@ def load_classifier(
     if name == "alexnet":
         return from_alexnet(load_alexnet(alexnet_weights, device))
     checkpoint = Path(models_dir) / f"{name}.pt"
-    trained = load_trained(checkpoint, map_location=device)
+    trained = load_trained(checkpoint, map_location=device, expected=name)  # resnet.pt must hold a resnet
     trained.model.to(device).eval()
     if stats_path is not None:
         warn_if_stats_differ(trained, Path(stats_path))
