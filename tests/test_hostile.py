@@ -3,10 +3,12 @@ leaves nothing half-written. The files are crafted here, tiny; archive cases are
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import math
 import os
+import shutil
 import struct
 import sys
 import zlib
@@ -20,11 +22,15 @@ import torch
 import yaml
 from PIL import Image
 
+from visionlab.data.cifar import Split
 from visionlab.errors import PipelineError, run_stage
 from visionlab.interpret import images
 from visionlab.interpret.images import folder_photos, read_photo
 from visionlab.models import build_model
+from visionlab.models.normalize import Normalized
 from visionlab.models.trained import load_trained
+from visionlab.params import TrainParams
+from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
 
 # --- photos --------------------------------------------------------------------------------------
 
@@ -343,3 +349,153 @@ def test_resnet_pt_holding_the_cnn_is_refused_by_the_analyses(
     status, err = run_main(stage, args, monkeypatch, capfd)
     assert one_error_line(status, err) == f"error: {project / 'models' / 'resnet.pt'} holds a cnn model, not resnet"
     assert list(out.iterdir()) == []
+
+
+# --- resume checkpoints (models/checkpoints/<name>.pt) ----------------------------------------
+
+
+def tiny_run(checkpoint: Path, epochs: int = 1, resume: bool = False, schedule: str = "none") -> TrainingRun:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (40, 3, 32, 32), dtype=np.uint8)
+    labels = np.arange(40, dtype=np.int64) % 10
+    cpu = torch.device("cpu")
+    return TrainingRun(
+        model_name="cnn", model_config=TINY_CNN, seed=0, checkpoint_path=checkpoint, fingerprint_extra={},
+        params=TrainParams(epochs=epochs, batch_size=16, lr=0.01, resume=resume, schedule=schedule),
+        train=DeviceSplit.from_split(Split(images[:32], labels[:32]), cpu),
+        val=DeviceSplit.from_split(Split(images[32:], labels[32:]), cpu), progress=False,
+    )
+
+
+def tiny_model() -> Normalized:
+    torch.manual_seed(0)
+    return Normalized(build_model("cnn", TINY_CNN), [0.5] * 3, [0.25] * 3)
+
+
+@pytest.fixture(scope="module")
+def resume_states(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Real resume checkpoints of one epoch, without and with a schedule (loaded, to be tampered with)."""
+    states = {}
+    for schedule in ("none", "onecycle"):
+        path = tmp_path_factory.mktemp("resume") / "ckpt.pt"
+        fit(tiny_run(path, schedule=schedule), tiny_model())
+        states[schedule] = torch.load(path, weights_only=True)
+    return states
+
+
+def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda state: state.__setitem__(key, value)
+
+
+def _drop(key: str) -> Callable[[dict[str, Any]], None]:
+    return lambda state: state.pop(key)
+
+
+def _second_epoch(state: dict[str, Any]) -> None:
+    state["history"] = [*state["history"], {**state["history"][0], "epoch": 2}]
+
+
+def _wrong_exp_avg(state: dict[str, Any]) -> None:
+    first = state["optimizer_state"]["state"][0]
+    first["exp_avg"] = torch.zeros(3)
+
+
+BAD_RESUME: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
+    "fingerprint a list": (
+        "none", _set("fingerprint", [1, 2]), "not a training checkpoint (its fingerprint is a list)"
+    ),
+    "no optimizer_state": ("none", _drop("optimizer_state"), "it has no optimizer_state"),
+    "optimizer_state a list": ("none", _set("optimizer_state", []), "its optimizer_state must be a mapping, got list"),
+    "history longer than train.epochs": ("none", _second_epoch, "its history has 2 epochs, more than train.epochs=1"),
+    "history row with NaN loss": (
+        "none", lambda s: s["history"][0].__setitem__("val_loss", math.nan),
+        "its history row 1: val_loss must be a finite loss >= 0, got nan",
+    ),
+    "train_seconds NaN": ("none", _set("train_seconds", math.nan), "its train_seconds must be a finite number >= 0"),
+    "generator state of floats": (
+        "none", _set("generator_state", torch.zeros(5056)), "its generator_state must be a 1-d uint8 tensor"
+    ),
+    "unknown key": ("none", _set("extra", 1), "it has unknown keys (extra)"),
+    "model state lacks a key": (
+        "none", lambda s: s["model_state"].pop("1.classifier.7.bias"),
+        "its model_state does not fit the model: 1 missing key(s), e.g. 1.classifier.7.bias",
+    ),
+    "optimizer state of another shape": (
+        "none", _wrong_exp_avg, "its optimizer_state does not fit the optimizer: exp_avg of parameter 0 has shape (3,)"
+    ),
+    "scheduler state that would replace a method": (
+        "onecycle", lambda s: s["scheduler_state"].__setitem__("step", 0),
+        "its scheduler_state does not fit the OneCycleLR schedule (step)",
+    ),
+    "learning rate as text": (
+        "none", lambda s: s["optimizer_state"]["param_groups"][0].__setitem__("lr", "fast"),
+        "a parameter group setting lr that this optimizer does not have in that form",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_RESUME))
+def test_resume_checkpoint_is_validated_before_any_output(
+    tmp_path: Path, resume_states: dict[str, dict[str, Any]], case: str
+) -> None:
+    schedule, tamper, expected = BAD_RESUME[case]
+    state = copy.deepcopy(resume_states[schedule])
+    tamper(state)
+    path = tmp_path / "ckpt.pt"
+    torch.save(state, path)
+    run = tiny_run(path, epochs=1, resume=True, schedule=schedule)
+    with pytest.raises(PipelineError) as info:
+        check_resumable(run, tiny_model())  # what the train stage calls before it opens any output
+    message = str(info.value)
+    assert message.startswith(f"cannot resume from {path}: ") and expected in message, message
+    assert message.endswith("; delete it or set train.resume=false") and "\n" not in message
+    with pytest.raises(PipelineError, match="cannot resume from"):
+        fit(run, tiny_model())  # and fit refuses it the same way
+
+
+def test_an_untampered_resume_checkpoint_passes_the_checks(
+    tmp_path: Path, resume_states: dict[str, dict[str, Any]]
+) -> None:
+    for schedule, state in resume_states.items():
+        torch.save(state, tmp_path / f"{schedule}.pt")
+        check_resumable(tiny_run(tmp_path / f"{schedule}.pt", resume=True, schedule=schedule), tiny_model())
+
+
+def test_resume_checkpoint_with_code_inside_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "ckpt.pt"
+    torch.save({"fingerprint": {"model": "cnn"}, "evil": _RunsCode()}, path)
+    with pytest.raises(PipelineError) as info:
+        check_resumable(tiny_run(path, resume=True), tiny_model())
+    assert str(info.value) == (
+        f"cannot resume from {path}: not a training checkpoint (refused: it holds objects other than tensors and "
+        "plain values (posix.system)); delete it or set train.resume=false"
+    )
+
+
+def test_train_stage_refuses_a_malformed_resume_checkpoint_before_opening_its_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "cifar10.npz", train_images=rng.integers(0, 256, (40, 3, 32, 32), dtype=np.uint8),
+             train_labels=np.arange(40, dtype=np.int64) % 10, test_images=np.zeros((2, 3, 32, 32), np.uint8),
+             test_labels=np.arange(2, dtype=np.int64), class_names=np.array(CLASSES))
+    (tmp_path / "stats.json").write_text(json.dumps({"mean": [0.5] * 3, "std": [0.25] * 3}))
+    params = {"device": "cpu", "train": {"epochs": 1, "batch_size": 16}, "cnn": TINY_CNN}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    checkpoint, out, live = tmp_path / "ckpt.pt", tmp_path / "cnn.pt", tmp_path / "live"
+    args = ["--model", "cnn", "--params", tmp_path / "params.yaml", "--data", tmp_path / "cifar10.npz",
+            "--stats", tmp_path / "stats.json", "--out", out, "--checkpoint", checkpoint, "--live", live]
+    assert run_main("train", args, monkeypatch, capfd)[0] == 0
+
+    state = torch.load(checkpoint, weights_only=True)
+    state["model_state"].pop("1.classifier.7.bias")
+    torch.save(state, checkpoint)
+    out.unlink()  # DVC removes a stage's outs before it runs
+    shutil.rmtree(live)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "train": {**params["train"], "resume": True}}))
+    status, err = run_main("train", args, monkeypatch, capfd)
+    assert one_error_line(status, err) == (
+        f"error: cannot resume from {checkpoint}: its model_state does not fit the model: 1 missing key(s), "
+        "e.g. 1.classifier.7.bias; delete it or set train.resume=false"
+    )
+    assert not live.exists() and not out.exists()  # no reports/train/<model>/metrics.json left as {}

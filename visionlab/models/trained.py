@@ -64,14 +64,19 @@ def summary_problem(summary: Any) -> str | None:
     history = summary["history"]
     if len(history) != summary["epochs"]:
         return f"summary.history has {len(history)} rows for {summary['epochs']} epochs"
+    return history_problem(history, "summary.history")
+
+
+def history_problem(history: list[Any], where: str) -> str | None:
+    """What is wrong with a list of per-epoch rows as ``fit`` writes them (epochs 1, 2, ...), or None."""
     for epoch, row in enumerate(history, start=1):
         if not isinstance(row, dict) or row.get("epoch") != epoch:
-            return f"summary.history row {epoch} must be a mapping for epoch {epoch}, got {_short(row)}"
+            return f"{where} row {epoch} must be a mapping for epoch {epoch}, got {_short(row)}"
         for key in (*LOSSES, *ACCURACIES):
             value = row.get(key)
             if not _number(value) or value < 0 or (key in ACCURACIES and value > 1):
                 wanted = "a finite loss >= 0" if key in LOSSES else "an accuracy in [0, 1]"
-                return f"summary.history row {epoch}: {key} must be {wanted}, got {_short(value)}"
+                return f"{where} row {epoch}: {key} must be {wanted}, got {_short(value)}"
     return None
 
 
