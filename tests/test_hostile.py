@@ -4,13 +4,19 @@ leaves nothing half-written. The files are crafted here, tiny; archive cases are
 from __future__ import annotations
 
 import copy
+import fcntl
+import http.server
 import importlib
 import json
 import math
 import os
+import re
 import shutil
 import struct
+import subprocess
 import sys
+import threading
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -20,12 +26,14 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import REPO_ROOT
 from PIL import Image
 
 from visionlab.data.cifar import Split
 from visionlab.errors import PipelineError, run_stage
 from visionlab.interpret import images
 from visionlab.interpret.images import folder_photos, read_photo
+from visionlab.io import write_json
 from visionlab.models import build_model
 from visionlab.models.normalize import Normalized
 from visionlab.models.trained import load_trained
@@ -499,3 +507,125 @@ def test_train_stage_refuses_a_malformed_resume_checkpoint_before_opening_its_ou
         "e.g. 1.classifier.7.bias; delete it or set train.resume=false"
     )
     assert not live.exists() and not out.exists()  # no reports/train/<model>/metrics.json left as {}
+
+
+# --- leftovers of a killed run -----------------------------------------------------------------
+
+TEMP_NAME = r"\.{name}\.[a-z0-9_]{{8}}\.tmp{suffix}"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    env["no_proxy"] = env["NO_PROXY"] = "127.0.0.1,localhost"
+    return env
+
+
+def test_a_write_killed_midway_leaves_a_temp_file_that_the_next_write_removes(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "metrics.json"
+    code = ("import sys, time\nfrom visionlab.io import atomic_path\nwith atomic_path(sys.argv[1]) as tmp:\n"
+            "    tmp.write_text('half')\n    print('writing', flush=True)\n    time.sleep(60)\n")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True, env=_env())
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+    writer.kill()  # SIGKILL: no finally block runs
+    writer.wait()
+    writer.stdout.close()
+    leftovers = [p.name for p in target.parent.iterdir()]
+    assert len(leftovers) == 1 and re.fullmatch(TEMP_NAME.format(name=r"metrics\.json", suffix=r"\.json"), leftovers[0])
+    write_json(target, {"ok": 1})
+    assert [p.name for p in target.parent.iterdir()] == ["metrics.json"]
+
+
+def test_the_cleanup_spares_live_writers_other_outputs_and_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    stale = folder / ".metrics.json.dead0001.tmp.json"
+    live = folder / ".metrics.json.live0001.tmp.json"
+    spared = [
+        live,
+        folder / ".metrics.json.bak.abcd1234.tmp.bak",  # a temp file of metrics.json.bak
+        folder / ".predictions.csv.abcd1234.tmp.csv",  # of another output
+        folder / ".metrics.json.pipe0001.tmp.json",  # a pipe: opening it could block
+        folder / ".metrics.json.link0001.tmp.json",  # a symlink: never followed
+    ]
+    for path in (stale, *spared[:3]):
+        path.write_text("partial")
+    os.mkfifo(spared[3])
+    spared[4].symlink_to(victim)
+    holder = os.open(live, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # as a running writer holds it
+    try:
+        write_json(folder / "metrics.json", {"ok": 1})
+    finally:
+        os.close(holder)
+    assert not stale.exists()
+    assert all(os.path.lexists(path) for path in spared)
+    assert victim.read_text() == "keep me"
+
+
+class StallingHandler(http.server.BaseHTTPRequestHandler):
+    """Announces 4 MiB, sends half of it (two of the download's 1 MiB chunks), then stalls until the test ends."""
+
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(4 << 20))
+        self.end_headers()
+        self.wfile.write(bytes(2 << 20))
+        self.wfile.flush()
+        self.release.wait(30)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_download_killed_midway_leaves_nothing_after_the_next_run(tmp_path: Path, tiny_archive: Any) -> None:
+    out_dir, tmpdir = tmp_path / "data", tmp_path / "tmp"
+    out_dir.mkdir()
+    tmpdir.mkdir()
+    StallingHandler.release.clear()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StallingHandler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    params = tmp_path / "params.yaml"
+    url = f"http://127.0.0.1:{server.server_port}/cifar-10-python.tar.gz"
+    params.write_text(json.dumps({"data": {"url": url, "md5": "0" * 32}}))
+    command = [sys.executable, "-m", "stages.download", "--params", str(params), "--out", str(out_dir / "cifar10.npz")]
+    download = subprocess.Popen(command, cwd=REPO_ROOT, env=dict(_env(), TMPDIR=str(tmpdir)),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.stat().st_size for p in out_dir.iterdir()) and download.poll() is None:
+            assert time.monotonic() < deadline, "the download never started writing"
+            time.sleep(0.05)
+        assert download.poll() is None, "the download ended before it could be killed"
+    finally:
+        download.kill()  # SIGKILL, midway through the download
+        download.wait()
+        StallingHandler.release.set()
+        server.shutdown()
+        server.server_close()
+    leftovers = [p.name for p in out_dir.iterdir()]
+    pattern = TEMP_NAME.format(name=r"cifar-10-python\.tar\.gz", suffix=r"\.gz")
+    assert len(leftovers) == 1 and re.fullmatch(pattern, leftovers[0]), leftovers  # beside the output
+    assert list(tmpdir.iterdir()) == []  # nothing in the system's temp folder
+
+    params.write_text(json.dumps({"data": {"url": str(tiny_archive.path), "md5": tiny_archive.md5}}))
+    again = subprocess.run(command, cwd=REPO_ROOT, env=dict(_env(), TMPDIR=str(tmpdir)), capture_output=True,
+                           text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert [p.name for p in out_dir.iterdir()] == ["cifar10.npz"]
+    assert list(tmpdir.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_temp_files_are_git_ignored_and_project_files_are_not() -> None:
+    names = ["data/.cifar10.npz.abcd_123.tmp.npz", "data/.cifar-10-python.tar.gz.a1b2c3d4.tmp.gz",
+             "reports/figures/cnn/.curves.png.zz99yy88.tmp.png", "models/.cnn.pt.abcdefgh.tmp.pt"]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *names], cwd=REPO_ROOT, capture_output=True,
+                             text=True)
+    assert ignored.stdout.split() == names
+    kept = subprocess.run(["git", "check-ignore", "--no-index", "visionlab/io.py", "data/images/photo.tmp.png"],
+                          cwd=REPO_ROOT, capture_output=True, text=True)
+    assert kept.stdout == ""

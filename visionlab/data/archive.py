@@ -13,7 +13,6 @@ import http.client
 import io
 import pickle
 import tarfile
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from visionlab.errors import PipelineError
-from visionlab.io import atomic_path
+from visionlab.io import atomic_path, temp_path
 
 BATCH_DIR = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -114,11 +113,14 @@ def md5_of(path: Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def fetch_verified(url: str, expected_md5: str, workdir: Path) -> Path:
-    """Return a local path to the archive at ``url`` whose md5 equals ``expected_md5``."""
+def fetch_verified(url: str, expected_md5: str, scratch: Path) -> Path:
+    """Return a local path to the archive at ``url`` whose md5 equals ``expected_md5``.
+
+    A local archive is read in place; a remote one is downloaded to ``scratch``.
+    """
     path = local_path(url)
     if path is None:
-        path = workdir / "cifar-10-python.tar.gz"
+        path = scratch
         download(url, path)
     elif not path.is_file():
         raise PipelineError(f"archive not found: {path} (from data.url={url!r})")
@@ -258,8 +260,11 @@ def read_archive(archive: Path) -> dict[str, np.ndarray]:
 
 def prepare_cifar10(url: str, md5: str, out_path: str | Path) -> dict[str, np.ndarray]:
     """Fetch and verify the archive, decode it, and write the arrays to ``out_path`` (.npz) atomically."""
-    with tempfile.TemporaryDirectory(prefix="cifar10-") as workdir:
-        archive = fetch_verified(url, md5, Path(workdir))
+    out_path = Path(out_path)
+    # A download lands beside the output under a temporary name (.cifar-10-python.tar.gz.*.tmp.gz), not in
+    # the system's temp folder: if this run is killed, the next download run removes it.
+    with temp_path(out_path.with_name("cifar-10-python.tar.gz")) as scratch:
+        archive = fetch_verified(url, md5, scratch)
         arrays = read_archive(archive)
     with atomic_path(out_path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
