@@ -32,6 +32,7 @@ from PIL import Image
 from visionlab.data.cifar import Split
 from visionlab.errors import PipelineError, run_stage
 from visionlab.interpret import images
+from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.images import folder_photos, read_photo
 from visionlab.io import write_json
 from visionlab.models import build_model
@@ -629,3 +630,14 @@ def test_temp_files_are_git_ignored_and_project_files_are_not() -> None:
     kept = subprocess.run(["git", "check-ignore", "--no-index", "visionlab/io.py", "data/images/photo.tmp.png"],
                           cwd=REPO_ROOT, capture_output=True, text=True)
     assert kept.stdout == ""
+
+
+def test_alexnet_weights_file_with_code_inside_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "alexnet.pth"
+    torch.save({"features.0.weight": torch.zeros(1), "evil": _RunsCode()}, path)
+    with pytest.raises(PipelineError) as info:
+        load_alexnet(str(path))
+    assert str(info.value) == (
+        f"{path} is not a PyTorch state dict file (refused: it holds objects other than tensors and plain values "
+        "(posix.system))"
+    )
