@@ -2,7 +2,7 @@
 
 import argparse
 
-from visionlab.data.cifar import channel_stats, load_cifar10, train_val_split
+from visionlab.data.cifar import channel_stats, check_normalisable, load_cifar10, train_val_split
 from visionlab.errors import run_stage
 from visionlab.io import write_json
 from visionlab.params import load_params
@@ -20,6 +20,7 @@ def main() -> None:
     params = load_params(args.params, PARAMS)
     train, _ = train_val_split(load_cifar10(args.data), params.data.val_fraction, params.seed)
     mean, std = channel_stats(train.images)
+    check_normalisable(std, args.data)  # refused here, not a stage later in train
     write_json(args.out, {"mean": mean, "std": std})
     print(f"{len(train.labels)} training images: mean {[round(m, 4) for m in mean]}, std {[round(s, 4) for s in std]}")
 

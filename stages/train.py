@@ -64,7 +64,7 @@ def main() -> None:
             "code_sha256": loaded_code_digest(),
         },
     )
-    check_resumable(run)  # refuse a foreign checkpoint before any output is opened
+    check_resumable(run, model)  # refuse a foreign or malformed checkpoint before any output is opened
     with Live(args.live, dvcyaml=False, save_dvc_exp=False, report=None) as live:
 
         def log_epoch(row: dict) -> None:

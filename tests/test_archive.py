@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gzip
 import hashlib
 import http.server
 import json
@@ -236,6 +237,32 @@ def plain_tar(directory: Path) -> tuple[Path, str]:
     return path, hashlib.md5(path.read_bytes()).hexdigest()
 
 
+def declared(
+    name: str, size: int, content: bytes = b"", gnu_type: bytes | None = None
+) -> Callable[[Path], tuple[Path, str]]:
+    """A gzip'd tar whose first header announces ``size`` bytes for ``name`` but holds only ``content``:
+    a header's claim must be checked before anything is read or allocated."""
+
+    def build(directory: Path) -> tuple[Path, str]:
+        info = tarfile.TarInfo(f"{BATCH_DIR}/{name}")
+        info.size = size
+        if gnu_type is not None:
+            info.type = gnu_type
+        path = directory / "cifar-10-python.tar.gz"
+        with gzip.open(path, "wb", compresslevel=1) as out:
+            out.write(info.tobuf(format=tarfile.GNU_FORMAT) + content + bytes(1024))
+        return path, hashlib.md5(path.read_bytes()).hexdigest()
+
+    return build
+
+
+class _HugeArray:
+    """Pickles as numpy's array constructor asked for a 1 TB array (a few bytes of pickle)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (np._core.multiarray._reconstruct, (np.ndarray, (1 << 40,), b"b"))
+
+
 def set_label(batch: str, index: int, value: Any) -> Callable[[dict[str, Any]], None]:
     def mutate(members: dict[str, Any]) -> None:
         members[batch]["labels"][index] = value
@@ -289,6 +316,28 @@ BAD_ARCHIVES: dict[str, tuple[Callable[[Path], tuple[Path, str]], tuple[str, ...
     ),
     "batch not a dict": (corrupt_members(replace("data_batch_1", [1, 2, 3])), ("data_batch_1", "expected a dict")),
     "not a pickle": (corrupt_members(replace("test_batch", b"not a pickle at all")), ("test_batch", "pickle")),
+    # hostile claims (issue #10): refused from the header, before memory is allocated for them
+    "member declares 1 TB": (
+        declared("data_batch_1", 1 << 40),
+        ("data_batch_1 declares 1,099,511,627,776 bytes", "a CIFAR-10 batch may have"),
+    ),
+    "gzip bomb": (  # 48 MiB of zeros in 49 KB: a real payload, larger than any batch
+        declared("data_batch_2", 48 << 20, bytes(48 << 20)),
+        ("data_batch_2 declares 50,331,648 bytes", "a CIFAR-10 batch may have"),
+    ),
+    "meta declares 1 MB": (declared(META, 1 << 20, bytes(1 << 20)), ("batches.meta declares", "meta file")),
+    "junk member beyond the archive bound": (
+        declared("readme.html", 1 << 40),
+        ("expands to more than 268,435,456 bytes", "not the CIFAR-10 archive"),
+    ),
+    "pax header declares 1 TB": (
+        declared("././@PaxHeader", 1 << 40, gnu_type=tarfile.XHDTYPE),
+        ("expands to more than 268,435,456 bytes",),
+    ),
+    "pickle asks for a 1 TB array": (
+        corrupt_members(update("data_batch_1", data=_HugeArray())),
+        ("data_batch_1", "array of 1,099,511,627,776 bytes"),
+    ),
     "nine class names": (
         corrupt_members(update(META, label_names=list(CLASS_NAMES[:9]))),
         ("batches.meta", "'label_names' must list 10 names"),
@@ -581,6 +630,21 @@ def test_load_cifar10_on_missing_or_malformed_file(tmp_path: Path, case: str) ->
     assert message.startswith(str(path)) and "\n" not in message
     for word in BAD_NPZ[case]:
         assert word in message
+
+
+@pytest.mark.parametrize("grey", [0, 128])
+def test_stats_refuses_constant_images_it_cannot_normalise(tmp_path: Path, run_stage: Any, grey: int) -> None:
+    """All-constant images give std 0 (or rounding noise near it): refused by stats, not a stage later."""
+    images = np.full((20, 3, 32, 32), grey, np.uint8)
+    images[:, 1] = np.arange(32, dtype=np.uint8)  # green varies: only red and blue are named
+    path = save_npz(tmp_path / "constant.npz", images)
+    result, out_dir = run_stats(tmp_path, run_stage, path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: {path}: the training images cannot be normalised: channel std red 0, blue 0 (below 0.001; "
+        "the pixels are constant); check the archive"
+    ]
+    assert list(out_dir.iterdir()) == []
 
 
 @pytest.mark.parametrize("case", ["missing", "float images", "too few images"])

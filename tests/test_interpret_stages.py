@@ -23,6 +23,10 @@ from visionlab.params import parse_params
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CIFAR_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 TINY_CNN = {"channels": [4, 4, 4, 4], "kernel_sizes": [3, 3, 3, 3], "dropout": 0.0, "fc_widths": [8, 8, 8]}
+TINY_SUMMARY = {  # the fields the train stage writes and load_trained checks
+    "epochs": 1, "train_images": 4, "val_images": 1, "subset": True, "device": "cpu",
+    "history": [{"epoch": 1, "train_loss": 2.3, "train_accuracy": 0.25, "val_loss": 2.3, "val_accuracy": 0.0}],
+}
 FAST = {  # every stage's work cut to a few steps
     "seed": 0,
     "device": "cpu",
@@ -72,7 +76,7 @@ class Workspace:
         net = build_model("cnn", TINY_CNN)
         torch.save(
             {"model": "cnn", "config": TINY_CNN, "state_dict": net.state_dict(), "mean": [0.5] * 3, "std": [0.25] * 3,
-             "class_names": CIFAR_NAMES, "summary": {"epochs": 1, "train_images": 4, "subset": True}},
+             "class_names": CIFAR_NAMES, "summary": TINY_SUMMARY},
             self.models / f"{name}.pt",
         )
 
@@ -190,7 +194,7 @@ def test_maximize_class_on_a_cifar_checkpoint(ws: Workspace) -> None:
     assert status == 0, err
     m = ws.metrics("maximize_class_cifar")
     assert m["model"] == "cnn" and m["random_weights"] is False
-    assert m["trained_model"] == {"epochs": 1, "train_images": 4, "subset": True}
+    assert m["trained_model"] == TINY_SUMMARY
     assert m["class_name"] == "cat" and "seed_report" not in m
     assert len(m["top5"]) == 5
 

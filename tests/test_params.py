@@ -106,6 +106,11 @@ def test_valid_values_are_accepted() -> None:
     assert params.maximize_channels.channels == [0, 63]
 
 
+def test_largest_seed_and_kernels_that_fit_their_maps_are_accepted() -> None:
+    params = parse_params({"seed": 2**32 - 1, "cnn": {"kernel_sizes": [32, 16, 8, 4]}, "resnet": {"kernel_size": 4}})
+    assert (params.seed, params.cnn.kernel_sizes, params.resnet.kernel_size) == (2**32 - 1, [32, 16, 8, 4], 4)
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
@@ -120,8 +125,31 @@ def test_valid_values_are_accepted() -> None:
         ({"train": {"epochs": "ten"}}, "params.yaml: train.epochs must be a positive integer, got 'ten'"),
         ({"train": {"epochs": 10.0}}, "params.yaml: train.epochs must be a positive integer, got 10.0"),
         ({"train": {"epochs": True}}, "params.yaml: train.epochs must be a positive integer, got true"),
-        ({"seed": False}, "params.yaml: seed must be a non-negative integer, got false"),
-        ({"seed": None}, "params.yaml: seed must be a non-negative integer, got null"),
+        ({"seed": False}, "params.yaml: seed must be an integer in 0..4294967295, got false"),
+        ({"seed": None}, "params.yaml: seed must be an integer in 0..4294967295, got null"),
+        # bounds where torch or the hardware has them (issue #10)
+        ({"seed": 2**70}, "params.yaml: seed must be an integer in 0..4294967295, got 1180591620717411303424"),
+        ({"seed": 2**32}, "params.yaml: seed must be an integer in 0..4294967295, got 4294967296"),
+        ({"seed": -1}, "params.yaml: seed must be an integer in 0..4294967295, got -1"),
+        (
+            {"cnn": {"kernel_sizes": [64, 64, 64, 64]}},
+            "params.yaml: cnn.kernel_sizes must be at most the map size each block sees (32, 16, 8, 4), "
+            "got [64, 64, 64, 64]",
+        ),
+        (
+            {"cnn": {"kernel_sizes": [7, 5, 3, 5]}},
+            "params.yaml: cnn.kernel_sizes must be at most the map size each block sees (32, 16, 8, 4), "
+            "got [7, 5, 3, 5]",
+        ),
+        (
+            {"resnet": {"kernel_size": 100}},
+            "params.yaml: resnet.kernel_size must be at most 4, the smallest map its layers see (32, 16, 8, 4), "
+            "got 100",
+        ),
+        (
+            {"resnet": {"kernel_size": 5}},
+            "params.yaml: resnet.kernel_size must be at most 4, the smallest map its layers see (32, 16, 8, 4), got 5",
+        ),
         ({"train": {"lr": True}}, "params.yaml: train.lr must be a positive number, got true"),
         ({"train": {"lr": math.nan}}, "params.yaml: train.lr must be a positive number, got .nan"),
         ({"train": {"lr": math.inf}}, "params.yaml: train.lr must be a positive number, got .inf"),

@@ -107,6 +107,20 @@ def list_of(item: Check, min_len: int = 1, max_len: int | None = None) -> Check:
     return check
 
 
+# torch.manual_seed takes up to 2**64 - 1 and numpy's default_rng any size, but stages also seed
+# with seed + 1, and numpy's legacy generators (and much else) take only 32 bits: one bound for all.
+MAX_SEED = 2**32 - 1
+IMAGE_SIZE = 32  # CIFAR-10 images are 32x32
+
+
+def feature_maps(blocks: int, size: int = IMAGE_SIZE) -> list[int]:
+    """The map size each of ``blocks`` stages sees when every stage after the first halves it (32, 16, 8, 4)."""
+    maps = [size]
+    for _ in range(blocks - 1):
+        maps.append(-(-maps[-1] // 2))
+    return maps
+
+
 def param(default: Any, check: Check) -> Any:
     """A dataclass field with a default (copied if mutable) and a value check."""
     if isinstance(default, list):
@@ -154,12 +168,26 @@ class CNNParams:
     dropout: float = param(0.25, fraction_closed_open)
     fc_widths: list[int] = param([512, 256, 128], list_of(positive_int, 3, 3))
 
+    def cross_check(self) -> tuple[str, str] | None:
+        """Block i convolves maps of 32 / 2**i (each block ends in a 2x2 max-pool)."""
+        maps = feature_maps(len(self.kernel_sizes))
+        if all(kernel <= size for kernel, size in zip(self.kernel_sizes, maps, strict=True)):
+            return None
+        return "kernel_sizes", f"at most the map size each block sees ({', '.join(map(str, maps))})"
+
 
 @dataclass(frozen=True)
 class ResNetParams:
     width: int = param(64, positive_int)
     blocks: list[int] = param([2, 2, 2, 2], list_of(positive_int, 4, 4))
     kernel_size: int = param(3, positive_int)
+
+    def cross_check(self) -> tuple[str, str] | None:
+        """Layer i convolves maps of 32 / 2**i (conv1 and layer1 at 32; each later layer strides by 2)."""
+        maps = feature_maps(len(self.blocks))
+        if self.kernel_size <= maps[-1]:
+            return None
+        return "kernel_size", f"at most {maps[-1]}, the smallest map its layers see ({', '.join(map(str, maps))})"
 
 
 @dataclass(frozen=True)
@@ -233,7 +261,7 @@ class AttackCifarParams(AttackParams):
 
 @dataclass(frozen=True)
 class Params:
-    seed: int = param(0, non_negative_int)
+    seed: int = param(0, int_range(0, MAX_SEED))
     device: str = param("auto", device_name)
     data: DataParams = field(default_factory=DataParams)
     train: TrainParams = field(default_factory=TrainParams)
@@ -313,7 +341,13 @@ def _build(cls: type, raw: Any, prefix: str, source: str) -> Any:
         if problem is not None:
             raise PipelineError(f"{source}: {prefix}{name} must be {problem}, got {_describe(value)}")
         values[name] = value
-    return cls(**values)
+    built = cls(**values)
+    cross_check = getattr(built, "cross_check", None)  # checks that need several keys of the section
+    problem = cross_check() if cross_check is not None else None
+    if problem is not None:
+        key, phrase = problem
+        raise PipelineError(f"{source}: {prefix}{key} must be {phrase}, got {_describe(getattr(built, key))}")
+    return built
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
@@ -342,6 +376,14 @@ def load_params(path: str | Path = "params.yaml", required: Sequence[str] = ()) 
     if missing:
         raise PipelineError(f"{path}: no {', '.join(missing)} (this stage reads {', '.join(required)})")
     return params
+
+
+def parse_section(name: str, raw: Any, source: str) -> Any:
+    """Validate ``raw`` as the top-level section ``name`` (e.g. a model config stored in a checkpoint)."""
+    section = _section_type(typing.get_type_hints(Params).get(name))
+    if section is None:
+        raise PipelineError(f"{source}: {name!r} is not a section of params.yaml")
+    return _build(section, raw, f"{name}.", source)
 
 
 def as_dict(section: Any) -> dict[str, Any]:

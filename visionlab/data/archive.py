@@ -7,12 +7,12 @@ only the few numpy globals an array needs, so a tampered archive cannot run code
 from __future__ import annotations
 
 import codecs
+import gzip
 import hashlib
 import http.client
 import io
 import pickle
 import tarfile
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from visionlab.errors import PipelineError
-from visionlab.io import atomic_path
+from visionlab.io import atomic_path, temp_path
 
 BATCH_DIR = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -33,9 +33,25 @@ META = "batches.meta"
 NUM_CLASSES = 10
 IMAGE_SHAPE = (3, 32, 32)
 
+# Bounds on what the archive may claim, checked before anything is read or allocated. The official
+# batches are pickles of 31,035,320 to 31,035,704 bytes (10,000 images of 3,072 bytes, labels and
+# file names), batches.meta is 158 bytes, and the whole tar is about 186 MB uncompressed.
+MAX_BATCH_BYTES = 40 << 20
+MAX_META_BYTES = 64 << 10
+MAX_TAR_BYTES = 256 << 20
+
+
+def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> Any:
+    """numpy's array constructor for pickles, refusing an array larger than a batch may be."""
+    size = np.dtype(dtype).itemsize * int(np.prod(shape, dtype=np.float64))  # float: no overflow
+    if size > MAX_BATCH_BYTES:
+        raise pickle.UnpicklingError(f"array of {size:,.0f} bytes, more than a CIFAR-10 batch holds")
+    return np._core.multiarray._reconstruct(subtype, shape, dtype)
+
+
 _ALLOWED_GLOBALS = {
-    ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-    ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,  # Python 2 era pickles
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,  # Python 2 era pickles
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
     ("_codecs", "encode"): codecs.encode,  # how Python 3 writes bytes in protocol 2
@@ -97,11 +113,14 @@ def md5_of(path: Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def fetch_verified(url: str, expected_md5: str, workdir: Path) -> Path:
-    """Return a local path to the archive at ``url`` whose md5 equals ``expected_md5``."""
+def fetch_verified(url: str, expected_md5: str, scratch: Path) -> Path:
+    """Return a local path to the archive at ``url`` whose md5 equals ``expected_md5``.
+
+    A local archive is read in place; a remote one is downloaded to ``scratch``.
+    """
     path = local_path(url)
     if path is None:
-        path = workdir / "cifar-10-python.tar.gz"
+        path = scratch
         download(url, path)
     elif not path.is_file():
         raise PipelineError(f"archive not found: {path} (from data.url={url!r})")
@@ -114,17 +133,71 @@ def fetch_verified(url: str, expected_md5: str, workdir: Path) -> Path:
 # --- reading -----------------------------------------------------------------------------------
 
 
+class _BoundedStream:
+    """The decompressed archive as tarfile reads it, refusing any read or seek past ``limit`` bytes.
+
+    A gzip stream may expand to anything, and tar headers (pax, GNU long names) may announce any
+    size; both are stopped here before they are decompressed into memory.
+    """
+
+    def __init__(self, raw: gzip.GzipFile, limit: int, name: str) -> None:
+        self._raw, self._limit, self._name = raw, limit, name
+
+    def _refuse(self) -> PipelineError:
+        return PipelineError(
+            f"archive {self._name} expands to more than {self._limit:,} bytes (CIFAR-10's is about 186 MB): "
+            "not the CIFAR-10 archive"
+        )
+
+    def read(self, size: int | None = -1) -> bytes:
+        position = self._raw.tell()
+        if size is None or size < 0:
+            data = self._raw.read(self._limit - position + 1)
+            if position + len(data) > self._limit:
+                raise self._refuse()
+            return data
+        if position + size > self._limit:
+            raise self._refuse()
+        return self._raw.read(size)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = offset if whence == io.SEEK_SET else self._raw.tell() + offset if whence == io.SEEK_CUR else None
+        if target is None or target > self._limit:  # SEEK_END would decompress everything
+            raise self._refuse()
+        return self._raw.seek(target)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+
+def _member_limit(name: str) -> int:
+    return MAX_META_BYTES if name == META else MAX_BATCH_BYTES
+
+
 def _read_members(archive: Path) -> dict[str, bytes]:
-    """Read the batch files out of the tarball into memory (nothing is extracted to disk)."""
+    """Read the batch files out of the tarball into memory (nothing is extracted to disk).
+
+    Every size the archive declares is checked before it is read: no member beyond the size of an
+    official one, no decompressed stream beyond :data:`MAX_TAR_BYTES`.
+    """
     wanted = {f"{BATCH_DIR}/{name}" for name in (*TRAIN_BATCHES, TEST_BATCH, META)}
     found: dict[str, bytes] = {}
     try:
-        with tarfile.open(archive, "r:gz") as tar:
+        with gzip.GzipFile(archive, "rb") as raw, tarfile.open(
+            fileobj=_BoundedStream(raw, MAX_TAR_BYTES, archive.name), mode="r:"
+        ) as tar:
             for member in tar:
                 if member.name in wanted and member.isfile():
+                    name = member.name.rsplit("/", 1)[1]
+                    limit = _member_limit(name)
+                    if member.size > limit:
+                        raise PipelineError(
+                            f"archive {archive.name}: {member.name} declares {member.size:,} bytes, "
+                            f"more than the {limit:,} a CIFAR-10 {'meta file' if name == META else 'batch'} may have"
+                        )
                     handle = tar.extractfile(member)
                     assert handle is not None
-                    found[member.name.rsplit("/", 1)[1]] = handle.read()
+                    found[name] = handle.read(member.size)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
         raise PipelineError(f"corrupt or truncated archive {archive.name}: {err}") from None
     missing = [name for name in (*TRAIN_BATCHES, TEST_BATCH, META) if name not in found]
@@ -187,8 +260,11 @@ def read_archive(archive: Path) -> dict[str, np.ndarray]:
 
 def prepare_cifar10(url: str, md5: str, out_path: str | Path) -> dict[str, np.ndarray]:
     """Fetch and verify the archive, decode it, and write the arrays to ``out_path`` (.npz) atomically."""
-    with tempfile.TemporaryDirectory(prefix="cifar10-") as workdir:
-        archive = fetch_verified(url, md5, Path(workdir))
+    out_path = Path(out_path)
+    # A download lands beside the output under a temporary name (.cifar-10-python.tar.gz.*.tmp.gz), not in
+    # the system's temp folder: if this run is killed, the next download run removes it.
+    with temp_path(out_path.with_name("cifar-10-python.tar.gz")) as scratch:
+        archive = fetch_verified(url, md5, scratch)
         arrays = read_archive(archive)
     with atomic_path(out_path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)

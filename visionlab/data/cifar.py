@@ -13,6 +13,10 @@ from visionlab.errors import PipelineError
 from visionlab.io import read_text
 
 FULL_TRAIN_SIZE = 50_000  # the official training set; anything smaller is a subset
+CHANNELS = ("red", "green", "blue")
+# The smallest channel std the stats stage accepts, in [0, 1] units (a quarter of one grey level):
+# normalising divides by it, and below it a near-constant channel becomes noise blown up to huge values.
+MIN_STD = 1e-3
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,17 @@ def channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
         means.append(mean)
         stds.append(var**0.5)
     return means, stds
+
+
+def check_normalisable(std: list[float], source: str | Path) -> None:
+    """Refuse channel stds the models cannot divide by (constant or nearly constant images)."""
+    flat = [(name, s) for name, s in zip(CHANNELS, std, strict=True) if not s >= MIN_STD]  # also NaN
+    if flat:
+        channels = ", ".join(f"{name} {s:.2g}" for name, s in flat)
+        raise PipelineError(
+            f"{source}: the training images cannot be normalised: channel std {channels} (below {MIN_STD:g}; "
+            "the pixels are constant); check the archive"
+        )
 
 
 def load_stats(path: str | Path = "data/stats.json") -> tuple[list[float], list[float]]:

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from visionlab.errors import PipelineError
 from visionlab.io import atomic_path
 from visionlab.models.normalize import Normalize, Normalized
+from visionlab.torchfile import UnreadableFile, load_weights_only
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -133,9 +134,9 @@ def download(url: str, dest: Path, timeout: float = DOWNLOAD_TIMEOUT_S) -> None:
 
 def _state_dict_from_file(path: Path) -> dict[str, Any]:
     try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle, zip and EOF errors: anything that is not a torch file
-        raise PipelineError(f"{path} is not a PyTorch state dict file ({type(err).__name__})") from None
+        saved = load_weights_only(path, map_location="cpu")
+    except UnreadableFile as err:  # pickle, zip and EOF errors, objects beyond tensors: anything but weights
+        raise PipelineError(f"{path} is not a PyTorch state dict file ({err})") from None
     # Accept a bare state dict or one wrapped as {"state_dict": ...} (a common checkpoint layout).
     if isinstance(saved, dict) and isinstance(saved.get("state_dict"), dict):
         saved = saved["state_dict"]

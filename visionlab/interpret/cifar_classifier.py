@@ -8,7 +8,6 @@ from pathlib import Path
 import torch
 
 from visionlab.data.cifar import load_stats
-from visionlab.errors import PipelineError
 from visionlab.interpret.classifiers import Classifier, jsonable
 from visionlab.models.trained import TrainedModel, load_trained
 
@@ -21,9 +20,7 @@ def trained_classifier(
 ) -> Classifier:
     """The ``name`` model from ``checkpoint``, on ``device``; refuses a checkpoint of another model."""
     checkpoint = Path(checkpoint)
-    trained = load_trained(checkpoint, map_location=device)
-    if trained.name != name:
-        raise PipelineError(f"{checkpoint} holds a {trained.name} model, not {name}")
+    trained = load_trained(checkpoint, map_location=device, expected=name)  # resnet.pt must hold a resnet
     trained.model.to(device).eval()
     if stats_path is not None:
         warn_if_stats_differ(trained, Path(stats_path))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +20,11 @@ from visionlab.errors import PipelineError
 RESIZE = 256  # shorter side before the centre crop, as torchvision's ImageNet preprocessing
 CROP = 224
 SAMPLE_PHOTO = "grace_hopper.jpg"
+# Bounds checked on an image's header, before it is decoded: decoding takes 3-4 bytes per pixel,
+# and scaling the shorter side to RESIZE multiplies the longer side by RESIZE / shorter side.
+MAX_PIXELS = 64_000_000  # a 64-megapixel photo decodes to under 256 MB
+MAX_ASPECT = 20  # beyond 20:1 the centre crop keeps under 5 % of the picture
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL's own bomb check, for any other image this process opens
 
 
 @dataclass
@@ -26,8 +35,20 @@ class InputImage:
     note: str = ""  # e.g. the CIFAR label, shown beside the predictions
 
 
+def size_problem(width: int, height: int) -> str | None:
+    """Why a photo of ``width`` x ``height`` pixels is refused before decoding, or None."""
+    if width * height > MAX_PIXELS:
+        return f"{width}x{height} pixels, more than the {MAX_PIXELS:,} a photo may have (downscale it)"
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        return f"{width}x{height} pixels, an aspect ratio beyond {MAX_ASPECT}:1 (crop it)"
+    return None
+
+
 def photo_pixels(image: Image.Image, resize: int = RESIZE, crop: int = CROP) -> torch.Tensor:
     """Shorter side to ``resize`` (bilinear, antialiased by PIL), then the central ``crop`` square."""
+    problem = size_problem(*image.size)
+    if problem is not None:
+        raise ValueError(problem)
     image = image.convert("RGB")
     width, height = image.size
     scale = resize / min(width, height)
@@ -40,8 +61,22 @@ def photo_pixels(image: Image.Image, resize: int = RESIZE, crop: int = CROP) -> 
 
 
 def read_photo(path: Path) -> torch.Tensor:
-    """Raises OSError / UnidentifiedImageError / ValueError if ``path`` is not a readable image."""
-    with Image.open(path) as image:
+    """Raises OSError / UnidentifiedImageError / ValueError if ``path`` is not a readable image.
+
+    The size comes from the header (``Image.open`` decodes nothing); it is checked before ``load``.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+        count = re.search(r"\((\d+) pixels\)", str(err))
+        pixels = f"{int(count[1]):,} pixels" if count else "too many pixels"
+        raise ValueError(f"{pixels}, more than the {MAX_PIXELS:,} a photo may have (downscale it)") from None
+    with image:
+        problem = size_problem(*image.size)
+        if problem is not None:
+            raise ValueError(problem)
         image.load()
         return photo_pixels(image)
 
@@ -58,26 +93,60 @@ def sample_photo() -> InputImage | None:
         return None
 
 
+def special_entry(folder: Path) -> str | None:
+    """The first entry under ``folder`` that is neither a regular file nor a folder, described; or None.
+
+    Devices, pipes, sockets and symlinks to anything but a regular file have no place among photos,
+    and DVC, which hashes the whole folder as predict's dependency, would block reading them.
+    """
+    for root, dirs, files in os.walk(folder):
+        for name in sorted(dirs + files):
+            path = Path(root, name)
+            if path.is_symlink():
+                if not path.is_file():  # a dangling link, a loop, a link to a device, pipe or folder
+                    target = os.readlink(path)
+                    return f"{path} is a symlink to {target}, not to a regular file"
+            elif not (path.is_file() or path.is_dir()):
+                kind = _special_kind(path)
+                return f"{path} is {kind}, not a regular file"
+    return None
+
+
+def _special_kind(path: Path) -> str:
+    mode = path.lstat().st_mode
+    for test, kind in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
 def folder_photos(folder: str | Path) -> list[InputImage]:
     """Every readable image in ``folder`` (sorted by name, dotfiles and subfolders ignored).
 
     An unreadable file is skipped with a warning naming it. If the folder holds files but none is
     readable, that is an error even when other inputs exist: the user clearly meant to add
-    pictures, and predicting only the defaults would hide the mistake.
+    pictures, and predicting only the defaults would hide the mistake. Anything that is not a
+    regular file or folder (a device, a pipe, a symlink to one) is an error: the folder holds
+    regular image files only.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise PipelineError(f"predict.input_dir={folder}: no such folder (create it, or point it at your images)")
+    special = special_entry(folder)
+    if special is not None:
+        raise PipelineError(f"predict.input_dir: {special}; {folder} holds regular image files only (remove it)")
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     photos, skipped = [], []
     for path in files:
         try:
             photos.append(InputImage(name=path.name, source="folder", pixels=read_photo(path)))
         except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as err:
-            reason = "not a readable image" if isinstance(err, UnidentifiedImageError) else str(err)
+            reason = "not a readable image" if isinstance(err, UnidentifiedImageError) else " ".join(str(err).split())
             skipped.append((path, reason))
     if files and not photos:  # one error line instead of a warning per file
-        names = ", ".join(path.name for path, _ in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+        names = "; ".join(f"{path.name}: {reason}" for path, reason in skipped[:3])
+        names += "; ..." if len(skipped) > 3 else ""
         raise PipelineError(
             f"none of the {len(files)} file(s) in {folder} is a readable image ({names}): "
             "add JPEG/PNG files or remove them"

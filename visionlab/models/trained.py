@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,24 @@ from typing import Any
 import torch
 
 from visionlab.errors import PipelineError
-from visionlab.models import build_model
+from visionlab.models import MODELS, build_model
 from visionlab.models.normalize import Normalized
+from visionlab.params import parse_section
+from visionlab.torchfile import UnreadableFile, finite_numbers, load_weights_only
+
+NUM_CLASSES = 10  # the models are CIFAR-10 classifiers
+TRAINED_KEYS = ("model", "config", "state_dict", "mean", "std", "class_names", "summary")
+# What evaluate and the figures read from the summary (timings are not checked: they may move out of it).
+SUMMARY_FIELDS: dict[str, tuple[type, str]] = {
+    "epochs": (int, "a positive integer"),
+    "history": (list, "a list of epoch rows"),
+    "device": (str, "a device name"),
+    "train_images": (int, "a positive integer"),
+    "val_images": (int, "a non-negative integer"),
+    "subset": (bool, "true or false"),
+}
+LOSSES = ("train_loss", "val_loss")
+ACCURACIES = ("train_accuracy", "val_accuracy")
 
 
 @dataclass
@@ -26,28 +43,126 @@ class TrainedModel:
     summary: dict[str, Any]
 
 
-def load_trained(path: str | Path, map_location: str | torch.device = "cpu") -> TrainedModel:
-    """Load ``models/<name>.pt`` as written by the train stage (weights_only: no code runs)."""
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def summary_problem(summary: Any) -> str | None:
+    """What is wrong with a trained checkpoint's ``summary`` (the fields evaluate and the figures read), or None."""
+    if not isinstance(summary, dict):
+        return f"its summary must be a mapping, got {_short(summary)}"
+    for key, (kind, wanted) in SUMMARY_FIELDS.items():
+        value = summary.get(key)
+        wrong_kind = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+        if wrong_kind or (key in ("epochs", "train_images") and value < 1) or (key == "val_images" and value < 0):
+            return f"summary.{key} must be {wanted}, got {_short(value)}"
+    history = summary["history"]
+    if len(history) != summary["epochs"]:
+        return f"summary.history has {len(history)} rows for {summary['epochs']} epochs"
+    return history_problem(history, "summary.history")
+
+
+def history_problem(history: list[Any], where: str) -> str | None:
+    """What is wrong with a list of per-epoch rows as ``fit`` writes them (epochs 1, 2, ...), or None."""
+    for epoch, row in enumerate(history, start=1):
+        if not isinstance(row, dict) or row.get("epoch") != epoch:
+            return f"{where} row {epoch} must be a mapping for epoch {epoch}, got {_short(row)}"
+        for key in (*LOSSES, *ACCURACIES):
+            value = row.get(key)
+            if not _number(value) or value < 0 or (key in ACCURACIES and value > 1):
+                wanted = "a finite loss >= 0" if key in LOSSES else "an accuracy in [0, 1]"
+                return f"{where} row {epoch}: {key} must be {wanted}, got {_short(value)}"
+    return None
+
+
+def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
+    """Validate everything a trained checkpoint holds before any of it is used; one line naming the problem.
+
+    ``expected``: the model the caller asked for (``models/resnet.pt`` must hold a resnet).
+    """
+
+    def refuse(problem: str) -> PipelineError:
+        return PipelineError(f"{path} is not a checkpoint written by the train stage: {problem}")
+
+    if not isinstance(saved, dict):
+        raise refuse(f"it holds a {type(saved).__name__}, not a mapping")
+    missing = [key for key in TRAINED_KEYS if key not in saved]
+    if missing:
+        raise refuse(f"it has no {', '.join(missing)}")
+    name = saved["model"]
+    if not isinstance(name, str) or name not in MODELS:
+        raise refuse(f"model {_short(name)} is none of {', '.join(MODELS)}")
+    if expected is not None and name != expected:
+        raise PipelineError(f"{path} holds a {name} model, not {expected}")
+    parse_section(name, saved["config"], f"{path} config")
+    names = saved["class_names"]
+    if not isinstance(names, list | tuple) or len(names) != NUM_CLASSES or not all(
+        isinstance(n, str) and n for n in names
+    ):
+        raise refuse(f"class_names must be {NUM_CLASSES} names, got {_short(names)}")
+    if not finite_numbers(saved["mean"], 3, 0.0, 1.0):
+        raise refuse(f"mean must be 3 finite values in [0, 1], got {_short(saved['mean'])}")
+    if not finite_numbers(saved["std"], 3, 0.0, 1.0, low_open=True):
+        raise refuse(f"std must be 3 finite values in (0, 1], got {_short(saved['std'])}")
+    state = saved["state_dict"]
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise refuse("state_dict must map parameter names to tensors")
+    bad = next((k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
+    if bad is not None:
+        raise refuse(f"state_dict {bad} holds NaN or infinite values")
+    problem = summary_problem(saved["summary"])
+    if problem is not None:
+        raise refuse(problem)
+
+
+def _load_state(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
+    """Strict load, with a mismatch summarised in one line instead of torch's multi-line report."""
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong_shape = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+    found = (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape))
+    parts = [f"{len(keys)} {label} key(s), e.g. {keys[0]}" for label, keys in found if keys]
+    if parts:
+        raise PipelineError(f"{path}: its state_dict does not fit its {type(net).__name__} config: {'; '.join(parts)}")
+    net.load_state_dict(state)
+
+
+def load_trained(
+    path: str | Path, map_location: str | torch.device = "cpu", expected: str | None = None
+) -> TrainedModel:
+    """Load ``models/<name>.pt`` as written by the train stage (weights_only: no code runs), validated.
+
+    ``expected``: refuse a checkpoint of another model than this one.
+    """
     path = Path(path)
     if not path.is_file():
         raise PipelineError(f"trained checkpoint {path} not found: run `dvc repro train@{path.stem}` first")
     try:
-        saved = torch.load(path, map_location=map_location, weights_only=True)
+        saved = load_weights_only(path, map_location)
+    except UnreadableFile as err:
+        raise PipelineError(f"{path} is not a checkpoint written by the train stage: {err}") from None
+    check_trained(saved, path, expected)
+    try:
         net = build_model(saved["model"], saved["config"], num_classes=len(saved["class_names"]))
-        wrapped = Normalized(net, saved["mean"], saved["std"])
-        wrapped.net.load_state_dict(saved["state_dict"])
-    except PipelineError:
-        raise
-    except Exception as err:  # a corrupt, foreign or mismatched file
-        reason = f"{type(err).__name__}: {err}"
-        raise PipelineError(f"{path} is not a checkpoint written by the train stage ({reason})") from None
+    except (TypeError, ValueError, RuntimeError) as err:  # a config the schema allows but the model cannot build
+        raise PipelineError(f"{path}: cannot build its {saved['model']} ({type(err).__name__}: {err})") from None
+    _load_state(net, saved["state_dict"], path)
+    wrapped = Normalized(net, saved["mean"], saved["std"])
     wrapped.eval()
     return TrainedModel(
         name=saved["model"],
         config=dict(saved["config"]),
         model=wrapped,
         class_names=tuple(saved["class_names"]),
-        mean=list(saved["mean"]),
-        std=list(saved["std"]),
-        summary=dict(saved.get("summary", {})),
+        mean=[float(m) for m in saved["mean"]],
+        std=[float(s) for s in saved["std"]],
+        summary=dict(saved["summary"]),
     )

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from visionlab.errors import PipelineError
 from visionlab.io import atomic_path
+from visionlab.models.trained import history_problem
+from visionlab.torchfile import UnreadableFile, load_weights_only
+
+# Every key `fit` writes, and its type; cuda_rng_state only on CUDA.
+RESUME_KEYS: dict[str, type | tuple[type, ...]] = {
+    "fingerprint": dict,
+    "model_state": dict,
+    "optimizer_state": dict,
+    "scheduler_state": dict,
+    "generator_state": torch.Tensor,
+    "cpu_rng_state": torch.Tensor,
+    "history": list,
+    "train_seconds": (int, float),
+    "wall_seconds": (int, float),
+}
+OPTIONAL_RESUME_KEYS: dict[str, type] = {"cuda_rng_state": torch.Tensor}
+RESUME_ADVICE = "delete it or set train.resume=false"
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
@@ -64,25 +83,168 @@ def loaded_code_digest() -> str:
     return file_digest(*files)
 
 
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    names = {dict: "a mapping", list: "a list", torch.Tensor: "a tensor"}
+    return "a number" if isinstance(kind, tuple) else names.get(kind, kind.__name__)
+
+
+def resume_state_problem(state: dict[str, Any], epochs: int | None) -> str | None:
+    """What is wrong with the keys, types and history of a resume checkpoint, or None.
+
+    ``epochs``: ``train.epochs`` of the run; a history longer than that cannot belong to it.
+    """
+    for key, kind in (*RESUME_KEYS.items(), *OPTIONAL_RESUME_KEYS.items()):
+        if key not in state:
+            if key in OPTIONAL_RESUME_KEYS:
+                continue
+            return f"it has no {key}"
+        value = state[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"its {key} must be {_type_name(kind)}, got {type(value).__name__}"
+    unknown = sorted(str(key) for key in state if key not in RESUME_KEYS and key not in OPTIONAL_RESUME_KEYS)
+    if unknown:
+        return f"it has unknown keys ({', '.join(unknown[:3])})"
+    for key in ("train_seconds", "wall_seconds"):
+        if not math.isfinite(state[key]) or state[key] < 0:
+            return f"its {key} must be a finite number >= 0, got {state[key]}"
+    for key in ("generator_state", "cpu_rng_state", "cuda_rng_state"):
+        if key in state and (state[key].dtype != torch.uint8 or state[key].dim() != 1):
+            return f"its {key} must be a 1-d uint8 tensor, got {state[key].dtype} {tuple(state[key].shape)}"
+    if state["cpu_rng_state"].numel() != torch.get_rng_state().numel():
+        return f"its cpu_rng_state has {state['cpu_rng_state'].numel()} bytes, not {torch.get_rng_state().numel()}"
+    model_state = state["model_state"]
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in model_state.items()):
+        return "its model_state must map parameter names to tensors"
+    optimizer_state = state["optimizer_state"]
+    if not isinstance(optimizer_state.get("state"), dict) or not isinstance(optimizer_state.get("param_groups"), list):
+        return "its optimizer_state must hold state and param_groups"
+    history = state["history"]
+    if epochs is not None and len(history) > epochs:
+        return f"its history has {len(history)} epochs, more than train.epochs={epochs}"
+    return history_problem(history, "its history")
+
+
 def load_resume_checkpoint(path: str | Path, fingerprint: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    """Load a checkpoint to resume from; refuse one written for another model or other params."""
+    """Load a checkpoint to resume from; refuse one written for another model or other params, or malformed."""
     path = Path(path)
     try:
         # Load on the CPU: load_state_dict puts tensors where they belong, and optimizer `step`
         # counters must stay on the CPU (on the GPU they cost a host sync per parameter per step).
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        saved = state["fingerprint"]
-    except Exception as err:  # corrupt, truncated or not ours: never guess
-        raise PipelineError(f"cannot resume from {path}: not a training checkpoint ({type(err).__name__})") from None
+        state = load_weights_only(path, map_location="cpu")
+    except UnreadableFile as err:  # corrupt, truncated or not ours: never guess
+        raise PipelineError(f"cannot resume from {path}: not a training checkpoint ({err}); {RESUME_ADVICE}") from None
+    saved = state.get("fingerprint") if isinstance(state, dict) else None
+    if not isinstance(saved, dict):
+        what = "it holds a " + type(state).__name__ if not isinstance(state, dict) else (
+            "its fingerprint is " + ("missing" if saved is None else f"a {type(saved).__name__}"))
+        raise PipelineError(f"cannot resume from {path}: not a training checkpoint ({what}); {RESUME_ADVICE}")
     if saved.get("model") != fingerprint["model"]:
         raise PipelineError(
             f"cannot resume from {path}: it holds a {saved.get('model')} model, not {fingerprint['model']}; "
-            "delete it or set train.resume=false"
+            f"{RESUME_ADVICE}"
         )
     diffs = _differences(saved, fingerprint)
     if diffs:
         raise PipelineError(
-            f"cannot resume from {path}: it was trained with other params ({'; '.join(diffs[:3])}); "
-            "delete it or set train.resume=false"
+            f"cannot resume from {path}: it was trained with other params ({'; '.join(diffs[:3])}); {RESUME_ADVICE}"
         )
+    train = fingerprint.get("train")
+    problem = resume_state_problem(state, train.get("epochs") if isinstance(train, dict) else None)
+    if problem is not None:
+        raise PipelineError(f"cannot resume from {path}: {problem}; {RESUME_ADVICE}")
     return state
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list | tuple):
+        return "sequence"
+    return type(value).__name__
+
+
+def _mismatched(saved: dict[str, Any], current: dict[str, Any], allow_unknown: bool) -> str | None:
+    """The first saved setting of another kind than the current one (None fits anything), or unknown
+    to ``current`` unless ``allow_unknown``; None if all fit. Settings only ``current`` has keep their value."""
+    for key in sorted(saved, key=str):
+        if key not in current:
+            if allow_unknown:
+                continue
+            return str(key)
+        old, new = saved[key], current[key]
+        if old is not None and new is not None and _kind(old) != _kind(new):
+            return str(key)
+    return None
+
+
+def _optimizer_problem(saved: dict[str, Any], optimizer: torch.optim.Optimizer) -> str | None:
+    current = optimizer.state_dict()
+    groups = saved["param_groups"]
+    if len(groups) != len(current["param_groups"]):
+        return f"{len(groups)} parameter groups, not {len(current['param_groups'])}"
+    by_id: dict[Any, torch.Tensor] = {}
+    for group, now, live in zip(groups, current["param_groups"], optimizer.param_groups, strict=True):
+        if not isinstance(group, dict) or not isinstance(group.get("params"), list):
+            return "a parameter group that is not a mapping with params"
+        if len(group["params"]) != len(now["params"]):
+            return f"a group of {len(group['params'])} parameters, not {len(now['params'])}"
+        wrong = _mismatched(group, now, allow_unknown=True)
+        if wrong is not None:
+            return f"a parameter group setting {wrong} that this optimizer does not have in that form"
+        by_id.update(zip(group["params"], live["params"], strict=True))
+    for key, values in saved["state"].items():
+        if key not in by_id or not isinstance(values, dict):
+            return f"state for an unknown parameter {key!r}"
+        for name, value in values.items():
+            if not isinstance(value, torch.Tensor | int | float):
+                return f"{name} of parameter {key} is a {type(value).__name__}"
+            if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != by_id[key].shape:
+                return f"{name} of parameter {key} has shape {tuple(value.shape)}, not {tuple(by_id[key].shape)}"
+    return None
+
+
+def restore_training_state(
+    state: dict[str, Any],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    generator: torch.Generator,
+    path: str | Path,
+) -> None:
+    """Load a validated resume checkpoint into the run's model, optimiser, schedule and generator.
+
+    Everything is checked against those objects first, so a state that does not fit them is one
+    line naming the part, not torch's multi-line report (or a failure epochs later).
+    """
+
+    def refuse(problem: str) -> PipelineError:
+        return PipelineError(f"cannot resume from {path}: {problem}; {RESUME_ADVICE}")
+
+    expected = model.state_dict()
+    saved = state["model_state"]
+    found = (
+        ("missing", [k for k in expected if k not in saved]),
+        ("unexpected", [k for k in saved if k not in expected]),
+        ("wrong shape", [k for k in expected if k in saved and saved[k].shape != expected[k].shape]),
+    )
+    parts = [f"{len(keys)} {label} key(s), e.g. {keys[0]}" for label, keys in found if keys]
+    if parts:
+        raise refuse(f"its model_state does not fit the model: {'; '.join(parts)}")
+    problem = _optimizer_problem(state["optimizer_state"], optimizer)
+    if problem is not None:
+        raise refuse(f"its optimizer_state does not fit the optimizer: {problem}")
+    if scheduler is not None:
+        # load_state_dict sets every saved key as an attribute: an unknown one could replace a method
+        wrong = _mismatched(state["scheduler_state"], scheduler.state_dict(), allow_unknown=False)
+        if wrong is not None:
+            raise refuse(f"its scheduler_state does not fit the {type(scheduler).__name__} schedule ({wrong})")
+    try:
+        model.load_state_dict(saved)
+        optimizer.load_state_dict(state["optimizer_state"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler_state"])
+        generator.set_state(state["generator_state"].cpu())
+    except (RuntimeError, ValueError, KeyError, TypeError) as err:  # what the checks above did not foresee
+        raise refuse(f"its state does not load ({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from visionlab.data.cifar import Split
 from visionlab.errors import PipelineError
 from visionlab.params import TrainParams, as_dict
 from visionlab.training.augment import augment, to_float
-from visionlab.training.checkpoint import load_resume_checkpoint, save_checkpoint
+from visionlab.training.checkpoint import load_resume_checkpoint, restore_training_state, save_checkpoint
 
 # Loss values are checked for NaN/inf every this many steps: one host sync per interval, not per step.
 FINITE_CHECK_INTERVAL = 25
@@ -195,10 +196,21 @@ class TrainingRun:
         }
 
 
-def check_resumable(run: TrainingRun) -> None:
-    """Raise PipelineError now if ``run`` would resume from a checkpoint it must refuse."""
+def check_resumable(run: TrainingRun, model: nn.Module | None = None) -> None:
+    """Raise PipelineError now if ``run`` would resume from a checkpoint it must refuse.
+
+    With ``model``, the checkpoint is also loaded into a copy of it and into a fresh optimiser,
+    schedule and generator, so that whatever ``fit`` would refuse is refused before any output exists.
+    """
     if run.params.resume and run.checkpoint_path.is_file():
-        load_resume_checkpoint(run.checkpoint_path, run.fingerprint(), run.train.images.device)
+        state = load_resume_checkpoint(run.checkpoint_path, run.fingerprint(), run.train.images.device)
+        if model is not None:
+            trial = copy.deepcopy(model)
+            optimizer = build_optimizer(run.params, trial)
+            steps = steps_per_epoch(len(run.train), min(run.params.batch_size, len(run.train)))
+            scheduler = build_scheduler(run.params, optimizer, run.params.epochs * steps)
+            generator = torch.Generator(device=run.train.images.device)
+            restore_training_state(state, trial, optimizer, scheduler, generator, run.checkpoint_path)
 
 
 def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
@@ -222,11 +234,7 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
     fingerprint = run.fingerprint()
     if params.resume and run.checkpoint_path.is_file():
         state = load_resume_checkpoint(run.checkpoint_path, fingerprint, device)
-        model.load_state_dict(state["model_state"])
-        optimizer.load_state_dict(state["optimizer_state"])
-        if scheduler is not None:
-            scheduler.load_state_dict(state["scheduler_state"])
-        generator.set_state(state["generator_state"].cpu())
+        restore_training_state(state, model, optimizer, scheduler, generator, run.checkpoint_path)
         torch.set_rng_state(state["cpu_rng_state"].cpu())
         if device.type == "cuda" and "cuda_rng_state" in state:
             torch.cuda.set_rng_state(state["cuda_rng_state"].cpu(), device)

@@ -1,0 +1,643 @@
+"""Hostile inputs (issue #10): each is refused in one line, before it costs memory or time, and
+leaves nothing half-written. The files are crafted here, tiny; archive cases are in test_archive.py."""
+
+from __future__ import annotations
+
+import copy
+import fcntl
+import http.server
+import importlib
+import json
+import math
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import REPO_ROOT
+from PIL import Image
+
+from visionlab.data.cifar import Split
+from visionlab.errors import PipelineError, run_stage
+from visionlab.interpret import images
+from visionlab.interpret.alexnet import load_alexnet
+from visionlab.interpret.images import folder_photos, read_photo
+from visionlab.io import write_json
+from visionlab.models import build_model
+from visionlab.models.normalize import Normalized
+from visionlab.models.trained import load_trained
+from visionlab.params import TrainParams
+from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
+
+# --- photos --------------------------------------------------------------------------------------
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares ``width`` x ``height`` RGB pixels but holds no pixel data at all:
+    decoding it fails, so a refusal that names the size came from the header alone."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    return path
+
+
+def test_a_1x20000_png_is_refused_from_its_header_before_decoding(tmp_path: Path) -> None:
+    tall = tmp_path / "tall.png"
+    Image.new("RGB", (1, 20000), (200, 100, 50)).save(tall)
+    assert tall.stat().st_size < 1000
+    with pytest.raises(ValueError, match=r"^1x20000 pixels, an aspect ratio beyond 20:1 \(crop it\)$"):
+        read_photo(tall)
+    with pytest.raises(ValueError, match="1x20000 pixels"):
+        read_photo(png_header_only(tmp_path / "empty.png", 1, 20000))
+
+
+@pytest.mark.parametrize(("side", "pixels"), [(10_000, "100,000,000"), (30_000, "900,000,000")])
+def test_a_photo_over_the_pixel_budget_is_refused_from_its_header(tmp_path: Path, side: int, pixels: str) -> None:
+    # 100 MP: over the budget (PIL would only warn); 900 MP: over twice it (PIL's own bomb error)
+    path = png_header_only(tmp_path / "big.png", side, side)
+    with pytest.raises(ValueError, match=rf"^{pixels} pixels, more than the 64,000,000 a photo may have"):
+        read_photo(path)
+
+
+def test_photo_pixels_refuses_what_read_photo_refuses() -> None:
+    with pytest.raises(ValueError, match="aspect ratio"):
+        images.photo_pixels(Image.new("RGB", (1, 100)))
+    assert images.photo_pixels(Image.new("RGB", (20, 400))).shape == (3, 224, 224)  # 20:1 is fine
+
+
+def test_folder_skips_a_hostile_photo_with_a_warning_and_keeps_the_good(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Image.new("RGB", (1, 20000)).save(tmp_path / "tall.png")
+    Image.new("RGB", (40, 30), (10, 200, 10)).save(tmp_path / "ok.png")
+    assert [p.name for p in folder_photos(tmp_path)] == ["ok.png"]
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"warning: skipping {tmp_path / 'tall.png'}: 1x20000 pixels, an aspect ratio beyond 20:1 (crop it)"]
+
+
+def test_folder_of_only_hostile_photos_is_one_error_with_the_reason(tmp_path: Path) -> None:
+    Image.new("RGB", (1, 20000)).save(tmp_path / "tall.png")
+    with pytest.raises(PipelineError) as info:
+        folder_photos(tmp_path)
+    assert str(info.value) == (
+        f"none of the 1 file(s) in {tmp_path} is a readable image "
+        "(tall.png: 1x20000 pixels, an aspect ratio beyond 20:1 (crop it)): add JPEG/PNG files or remove them"
+    )
+
+
+# --- special files in the photo folder ---------------------------------------------------------
+
+
+def _symlink_to_dev_zero(folder: Path) -> str:
+    (folder / "zero.png").symlink_to("/dev/zero")
+    return f"{folder / 'zero.png'} is a symlink to /dev/zero, not to a regular file"
+
+
+def _hidden_symlink_to_dev_zero(folder: Path) -> str:
+    (folder / ".zero").symlink_to("/dev/zero")  # dotfiles are ignored by predict, not by DVC
+    return f"{folder / '.zero'} is a symlink to /dev/zero, not to a regular file"
+
+
+def _fifo(folder: Path) -> str:
+    os.mkfifo(folder / "pipe.jpg")
+    return f"{folder / 'pipe.jpg'} is a named pipe, not a regular file"
+
+
+def _fifo_in_subfolder(folder: Path) -> str:
+    (folder / "sub").mkdir()
+    os.mkfifo(folder / "sub" / "pipe")
+    return f"{folder / 'sub' / 'pipe'} is a named pipe, not a regular file"
+
+
+def _dangling_symlink(folder: Path) -> str:
+    (folder / "gone.png").symlink_to(folder / "nowhere.png")
+    return f"{folder / 'gone.png'} is a symlink to {folder / 'nowhere.png'}, not to a regular file"
+
+
+def _symlink_to_folder(folder: Path) -> str:
+    (folder / "root").symlink_to("/")
+    return f"{folder / 'root'} is a symlink to /, not to a regular file"
+
+
+SPECIAL = {
+    "symlink to /dev/zero": _symlink_to_dev_zero,
+    "hidden symlink to /dev/zero": _hidden_symlink_to_dev_zero,
+    "named pipe": _fifo,
+    "named pipe in a subfolder": _fifo_in_subfolder,
+    "dangling symlink": _dangling_symlink,
+    "symlink to a folder": _symlink_to_folder,
+}
+
+
+@pytest.mark.parametrize("case", list(SPECIAL))
+def test_special_files_in_the_photo_folder_are_refused_without_reading_them(tmp_path: Path, case: str) -> None:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.new("RGB", (40, 30)).save(folder / "ok.png")
+    described = SPECIAL[case](folder)
+    with pytest.raises(PipelineError) as info:
+        folder_photos(folder)  # a pipe would block this call forever if it were opened
+    assert str(info.value) == f"predict.input_dir: {described}; {folder} holds regular image files only (remove it)"
+
+
+def test_a_symlink_to_a_regular_photo_is_fine(tmp_path: Path) -> None:
+    Image.new("RGB", (40, 30)).save(tmp_path / "elsewhere.png")
+    folder = tmp_path / "images"
+    folder.mkdir()
+    (folder / "linked.png").symlink_to(tmp_path / "elsewhere.png")
+    assert [p.name for p in folder_photos(folder)] == ["linked.png"]
+
+
+
+# --- trained checkpoints (models/<name>.pt) ----------------------------------------------------
+
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+TINY_CNN = {"channels": [4, 4, 4, 4], "kernel_sizes": [3, 3, 3, 3], "dropout": 0.0, "fc_widths": [8, 8, 8]}
+DROP = object()
+
+
+def trained_state(**changes: Any) -> dict[str, Any]:
+    """What the train stage writes (a tiny CNN), with ``changes`` applied; ``key=DROP`` removes a key."""
+    torch.manual_seed(0)
+    state = {
+        "model": "cnn",
+        "config": dict(TINY_CNN),
+        "state_dict": build_model("cnn", TINY_CNN).state_dict(),
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.25, 0.25, 0.25],
+        "class_names": list(CLASSES),
+        "summary": {
+            "epochs": 2, "device": "cpu", "train_images": 8, "val_images": 2, "test_images": 8, "subset": True,
+            "history": [{"epoch": e, "train_loss": 2.0, "train_accuracy": 0.2, "val_loss": 2.1, "val_accuracy": 0.1}
+                        for e in (1, 2)],
+            "train_seconds": 1.0, "wall_seconds": 1.0, "images_per_second": 8.0,
+        },
+    }
+    for key, value in changes.items():
+        if value is DROP:
+            state.pop(key)
+        else:
+            state[key] = value
+    return state
+
+
+def summary(**changes: Any) -> dict[str, Any]:
+    return {**trained_state()["summary"], **changes}
+
+
+def weights(change: Callable[[dict[str, torch.Tensor]], None]) -> dict[str, torch.Tensor]:
+    state_dict = trained_state()["state_dict"]
+    change(state_dict)
+    return state_dict
+
+
+class _RunsCode:
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.system, ("true",))
+
+
+ROW = {"epoch": 1, "train_loss": 1.0, "train_accuracy": 0.5, "val_accuracy": 0.5}  # no val_loss
+BAD_TRAINED: dict[str, tuple[Callable[[], Any], str]] = {
+    "std of zeros": (lambda: trained_state(std=[0, 0, 0]), "std must be 3 finite values in (0, 1], got [0, 0, 0]"),
+    "std NaN": (lambda: trained_state(std=[0.2, math.nan, 0.2]), "std must be 3 finite values in (0, 1]"),
+    "mean out of range": (lambda: trained_state(mean=[0.5, 2.0, 0.5]), "mean must be 3 finite values in [0, 1]"),
+    "no summary": (lambda: trained_state(summary=DROP), "it has no summary"),
+    "summary not a mapping": (lambda: trained_state(summary=[1, 2]), "its summary must be a mapping, got [1, 2]"),
+    "summary without history": (
+        lambda: trained_state(summary={k: v for k, v in summary().items() if k != "history"}),
+        "summary.history must be a list of epoch rows, got None",
+    ),
+    "history row without val_loss": (
+        lambda: trained_state(summary=summary(history=[ROW], epochs=1)),
+        "summary.history row 1: val_loss must be a finite loss >= 0, got None",
+    ),
+    "history shorter than epochs": (
+        lambda: trained_state(summary=summary(epochs=5)), "summary.history has 2 rows for 5 epochs"
+    ),
+    "epochs as text": (lambda: trained_state(summary=summary(epochs="2")), "summary.epochs must be a positive integer"),
+    "unknown model": (lambda: trained_state(model="vgg"), "model 'vgg' is none of cnn, resnet"),
+    "config kernel too big": (
+        lambda: trained_state(config=dict(TINY_CNN, kernel_sizes=[64, 64, 64, 64])),
+        "config: cnn.kernel_sizes must be at most the map size each block sees (32, 16, 8, 4), got [64, 64, 64, 64]",
+    ),
+    "config not a mapping": (lambda: trained_state(config=[1]), "config: cnn must be a mapping, got [1]"),
+    "nine classes": (lambda: trained_state(class_names=CLASSES[:9]), "class_names must be 10 names"),
+    "weights missing a key": (
+        lambda: trained_state(state_dict=weights(lambda w: w.pop("classifier.7.bias"))),
+        "its state_dict does not fit its CNN config: 1 missing key(s), e.g. classifier.7.bias",
+    ),
+    "NaN weights": (
+        lambda: trained_state(state_dict=weights(lambda w: w["classifier.7.bias"].fill_(math.nan))),
+        "state_dict classifier.7.bias holds NaN or infinite values",
+    ),
+    "a list, not a checkpoint": (lambda: [1, 2, 3], "it holds a list, not a mapping"),
+    "code inside": (
+        lambda: {"model": "cnn", "evil": _RunsCode()},
+        "refused: it holds objects other than tensors and plain values (posix.system)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TRAINED))
+def test_trained_checkpoint_is_validated_before_use(tmp_path: Path, case: str) -> None:
+    make, expected = BAD_TRAINED[case]
+    path = tmp_path / "cnn.pt"
+    torch.save(make(), path)
+    with pytest.raises(PipelineError) as info:
+        load_trained(path)
+    message = str(info.value)
+    assert expected in message and "\n" not in message, message
+    assert message.startswith(str(path))
+    assert "weights_only" not in message and "False" not in message  # never advice to turn safety off
+
+
+def test_a_valid_trained_checkpoint_loads(tmp_path: Path) -> None:
+    torch.save(trained_state(), tmp_path / "cnn.pt")
+    trained = load_trained(tmp_path / "cnn.pt", expected="cnn")
+    assert trained.std == [0.25] * 3 and trained.summary["epochs"] == 2
+
+
+def test_junk_and_truncated_checkpoints_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "junk.pt").write_bytes(bytes(range(256)) * 4)
+    torch.save(trained_state(), tmp_path / "whole.pt")
+    (tmp_path / "half.pt").write_bytes((tmp_path / "whole.pt").read_bytes()[:2000])
+    for name in ("junk.pt", "half.pt"):
+        with pytest.raises(PipelineError, match=r"is not a checkpoint written by the train stage: not a PyTorch file"):
+            load_trained(tmp_path / name)
+
+
+# --- the stages that read checkpoints, end to end (in-process, as their CLI runs them) ---------
+
+
+def run_main(
+    stage: str, args: list[Any], monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    """Run ``python -m stages.<stage> args`` in this process; return (exit status, stderr)."""
+    module = importlib.import_module(f"stages.{stage}")
+    monkeypatch.setattr(sys, "argv", [stage, *map(str, args)])
+    capfd.readouterr()
+    try:
+        run_stage(module.main)
+        status = 0
+    except SystemExit as exit_:
+        status = int(exit_.code)
+    return status, capfd.readouterr().err
+
+
+def one_error_line(status: int, err: str) -> str:
+    lines = err.strip().splitlines()
+    assert status == 1 and len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """Tiny data, stats and params for the stages that read trained checkpoints."""
+    rng = np.random.default_rng(0)
+    np.savez(
+        tmp_path / "cifar10.npz",
+        train_images=rng.integers(0, 256, (4, 3, 32, 32), dtype=np.uint8),
+        train_labels=np.arange(4, dtype=np.int64),
+        test_images=rng.integers(0, 256, (8, 3, 32, 32), dtype=np.uint8),
+        test_labels=np.array([3, 8, 8, 0, 8, 1, 8, 5], dtype=np.int64),
+        class_names=np.array(CLASSES),
+    )
+    (tmp_path / "stats.json").write_text(json.dumps({"mean": [0.5] * 3, "std": [0.25] * 3}))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "device": "cpu", "alexnet": {"weights": "none"},
+        "maximize_class": {"model": "resnet", "class_index": 3, "steps": 1, "robustness_trials": 0},
+        "attack": {"model": "resnet", "target_class": 5, "steps": 1, "max_images": 1},
+    }))
+    (tmp_path / "models").mkdir()
+    (tmp_path / "out").mkdir()
+    return tmp_path
+
+
+def test_evaluate_refuses_a_checkpoint_with_zero_std_and_writes_nothing(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    checkpoint = project / "models" / "cnn.pt"
+    torch.save(trained_state(std=[0, 0, 0]), checkpoint)
+    out = project / "out"
+    status, err = run_main("evaluate", ["--model", "cnn", "--params", project / "params.yaml",
+                                        "--data", project / "cifar10.npz", "--checkpoint", checkpoint,
+                                        "--metrics", out / "cnn.json", "--predictions", out / "p.csv",
+                                        "--figures", out / "figures"], monkeypatch, capfd)
+    assert one_error_line(status, err) == (
+        f"error: {checkpoint} is not a checkpoint written by the train stage: "
+        "std must be 3 finite values in (0, 1], got [0, 0, 0]"
+    )
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("stage", ["attack", "maximize_class"])
+def test_resnet_pt_holding_the_cnn_is_refused_by_the_analyses(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], stage: str
+) -> None:
+    torch.save(trained_state(), project / "models" / "resnet.pt")  # the CNN under the ResNet's name
+    out = project / "out"
+    args = ["--params", project / "params.yaml", "--stats", project / "stats.json", "--models", project / "models",
+            "--figure", out / "f.png", "--metrics", out / "m.json"]
+    if stage == "attack":
+        args += ["--data", project / "cifar10.npz"]
+    status, err = run_main(stage, args, monkeypatch, capfd)
+    assert one_error_line(status, err) == f"error: {project / 'models' / 'resnet.pt'} holds a cnn model, not resnet"
+    assert list(out.iterdir()) == []
+
+
+# --- resume checkpoints (models/checkpoints/<name>.pt) ----------------------------------------
+
+
+def tiny_run(checkpoint: Path, epochs: int = 1, resume: bool = False, schedule: str = "none") -> TrainingRun:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (40, 3, 32, 32), dtype=np.uint8)
+    labels = np.arange(40, dtype=np.int64) % 10
+    cpu = torch.device("cpu")
+    return TrainingRun(
+        model_name="cnn", model_config=TINY_CNN, seed=0, checkpoint_path=checkpoint, fingerprint_extra={},
+        params=TrainParams(epochs=epochs, batch_size=16, lr=0.01, resume=resume, schedule=schedule),
+        train=DeviceSplit.from_split(Split(images[:32], labels[:32]), cpu),
+        val=DeviceSplit.from_split(Split(images[32:], labels[32:]), cpu), progress=False,
+    )
+
+
+def tiny_model() -> Normalized:
+    torch.manual_seed(0)
+    return Normalized(build_model("cnn", TINY_CNN), [0.5] * 3, [0.25] * 3)
+
+
+@pytest.fixture(scope="module")
+def resume_states(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Real resume checkpoints of one epoch, without and with a schedule (loaded, to be tampered with)."""
+    states = {}
+    for schedule in ("none", "onecycle"):
+        path = tmp_path_factory.mktemp("resume") / "ckpt.pt"
+        fit(tiny_run(path, schedule=schedule), tiny_model())
+        states[schedule] = torch.load(path, weights_only=True)
+    return states
+
+
+def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda state: state.__setitem__(key, value)
+
+
+def _drop(key: str) -> Callable[[dict[str, Any]], None]:
+    return lambda state: state.pop(key)
+
+
+def _second_epoch(state: dict[str, Any]) -> None:
+    state["history"] = [*state["history"], {**state["history"][0], "epoch": 2}]
+
+
+def _wrong_exp_avg(state: dict[str, Any]) -> None:
+    first = state["optimizer_state"]["state"][0]
+    first["exp_avg"] = torch.zeros(3)
+
+
+BAD_RESUME: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
+    "fingerprint a list": (
+        "none", _set("fingerprint", [1, 2]), "not a training checkpoint (its fingerprint is a list)"
+    ),
+    "no optimizer_state": ("none", _drop("optimizer_state"), "it has no optimizer_state"),
+    "optimizer_state a list": ("none", _set("optimizer_state", []), "its optimizer_state must be a mapping, got list"),
+    "history longer than train.epochs": ("none", _second_epoch, "its history has 2 epochs, more than train.epochs=1"),
+    "history row with NaN loss": (
+        "none", lambda s: s["history"][0].__setitem__("val_loss", math.nan),
+        "its history row 1: val_loss must be a finite loss >= 0, got nan",
+    ),
+    "train_seconds NaN": ("none", _set("train_seconds", math.nan), "its train_seconds must be a finite number >= 0"),
+    "generator state of floats": (
+        "none", _set("generator_state", torch.zeros(5056)), "its generator_state must be a 1-d uint8 tensor"
+    ),
+    "unknown key": ("none", _set("extra", 1), "it has unknown keys (extra)"),
+    "model state lacks a key": (
+        "none", lambda s: s["model_state"].pop("1.classifier.7.bias"),
+        "its model_state does not fit the model: 1 missing key(s), e.g. 1.classifier.7.bias",
+    ),
+    "optimizer state of another shape": (
+        "none", _wrong_exp_avg, "its optimizer_state does not fit the optimizer: exp_avg of parameter 0 has shape (3,)"
+    ),
+    "scheduler state that would replace a method": (
+        "onecycle", lambda s: s["scheduler_state"].__setitem__("step", 0),
+        "its scheduler_state does not fit the OneCycleLR schedule (step)",
+    ),
+    "learning rate as text": (
+        "none", lambda s: s["optimizer_state"]["param_groups"][0].__setitem__("lr", "fast"),
+        "a parameter group setting lr that this optimizer does not have in that form",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_RESUME))
+def test_resume_checkpoint_is_validated_before_any_output(
+    tmp_path: Path, resume_states: dict[str, dict[str, Any]], case: str
+) -> None:
+    schedule, tamper, expected = BAD_RESUME[case]
+    state = copy.deepcopy(resume_states[schedule])
+    tamper(state)
+    path = tmp_path / "ckpt.pt"
+    torch.save(state, path)
+    run = tiny_run(path, epochs=1, resume=True, schedule=schedule)
+    with pytest.raises(PipelineError) as info:
+        check_resumable(run, tiny_model())  # what the train stage calls before it opens any output
+    message = str(info.value)
+    assert message.startswith(f"cannot resume from {path}: ") and expected in message, message
+    assert message.endswith("; delete it or set train.resume=false") and "\n" not in message
+    with pytest.raises(PipelineError, match="cannot resume from"):
+        fit(run, tiny_model())  # and fit refuses it the same way
+
+
+def test_an_untampered_resume_checkpoint_passes_the_checks(
+    tmp_path: Path, resume_states: dict[str, dict[str, Any]]
+) -> None:
+    for schedule, state in resume_states.items():
+        torch.save(state, tmp_path / f"{schedule}.pt")
+        check_resumable(tiny_run(tmp_path / f"{schedule}.pt", resume=True, schedule=schedule), tiny_model())
+
+
+def test_resume_checkpoint_with_code_inside_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "ckpt.pt"
+    torch.save({"fingerprint": {"model": "cnn"}, "evil": _RunsCode()}, path)
+    with pytest.raises(PipelineError) as info:
+        check_resumable(tiny_run(path, resume=True), tiny_model())
+    assert str(info.value) == (
+        f"cannot resume from {path}: not a training checkpoint (refused: it holds objects other than tensors and "
+        "plain values (posix.system)); delete it or set train.resume=false"
+    )
+
+
+def test_train_stage_refuses_a_malformed_resume_checkpoint_before_opening_its_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "cifar10.npz", train_images=rng.integers(0, 256, (40, 3, 32, 32), dtype=np.uint8),
+             train_labels=np.arange(40, dtype=np.int64) % 10, test_images=np.zeros((2, 3, 32, 32), np.uint8),
+             test_labels=np.arange(2, dtype=np.int64), class_names=np.array(CLASSES))
+    (tmp_path / "stats.json").write_text(json.dumps({"mean": [0.5] * 3, "std": [0.25] * 3}))
+    params = {"device": "cpu", "train": {"epochs": 1, "batch_size": 16}, "cnn": TINY_CNN}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    checkpoint, out, live = tmp_path / "ckpt.pt", tmp_path / "cnn.pt", tmp_path / "live"
+    args = ["--model", "cnn", "--params", tmp_path / "params.yaml", "--data", tmp_path / "cifar10.npz",
+            "--stats", tmp_path / "stats.json", "--out", out, "--checkpoint", checkpoint, "--live", live]
+    assert run_main("train", args, monkeypatch, capfd)[0] == 0
+
+    state = torch.load(checkpoint, weights_only=True)
+    state["model_state"].pop("1.classifier.7.bias")
+    torch.save(state, checkpoint)
+    out.unlink()  # DVC removes a stage's outs before it runs
+    shutil.rmtree(live)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "train": {**params["train"], "resume": True}}))
+    status, err = run_main("train", args, monkeypatch, capfd)
+    assert one_error_line(status, err) == (
+        f"error: cannot resume from {checkpoint}: its model_state does not fit the model: 1 missing key(s), "
+        "e.g. 1.classifier.7.bias; delete it or set train.resume=false"
+    )
+    assert not live.exists() and not out.exists()  # no reports/train/<model>/metrics.json left as {}
+
+
+# --- leftovers of a killed run -----------------------------------------------------------------
+
+TEMP_NAME = r"\.{name}\.[a-z0-9_]{{8}}\.tmp{suffix}"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    env["no_proxy"] = env["NO_PROXY"] = "127.0.0.1,localhost"
+    return env
+
+
+def test_a_write_killed_midway_leaves_a_temp_file_that_the_next_write_removes(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "metrics.json"
+    code = ("import sys, time\nfrom visionlab.io import atomic_path\nwith atomic_path(sys.argv[1]) as tmp:\n"
+            "    tmp.write_text('half')\n    print('writing', flush=True)\n    time.sleep(60)\n")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True, env=_env())
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+    writer.kill()  # SIGKILL: no finally block runs
+    writer.wait()
+    writer.stdout.close()
+    leftovers = [p.name for p in target.parent.iterdir()]
+    assert len(leftovers) == 1 and re.fullmatch(TEMP_NAME.format(name=r"metrics\.json", suffix=r"\.json"), leftovers[0])
+    write_json(target, {"ok": 1})
+    assert [p.name for p in target.parent.iterdir()] == ["metrics.json"]
+
+
+def test_the_cleanup_spares_live_writers_other_outputs_and_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    stale = folder / ".metrics.json.dead0001.tmp.json"
+    live = folder / ".metrics.json.live0001.tmp.json"
+    spared = [
+        live,
+        folder / ".metrics.json.bak.abcd1234.tmp.bak",  # a temp file of metrics.json.bak
+        folder / ".predictions.csv.abcd1234.tmp.csv",  # of another output
+        folder / ".metrics.json.pipe0001.tmp.json",  # a pipe: opening it could block
+        folder / ".metrics.json.link0001.tmp.json",  # a symlink: never followed
+    ]
+    for path in (stale, *spared[:3]):
+        path.write_text("partial")
+    os.mkfifo(spared[3])
+    spared[4].symlink_to(victim)
+    holder = os.open(live, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # as a running writer holds it
+    try:
+        write_json(folder / "metrics.json", {"ok": 1})
+    finally:
+        os.close(holder)
+    assert not stale.exists()
+    assert all(os.path.lexists(path) for path in spared)
+    assert victim.read_text() == "keep me"
+
+
+class StallingHandler(http.server.BaseHTTPRequestHandler):
+    """Announces 4 MiB, sends half of it (two of the download's 1 MiB chunks), then stalls until the test ends."""
+
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(4 << 20))
+        self.end_headers()
+        self.wfile.write(bytes(2 << 20))
+        self.wfile.flush()
+        self.release.wait(30)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_download_killed_midway_leaves_nothing_after_the_next_run(tmp_path: Path, tiny_archive: Any) -> None:
+    out_dir, tmpdir = tmp_path / "data", tmp_path / "tmp"
+    out_dir.mkdir()
+    tmpdir.mkdir()
+    StallingHandler.release.clear()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StallingHandler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    params = tmp_path / "params.yaml"
+    url = f"http://127.0.0.1:{server.server_port}/cifar-10-python.tar.gz"
+    params.write_text(json.dumps({"data": {"url": url, "md5": "0" * 32}}))
+    command = [sys.executable, "-m", "stages.download", "--params", str(params), "--out", str(out_dir / "cifar10.npz")]
+    download = subprocess.Popen(command, cwd=REPO_ROOT, env=dict(_env(), TMPDIR=str(tmpdir)),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.stat().st_size for p in out_dir.iterdir()) and download.poll() is None:
+            assert time.monotonic() < deadline, "the download never started writing"
+            time.sleep(0.05)
+        assert download.poll() is None, "the download ended before it could be killed"
+    finally:
+        download.kill()  # SIGKILL, midway through the download
+        download.wait()
+        StallingHandler.release.set()
+        server.shutdown()
+        server.server_close()
+    leftovers = [p.name for p in out_dir.iterdir()]
+    pattern = TEMP_NAME.format(name=r"cifar-10-python\.tar\.gz", suffix=r"\.gz")
+    assert len(leftovers) == 1 and re.fullmatch(pattern, leftovers[0]), leftovers  # beside the output
+    assert list(tmpdir.iterdir()) == []  # nothing in the system's temp folder
+
+    params.write_text(json.dumps({"data": {"url": str(tiny_archive.path), "md5": tiny_archive.md5}}))
+    again = subprocess.run(command, cwd=REPO_ROOT, env=dict(_env(), TMPDIR=str(tmpdir)), capture_output=True,
+                           text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert [p.name for p in out_dir.iterdir()] == ["cifar10.npz"]
+    assert list(tmpdir.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_temp_files_are_git_ignored_and_project_files_are_not() -> None:
+    names = ["data/.cifar10.npz.abcd_123.tmp.npz", "data/.cifar-10-python.tar.gz.a1b2c3d4.tmp.gz",
+             "reports/figures/cnn/.curves.png.zz99yy88.tmp.png", "models/.cnn.pt.abcdefgh.tmp.pt"]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *names], cwd=REPO_ROOT, capture_output=True,
+                             text=True)
+    assert ignored.stdout.split() == names
+    kept = subprocess.run(["git", "check-ignore", "--no-index", "visionlab/io.py", "data/images/photo.tmp.png"],
+                          cwd=REPO_ROOT, capture_output=True, text=True)
+    assert kept.stdout == ""
+
+
+def test_alexnet_weights_file_with_code_inside_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "alexnet.pth"
+    torch.save({"features.0.weight": torch.zeros(1), "evil": _RunsCode()}, path)
+    with pytest.raises(PipelineError) as info:
+        load_alexnet(str(path))
+    assert str(info.value) == (
+        f"{path} is not a PyTorch state dict file (refused: it holds objects other than tensors and plain values "
+        "(posix.system))"
+    )
