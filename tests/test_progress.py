@@ -37,18 +37,22 @@ def test_progress_enabled_only_for_a_terminal(monkeypatch: pytest.MonkeyPatch) -
 
 def one_epoch(progress: bool = True) -> None:
     generator = torch.Generator().manual_seed(0)
-    data = DeviceSplit(torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8, generator=generator),
-                       torch.arange(64) % 10)
+    data = DeviceSplit(
+        torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8, generator=generator), torch.arange(64) % 10
+    )
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     train_epoch(model, optimizer, None, data, TrainParams(epochs=1, batch_size=16), generator, 1, progress)
 
 
-@pytest.mark.parametrize(("stream", "progress", "drawn"),
-                         [(io.StringIO, True, False), (Terminal, True, True), (Terminal, False, False)],
-                         ids=["not-a-terminal", "terminal", "terminal-but-off"])
-def test_train_epoch_draws_its_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, stream, progress: bool,
-                                                      drawn: bool) -> None:
+@pytest.mark.parametrize(
+    ("stream", "progress", "drawn"),
+    [(io.StringIO, True, False), (Terminal, True, True), (Terminal, False, False)],
+    ids=["not-a-terminal", "terminal", "terminal-but-off"],
+)
+def test_train_epoch_draws_its_bar_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, stream, progress: bool, drawn: bool
+) -> None:
     err = stream()
     monkeypatch.setattr(sys, "stderr", err)
     one_epoch(progress)
