@@ -64,25 +64,28 @@ class Cache:
     def object_path(self, md5: str) -> Path:
         return self.objects / md5[:2] / md5[2:]
 
-    def referenced(self, entry: dict[str, Any]) -> set[str] | None:
+    def referenced(self, entry: dict[str, Any]) -> set[str]:
         """The object ids the outputs of ``entry`` need: each output's hash and, for a directory, the
-        files its ``.dir`` object lists. None when an output has no hash or a ``.dir`` is unreadable."""
+        files its ``.dir`` object lists. An output without a hash, or a ``.dir`` that is missing (an
+        uncached folder DVC never stored) or unreadable, adds an id no object has, so the entry is
+        not :meth:`complete`; the other outputs' objects are still listed."""
         ids: set[str] = set()
         for out in entry.get("outs") or []:
             md5 = out.get("md5")
             if not isinstance(md5, str) or len(md5) < 3:
-                return None
+                ids.add(f"(no hash: {out.get('path')})")
+                continue
             ids.add(md5)
-            if md5.endswith(".dir"):
+            if md5.endswith(".dir") and self.object_path(md5).is_file():
                 try:
                     listing = json.loads(self.object_path(md5).read_text(encoding="utf-8"))
                     ids |= {item["md5"] for item in listing}
                 except (OSError, ValueError, TypeError, KeyError):
-                    return None
+                    ids.add(f"(unreadable: {md5})")
         return ids
 
     def complete(self, ids: set[str]) -> bool:
-        return all(self.object_path(md5).is_file() for md5 in ids)
+        return all(not md5.startswith("(") and self.object_path(md5).is_file() for md5 in ids)
 
     def run_entries(self) -> Iterator[Path]:
         if self.runs.is_dir():
@@ -123,7 +126,7 @@ def prune(repo: Path, dry_run: bool = False) -> dict[str, int]:
     current = {normalised(entry) for entry in stages.values()}
     keep: set[str] = set()
     for entry in stages.values():  # the workspace's outputs, as `dvc gc --workspace` keeps them
-        keep |= cache.referenced(entry) or set()
+        keep |= cache.referenced(entry)
 
     for path in cache.run_entries():
         try:

@@ -430,6 +430,17 @@ def test_prune_keeps_a_matching_run_only_if_all_its_outputs_are_cached(tmp_path:
     assert not run.exists() and put_object(cache, "a" * 32).is_file()
 
 
+def test_prune_keeps_the_workspace_objects_of_a_stage_with_an_uncached_folder(tmp_path: Path) -> None:
+    """Like train: a cached model and a `cache: false` folder, whose .dir DVC never stored (and no run-cache)."""
+    prune = load_ci_module("prune_dvc_cache")
+    cache = tmp_path / ".dvc/cache"
+    entry = lock_entry("train", "c" * 32, {"models/cnn.pt": "a" * 32, "reports/train/cnn": "d" * 32 + ".dir"})
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"stages": {"train": entry}}))
+    model = put_object(cache, "a" * 32)
+    prune.prune(tmp_path)
+    assert model.is_file()
+
+
 def test_prune_leaves_the_cache_alone_without_a_dvc_lock(tmp_path: Path, capsys) -> None:
     prune = load_ci_module("prune_dvc_cache")
     cache = tmp_path / ".dvc/cache"
