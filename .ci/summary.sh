@@ -20,10 +20,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 base_dir=$1
 new_dir=${2:-$here/..}
 png=${SMOKE_CURVES_PNG:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}/smoke-summary/curves.png}
-out=${GITHUB_STEP_SUMMARY:-/dev/stdout}
 
 args=(diff "$base_dir" --new "$new_dir" --png "$png")
 if [ -n "${BASE_NAME:-}" ]; then
     args+=(--name "$BASE_NAME")
 fi
-python "$here/smoke_diff.py" "${args[@]}" >> "$out"
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+    python "$here/smoke_diff.py" "${args[@]}" >> "$GITHUB_STEP_SUMMARY"
+else
+    python "$here/smoke_diff.py" "${args[@]}"   # (`>> /dev/stdout` would reopen a redirected stdout: later output overwrites it)
+fi
