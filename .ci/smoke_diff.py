@@ -216,6 +216,7 @@ def plot_curves(base: list[Curve], new: list[Curve], png: Path) -> bool:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     models = sorted({c.model for c in base + new})
     metrics = sorted({c.metric for c in base + new}, key=lambda m: (m != "loss", m))
@@ -234,6 +235,7 @@ def plot_curves(base: list[Curve], new: list[Curve], png: Path) -> bool:
                         ax.plot(c.steps, c.values, style, color=colours[c.split], marker=".", label=label)
             ax.set_title(f"{model}: {metric}", fontsize=10)
             ax.set_xlabel("epoch", fontsize=8)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
             if ax.lines:
