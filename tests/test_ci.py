@@ -336,8 +336,11 @@ def test_generated_archive_is_the_same_bytes_at_any_time_and_path(tmp_path: Path
     out = tmp_path / "one" / "cifar-10-python.tar.gz"
     result = subprocess.run(
         [sys.executable, str(ROOT / ".ci/ci_archive.py"), "--generate", "--out", str(out)],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert result.stdout == f"ARCHIVE={out}\n"  # --generate: even where the shared sample exists
 
     ci_archive = load_ci_module("ci_archive")
