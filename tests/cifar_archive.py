@@ -1,132 +1,56 @@
-"""Write tiny archives in the official CIFAR-10 "python version" layout, for tests.
+"""Tiny archives in the official CIFAR-10 "python version" layout, for tests.
 
-``make_cifar_archive(path)`` writes a real ``.tar.gz`` holding
-``cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta}``, each a protocol-2 pickle
-laid out as in the official files: a batch is a dict with ``batch_label``, ``labels`` (list of
-int), ``data`` (uint8, N x 3072: 1024 red, 1024 green, then 1024 blue values, rows first) and
-``filenames``; the meta dict has ``label_names``, ``num_cases_per_batch`` and ``num_vis``.
+The generator lives in the library (:mod:`visionlab.data.synthetic`, also used by
+``.ci/ci_archive.py``); its names are re-exported here, so tests keep importing them from
+``cifar_archive``. See that module for the layout and the learnable images.
 
-The images are learnable: every pixel of an image of class ``c`` is ``CLASS_COLOURS[c]`` plus
-Gaussian noise (std ``NOISE_STD``), clipped to 0..255. The colours are far apart, so even a
-linear model on the mean colour separates the classes; training smoke tests can rely on that.
-Labels cycle through all ten classes (shuffled by ``seed``), so every batch of ten or more images
-holds every class.
-
-Bad variants come from ``mutate``, which gets the dict of members (name -> object to pickle) and
-may change it in place: delete a member, replace a batch's ``data`` or ``labels``, or put raw
-``bytes`` in a member's place (written verbatim, e.g. :func:`malicious_pickle`). Use
-:func:`make_members` with the same arguments to get the exact content that was written.
+Bad variants come from ``mutate`` (see :func:`make_cifar_archive`): delete a member, replace a
+batch's ``data`` or ``labels``, or put raw ``bytes`` in a member's place (written verbatim, e.g.
+:func:`malicious_pickle`). Use :func:`make_members` with the same arguments to get the exact
+content that was written; :func:`expected_arrays` gives what a correct conversion holds.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import pickle
-import tarfile
-from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-BATCH_DIR = "cifar-10-batches-py"
-TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
-TEST_BATCH = "test_batch"
-META = "batches.meta"
-CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-CLASS_COLOURS = (
-    (220, 30, 30),
-    (30, 220, 30),
-    (30, 30, 220),
-    (220, 220, 30),
-    (220, 30, 220),
-    (30, 220, 220),
-    (128, 128, 128),
-    (240, 240, 240),
-    (15, 15, 15),
-    (220, 128, 30),
+from visionlab.data.synthetic import (
+    BATCH_DIR,
+    CLASS_COLOURS,
+    CLASS_NAMES,
+    META,
+    NOISE_STD,
+    TEST_BATCH,
+    TRAIN_BATCHES,
+    archive_bytes,
+    class_images,
+    make_cifar_archive,
+    make_members,
+    md5_file,
+    write_archive,
 )
-NOISE_STD = 20.0
 
-
-def class_images(labels: Sequence[int], rng: np.random.Generator) -> np.ndarray:
-    """uint8 rows (N, 3072) whose colour follows each label (``label % 10``, so any int works)."""
-    labels = np.asarray(labels, dtype=np.int64)
-    means = np.asarray(CLASS_COLOURS, dtype=np.float64)[labels % 10]  # (N, 3)
-    pixels = means[:, :, None] + rng.normal(0.0, NOISE_STD, size=(len(labels), 3, 1024))
-    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8).reshape(len(labels), 3072)
-
-
-def make_members(
-    n_train_per_batch: int = 10,
-    n_test: int = 10,
-    seed: int = 0,
-    *,
-    labels: Sequence[int] | None = None,
-) -> dict[str, Any]:
-    """The members of a tiny archive: name -> dict (pickled when written) in archive order.
-
-    ``labels``, if given, lists ``5 * n_train_per_batch + n_test`` ints: the training images in
-    batch order, then the test images. The result is the same for the same arguments.
-    """
-    rng = np.random.default_rng(seed)
-    n_train = 5 * n_train_per_batch
-    if labels is None:
-        labels = np.concatenate([rng.permutation(np.arange(n_train) % 10), rng.permutation(np.arange(n_test) % 10)])
-    labels = [int(label) for label in labels]
-    if len(labels) != n_train + n_test:
-        raise ValueError(f"labels must list {n_train + n_test} values, got {len(labels)}")
-    images = class_images(labels, rng)
-    members: dict[str, Any] = {}
-    for b, name in enumerate(TRAIN_BATCHES):
-        rows = slice(b * n_train_per_batch, (b + 1) * n_train_per_batch)
-        members[name] = {
-            "batch_label": f"training batch {b + 1} of 5",
-            "labels": labels[rows],
-            "data": images[rows].copy(),
-            "filenames": [f"tiny_{i:05d}.png" for i in range(rows.start, rows.stop)],
-        }
-    members[TEST_BATCH] = {
-        "batch_label": "testing batch 1 of 1",
-        "labels": labels[n_train:],
-        "data": images[n_train:].copy(),
-        "filenames": [f"tiny_test_{i:05d}.png" for i in range(n_test)],
-    }
-    members[META] = {"label_names": list(CLASS_NAMES), "num_cases_per_batch": n_train_per_batch, "num_vis": 3072}
-    return members
-
-
-def write_archive(path: str | Path, members: dict[str, Any]) -> str:
-    """Write ``members`` (objects are pickled with protocol 2, bytes go in as they are) as a
-    ``.tar.gz`` under ``cifar-10-batches-py/``; return the archive's md5."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, "w:gz") as tar:
-        for name, obj in members.items():
-            payload = obj if isinstance(obj, bytes) else pickle.dumps(obj, protocol=2)
-            info = tarfile.TarInfo(f"{BATCH_DIR}/{name}")
-            info.size = len(payload)
-            info.mtime = 0
-            tar.addfile(info, io.BytesIO(payload))
-    return md5_file(path)
-
-
-def make_cifar_archive(
-    path: str | Path,
-    n_train_per_batch: int = 10,
-    n_test: int = 10,
-    seed: int = 0,
-    *,
-    labels: Sequence[int] | None = None,
-    mutate: Callable[[dict[str, Any]], None] | None = None,
-) -> str:
-    """Write a tiny CIFAR-10 archive to ``path`` and return its md5 (see the module docstring)."""
-    members = make_members(n_train_per_batch, n_test, seed, labels=labels)
-    if mutate is not None:
-        mutate(members)
-    return write_archive(path, members)
+__all__ = [
+    "BATCH_DIR",
+    "CLASS_COLOURS",
+    "CLASS_NAMES",
+    "META",
+    "NOISE_STD",
+    "TEST_BATCH",
+    "TRAIN_BATCHES",
+    "archive_bytes",
+    "class_images",
+    "expected_arrays",
+    "make_cifar_archive",
+    "make_members",
+    "malicious_pickle",
+    "md5_file",
+    "write_archive",
+]
 
 
 def expected_arrays(members: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -154,7 +78,3 @@ class _RunsCommand:
 def malicious_pickle(command: str) -> bytes:
     """Protocol-2 pickle bytes of a batch-like dict whose ``data`` unpickles by running ``command``."""
     return pickle.dumps({"batch_label": "evil", "labels": [0], "data": _RunsCommand(command)}, protocol=2)
-
-
-def md5_file(path: str | Path) -> str:
-    return hashlib.md5(Path(path).read_bytes()).hexdigest()

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from visionlab.errors import PipelineError
 from visionlab.io import atomic_path, temp_path
+from visionlab.progress import progress_enabled
 
 BATCH_DIR = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -96,7 +97,7 @@ def download(url: str, dest: Path, chunk_size: int = 1 << 20) -> None:
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc="download") as bar:
+            with tqdm(total=total, unit="B", unit_scale=True, desc="download", disable=not progress_enabled()) as bar:
                 while chunk := response.read(chunk_size):
                     out.write(chunk)
                     bar.update(len(chunk))

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from visionlab.errors import PipelineError
 from visionlab.io import atomic_path
 from visionlab.models.normalize import Normalize, Normalized
+from visionlab.progress import progress_enabled
 from visionlab.torchfile import UnreadableFile, load_weights_only
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -123,7 +124,7 @@ def download(url: str, dest: Path, timeout: float = DOWNLOAD_TIMEOUT_S) -> None:
     digest = hashlib.sha256()
     with urllib.request.urlopen(url, timeout=timeout) as response, atomic_path(dest) as tmp, tmp.open("wb") as out:
         total = int(response.headers.get("Content-Length", 0)) or None
-        with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=None) as bar:
+        with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress_enabled()) as bar:
             while chunk := response.read(1 << 20):
                 out.write(chunk)
                 digest.update(chunk)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from visionlab.data.cifar import Split
 from visionlab.errors import PipelineError
 from visionlab.params import TrainParams, as_dict
+from visionlab.progress import progress_enabled
 from visionlab.training.augment import augment, to_float
 from visionlab.training.checkpoint import load_resume_checkpoint, restore_training_state, save_checkpoint
 
@@ -108,7 +109,7 @@ def train_epoch(
     correct = torch.zeros(n_steps, device=device, dtype=torch.long)
     synchronize(device)
     start = time.perf_counter()
-    bar = tqdm(range(n_steps), desc=f"epoch {epoch}", leave=False, disable=not progress)
+    bar = tqdm(range(n_steps), desc=f"epoch {epoch}", leave=False, disable=not (progress and progress_enabled()))
     for step in bar:
         index = order[step * batch_size : (step + 1) * batch_size]
         images = augment(data.images[index], params.augment.crop_padding, params.augment.flip, generator)
