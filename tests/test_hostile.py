@@ -319,9 +319,9 @@ def project(tmp_path: Path) -> Path:
     )
     (tmp_path / "stats.json").write_text(json.dumps({"mean": [0.5] * 3, "std": [0.25] * 3}))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({
-        "device": "cpu", "alexnet": {"weights": "none"},
-        "maximize_class": {"model": "resnet", "class_index": 3, "steps": 1, "robustness_trials": 0},
-        "attack": {"model": "resnet", "target_class": 5, "steps": 1, "max_images": 1},
+        "seed": 0, "device": "cpu", "evaluate": {"misclassified": 4},
+        "maximize_class_cifar": {"class_index": 3, "steps": 1, "robustness_trials": 0},
+        "attack_cifar": {"target_class": 5, "steps": 1, "max_images": 1},
     }))
     (tmp_path / "models").mkdir()
     (tmp_path / "out").mkdir()
@@ -345,15 +345,15 @@ def test_evaluate_refuses_a_checkpoint_with_zero_std_and_writes_nothing(
     assert list(out.iterdir()) == []
 
 
-@pytest.mark.parametrize("stage", ["attack", "maximize_class"])
+@pytest.mark.parametrize("stage", ["attack_cifar", "maximize_class_cifar"])
 def test_resnet_pt_holding_the_cnn_is_refused_by_the_analyses(
     project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], stage: str
 ) -> None:
     torch.save(trained_state(), project / "models" / "resnet.pt")  # the CNN under the ResNet's name
     out = project / "out"
-    args = ["--params", project / "params.yaml", "--stats", project / "stats.json", "--models", project / "models",
-            "--figure", out / "f.png", "--metrics", out / "m.json"]
-    if stage == "attack":
+    args = ["--model", "resnet", "--params", project / "params.yaml", "--stats", project / "stats.json",
+            "--checkpoint", project / "models" / "resnet.pt", "--figure", out / "f.png", "--metrics", out / "m.json"]
+    if stage == "attack_cifar":
         args += ["--data", project / "cifar10.npz"]
     status, err = run_main(stage, args, monkeypatch, capfd)
     assert one_error_line(status, err) == f"error: {project / 'models' / 'resnet.pt'} holds a cnn model, not resnet"
@@ -489,11 +489,12 @@ def test_train_stage_refuses_a_malformed_resume_checkpoint_before_opening_its_ou
              train_labels=np.arange(40, dtype=np.int64) % 10, test_images=np.zeros((2, 3, 32, 32), np.uint8),
              test_labels=np.arange(2, dtype=np.int64), class_names=np.array(CLASSES))
     (tmp_path / "stats.json").write_text(json.dumps({"mean": [0.5] * 3, "std": [0.25] * 3}))
-    params = {"device": "cpu", "train": {"epochs": 1, "batch_size": 16}, "cnn": TINY_CNN}
+    params = {"seed": 0, "device": "cpu", "data": {"val_fraction": 0.1}, "train": {"epochs": 1, "batch_size": 16},
+              "cnn": TINY_CNN}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     checkpoint, out, live = tmp_path / "ckpt.pt", tmp_path / "cnn.pt", tmp_path / "live"
     args = ["--model", "cnn", "--params", tmp_path / "params.yaml", "--data", tmp_path / "cifar10.npz",
-            "--stats", tmp_path / "stats.json", "--out", out, "--checkpoint", checkpoint, "--live", live]
+            "--stats", tmp_path / "stats.json", "--out", out, "--resume-checkpoint", checkpoint, "--live", live]
     assert run_main("train", args, monkeypatch, capfd)[0] == 0
 
     state = torch.load(checkpoint, weights_only=True)
