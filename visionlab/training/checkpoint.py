@@ -33,9 +33,13 @@ RESUME_ADVICE = "delete it or set train.resume=false"
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
-    """Write ``state`` with torch.save under a temporary name, then rename: a crash never leaves half a file."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    """Write ``state`` with torch.save under a temporary name, then rename: a crash never leaves half a file.
+
+    torch.save names the zip records after the file it is given; through an open handle they are
+    always ``archive/...``, so the same state gives the same bytes whatever the temporary name.
+    """
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(state, handle)
 
 
 def _differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:
