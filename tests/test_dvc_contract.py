@@ -210,6 +210,8 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     forced = p.dvc("repro", "-f", "-s", "train@cnn")
     assert p.ran(forced) == {"train@cnn"} and p.md5("models/cnn.pt") == model
     assert p.ran(p.dvc("repro")) == {"report"}
+    p.git("add", "-A")
+    p.git("commit", "-q", "-m", "retrained: the state a teammate clones")
 
     # Every output and dvc.lock deleted: `dvc repro` runs no command, every stage comes from the run-cache.
     lock_text = (p.root / "dvc.lock").read_text()
