@@ -1,0 +1,52 @@
+"""The maximize_channels stage's files: ``reports/metrics/maximize_channels.json`` and its info file.
+
+Both map a conv1 channel number (as a string: JSON keys are strings) to that channel's values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from visionlab.metrics.probe import ProbedModel
+from visionlab.metrics.record import Count, Info, Metrics, NonNegative
+
+
+@dataclass
+class ChannelScores:
+    activation: float  # pre-ReLU, after the last step
+    fraction_of_analytic_max: float
+
+
+@dataclass
+class ChannelsMetrics(Metrics):
+    channels: dict[str, ChannelScores]
+
+
+@dataclass
+class ChannelStart:
+    initial_activation: float
+    analytic_max: float  # the largest value the unit can take over [0, 1] images
+
+
+@dataclass
+class Unit:
+    row: Count
+    col: Count
+
+
+@dataclass
+class ReceptiveField:
+    row_first: Count
+    row_last: Count
+    col_first: Count
+    col_last: Count
+
+
+@dataclass
+class ChannelsInfo(Info):
+    model: ProbedModel
+    unit: Unit
+    receptive_field: ReceptiveField
+    steps: Count
+    step_size: NonNegative
+    channels: dict[str, ChannelStart]

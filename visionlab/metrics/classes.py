@@ -1,0 +1,49 @@
+"""The class-maximisation stages' files (maximize_class, maximize_class_cifar@<model>): metrics and info."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from visionlab.metrics.probe import ProbedModel
+from visionlab.metrics.record import Count, Fraction, Info, Metrics, NonNegative
+
+
+@dataclass
+class RobustnessScores:
+    mean_probability: Fraction  # p(class) averaged over the randomly shifted/rescaled copies
+    top1_kept_fraction: Fraction  # copies still classified as the class
+
+
+@dataclass
+class ClassMetrics(Metrics):
+    probability: Fraction  # p(class) of the result
+    robustness: RobustnessScores | None = None  # None when maximize_class.robustness_trials is 0
+
+
+@dataclass
+class Guess:
+    class_index: Count
+    class_name: str
+    probability: Fraction
+
+
+@dataclass
+class RobustnessInfo:
+    trials: Count
+    max_shift: NonNegative
+    max_scale: NonNegative
+    min_probability: Fraction
+
+
+@dataclass
+class ClassInfo(Info):
+    model: ProbedModel
+    class_index: Count
+    class_name: str
+    objective: str  # prob | logit
+    steps: Count
+    step_size: NonNegative
+    initial_probability: Fraction  # p(class) of the starting noise
+    logit: float  # the class's logit of the result
+    top5: list[Guess]
+    robustness: RobustnessInfo | None = None
