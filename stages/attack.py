@@ -13,8 +13,9 @@ from visionlab.data.cifar import load_cifar10
 from visionlab.device import resolve_device
 from visionlab.errors import run_stage
 from visionlab.interpret.alexnet_classifier import alexnet_classifier
-from visionlab.interpret.attack import attack_metrics, attack_ships, attack_summary
-from visionlab.io import save_figure, write_json
+from visionlab.interpret.attack import attack_records, attack_ships, attack_summary
+from visionlab.io import save_figure
+from visionlab.metrics.record import write_record
 from visionlab.params import load_params
 from visionlab.reporting.attack_figure import ship_attack_figure
 
@@ -27,6 +28,7 @@ def main() -> None:
     parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--figure", default="reports/figures/attack.png")
     parser.add_argument("--metrics", default="reports/metrics/attack.json")
+    parser.add_argument("--info", default="reports/info/attack.json")
     args = parser.parse_args()
 
     params = load_params(args.params, PARAMS)
@@ -35,7 +37,9 @@ def main() -> None:
     clf = alexnet_classifier(params.alexnet.weights, resolve_device(params.device))
     attack = attack_ships(clf, load_cifar10(args.data), settings, "attack")
     save_figure(ship_attack_figure(clf, settings, attack), args.figure)
-    write_json(args.metrics, attack_metrics(clf, settings, attack))
+    metrics, info = attack_records(clf, settings, attack)
+    write_record(args.info, info)
+    write_record(args.metrics, metrics)
     print(attack_summary(clf, settings, attack))
 
 

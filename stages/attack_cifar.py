@@ -7,9 +7,10 @@ import torch
 from visionlab.data.cifar import load_cifar10
 from visionlab.device import resolve_device
 from visionlab.errors import run_stage
-from visionlab.interpret.attack import attack_metrics, attack_ships, attack_summary
+from visionlab.interpret.attack import attack_records, attack_ships, attack_summary
 from visionlab.interpret.cifar_classifier import trained_classifier
-from visionlab.io import save_figure, write_json
+from visionlab.io import save_figure
+from visionlab.metrics.record import write_record
 from visionlab.params import load_params
 from visionlab.reporting.attack_figure import ship_attack_figure
 
@@ -25,6 +26,7 @@ def main() -> None:
     parser.add_argument("--stats", default="data/stats.json", help="only to warn if it changed since training")
     parser.add_argument("--figure", required=True)
     parser.add_argument("--metrics", required=True)
+    parser.add_argument("--info", required=True)
     args = parser.parse_args()
 
     params = load_params(args.params, PARAMS)
@@ -33,7 +35,9 @@ def main() -> None:
     clf = trained_classifier(args.model, args.checkpoint, resolve_device(params.device), args.stats)
     attack = attack_ships(clf, load_cifar10(args.data), settings, "attack_cifar")
     save_figure(ship_attack_figure(clf, settings, attack), args.figure)
-    write_json(args.metrics, attack_metrics(clf, settings, attack))
+    metrics, info = attack_records(clf, settings, attack)
+    write_record(args.info, info)
+    write_record(args.metrics, metrics)
     print(attack_summary(clf, settings, attack))
 
 

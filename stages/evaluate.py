@@ -1,4 +1,4 @@
-"""DVC stage `evaluate@<model>`: test metrics, confusion matrix, curves and misclassified images."""
+"""DVC stage `evaluate@<model>`: test metrics, per-class accuracy, confusion matrix, curves and misclassified images."""
 
 import argparse
 from pathlib import Path
@@ -8,7 +8,8 @@ import pandas as pd
 from visionlab.data.cifar import load_cifar10
 from visionlab.device import resolve_device
 from visionlab.errors import PipelineError, run_stage
-from visionlab.io import save_figure, write_atomic, write_json
+from visionlab.io import save_figure, write_atomic, write_text
+from visionlab.metrics.record import write_record
 from visionlab.models.trained import load_trained
 from visionlab.params import load_params
 from visionlab.reporting.training_figures import (
@@ -17,7 +18,7 @@ from visionlab.reporting.training_figures import (
     misclassified_grid,
     provenance_note,
 )
-from visionlab.training.evaluation import evaluate_test, metrics_record
+from visionlab.training.evaluation import evaluate_test, evaluation_records, per_class_csv
 
 PARAMS = ("device", "evaluate")
 
@@ -28,7 +29,9 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--metrics", required=True, help="test accuracy and loss (DVC metrics)")
+    parser.add_argument("--info", required=True, help="what was evaluated: model, config, data, class names")
+    parser.add_argument("--per-class", required=True, help="CSV of class,accuracy for DVC's bar plot")
     parser.add_argument("--predictions", required=True, help="CSV of actual,predicted for DVC's confusion plot")
     parser.add_argument("--figures", required=True, help="directory for this model's PNGs")
     args = parser.parse_args()
@@ -55,7 +58,10 @@ def main() -> None:
     save_figure(grid, figures / "misclassified.png")
     table = pd.DataFrame({"actual": [names[i] for i in test.labels], "predicted": [names[i] for i in test.predictions]})
     write_atomic(args.predictions, lambda tmp: table.to_csv(tmp, index=False))
-    write_json(args.metrics, metrics_record(args.model, trained.config, test, trained.summary, names))
+    write_text(args.per_class, per_class_csv(test, names))
+    metrics, info = evaluation_records(args.model, trained.config, test, trained.summary, names)
+    write_record(args.info, info)
+    write_record(args.metrics, metrics)
     print(f"{args.model}: test accuracy {test.accuracy:.4f}, loss {test.loss:.4f} ({note})")
 
 

@@ -6,15 +6,12 @@ from visionlab.errors import run_stage
 from visionlab.interpret.alexnet import INPUT_SIZE, load_alexnet
 from visionlab.interpret.classifiers import RANDOM_WEIGHTS_NOTE
 from visionlab.interpret.filters import ConvSummary, conv_summaries, filter_images
-from visionlab.io import save_figure, write_json, write_text
+from visionlab.io import save_figure, write_text
+from visionlab.metrics.filters import ConvShape, FiltersInfo, FiltersMetrics, WeightStats
+from visionlab.metrics.probe import ProbedModel
+from visionlab.metrics.record import write_record
 from visionlab.params import load_params
 from visionlab.reporting.filters_figure import filters_figure
-from visionlab.seed_report import SEED_ALEXNET
-
-_SEED = SEED_ALEXNET["filters"]  # the seed report (2a-2d) states conv2's shape
-SEED_CONV2 = {"in_channels": _SEED["conv2_in_channels"], "out_channels": _SEED["conv2_out_channels"],
-              "kernel": _SEED["conv2_kernel"]}
-
 
 PARAMS = ("alexnet",)
 
@@ -48,24 +45,21 @@ def main() -> None:
     parser.add_argument("--figure", default="reports/figures/alexnet_conv1_filters.png")
     parser.add_argument("--markdown", default="reports/filters/summary.md")
     parser.add_argument("--metrics", default="reports/metrics/filters.json")
+    parser.add_argument("--info", default="reports/info/filters.json")
     args = parser.parse_args()
 
     params = load_params(args.params, PARAMS)
     alex = load_alexnet(params.alexnet.weights)  # CPU: one forward pass of zeros, nothing to speed up
     summaries = conv_summaries(alex.net.features, INPUT_SIZE, count=2)
     weight = alex.conv1.weight.detach()
-    metrics = {
-        "model": "alexnet",
-        "alexnet_weights": alex.weights,
-        "random_weights": alex.random_weights,
-        "input_size": INPUT_SIZE,
-        **{s.name: s.as_metrics() for s in summaries},
-        "conv1_weight": {"min": float(weight.min()), "max": float(weight.max()), "std": float(weight.std())},
-        "seed_report": {"conv2": SEED_CONV2},
-    }
+    metrics = FiltersMetrics(WeightStats(min=float(weight.min()), max=float(weight.max()), std=float(weight.std())))
+    shapes = {s.name: ConvShape(**s.shape()) for s in summaries}
+    info = FiltersInfo(ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights), INPUT_SIZE,
+                       shapes["conv1"], shapes["conv2"])
     save_figure(filters_figure(filter_images(alex.conv1), alex.random_weights, alex.weights), args.figure)
     write_text(args.markdown, summary_markdown(summaries, alex.weights, alex.random_weights))
-    write_json(args.metrics, metrics)
+    write_record(args.info, info)
+    write_record(args.metrics, metrics)
     for s in summaries:
         print(f"{s.name}: {s.in_channels}->{s.out_channels}, {s.kernel}x{s.kernel}/{s.stride}, "
               f"output {s.output_size}x{s.output_size}")

@@ -12,7 +12,17 @@ from visionlab.device import resolve_device
 from visionlab.errors import run_stage
 from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.maximize import maximize_conv1_channels
-from visionlab.io import save_figure, write_json
+from visionlab.io import save_figure
+from visionlab.metrics.channels import (
+    ChannelScores,
+    ChannelsInfo,
+    ChannelsMetrics,
+    ChannelStart,
+    ReceptiveField,
+    Unit,
+)
+from visionlab.metrics.probe import ProbedModel
+from visionlab.metrics.record import write_record
 from visionlab.params import load_params
 from visionlab.reporting.channel_figures import channel_figure, channels_panel
 from visionlab.seed_report import SEED_ALEXNET
@@ -28,6 +38,7 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--figures", default="reports/figures/maximize_channels")
     parser.add_argument("--metrics", default="reports/metrics/maximize_channels.json")
+    parser.add_argument("--info", default="reports/info/maximize_channels.json")
     args = parser.parse_args()
 
     params = load_params(args.params, PARAMS)
@@ -37,35 +48,23 @@ def main() -> None:
     results = maximize_conv1_channels(alex, settings.channels, settings.steps, settings.step_size,
                                       settings.init_mean, settings.init_std, params.seed)
 
-    channels = {}
-    for r in results:
-        entry = {
-            "initial_activation": r.initial_activation,
-            "activation": r.activation,
-            "analytic_max": r.analytic.value,
-            "fraction_of_analytic_max": r.fraction,
-        }
-        if r.channel in SEED_ACTIVATIONS:
-            entry["seed_report"] = {"activation": SEED_ACTIVATIONS[r.channel]}
-        channels[str(r.channel)] = entry
+    metrics = ChannelsMetrics({str(r.channel): ChannelScores(r.activation, r.fraction) for r in results})
     (r0, r1), (c0, c1) = results[0].analytic.field.rows, results[0].analytic.field.cols
-    metrics = {
-        "model": "alexnet",
-        "alexnet_weights": alex.weights,
-        "random_weights": alex.random_weights,
-        "unit": {"row": results[0].unit[0], "col": results[0].unit[1]},
-        "receptive_field": {"row_first": r0, "row_last": r1 - 1, "col_first": c0, "col_last": c1 - 1},
-        "steps": settings.steps,
-        "step_size": settings.step_size,
-        "min_fraction_of_analytic_max": min(r.fraction for r in results),
-        "channels": channels,
-    }
+    info = ChannelsInfo(
+        model=ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights),
+        unit=Unit(*results[0].unit),
+        receptive_field=ReceptiveField(row_first=r0, row_last=r1 - 1, col_first=c0, col_last=c1 - 1),
+        steps=settings.steps,
+        step_size=settings.step_size,
+        channels={str(r.channel): ChannelStart(r.initial_activation, r.analytic.value) for r in results},
+    )
     figures = Path(args.figures)
     for r in results:
         fig = channel_figure(r, SEED_ACTIVATIONS.get(r.channel), alex.random_weights, alex.weights)
         save_figure(fig, figures / f"channel_{r.channel:02d}.png")
     save_figure(channels_panel(results, SEED_ACTIVATIONS, alex.random_weights, alex.weights), figures / "panel.png")
-    write_json(args.metrics, metrics)
+    write_record(args.info, info)
+    write_record(args.metrics, metrics)
     for r in results:
         print(f"channel {r.channel}: activation {r.activation:.3f} of analytic {r.analytic.value:.3f} "
               f"({100 * r.fraction:.2f} %)")

@@ -10,8 +10,9 @@ import torch
 from visionlab.device import resolve_device
 from visionlab.errors import run_stage
 from visionlab.interpret.alexnet_classifier import alexnet_classifier
-from visionlab.interpret.class_maximize import class_metrics, class_summary, maximize_class_with
-from visionlab.io import save_figure, write_json
+from visionlab.interpret.class_maximize import class_records, class_summary, maximize_class_with
+from visionlab.io import save_figure
+from visionlab.metrics.record import write_record
 from visionlab.params import load_params
 from visionlab.reporting.class_figure import class_figure
 
@@ -23,6 +24,7 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--figure", default="reports/figures/maximize_class.png")
     parser.add_argument("--metrics", default="reports/metrics/maximize_class.json")
+    parser.add_argument("--info", default="reports/info/maximize_class.json")
     args = parser.parse_args()
 
     params = load_params(args.params, PARAMS)
@@ -31,7 +33,9 @@ def main() -> None:
     clf = alexnet_classifier(params.alexnet.weights, resolve_device(params.device))
     result = maximize_class_with(clf, settings, params.seed, "maximize_class")
     save_figure(class_figure(result, clf, {"steps": settings.steps}), args.figure)
-    write_json(args.metrics, class_metrics(clf, settings, result))
+    metrics, info = class_records(clf, settings, result)
+    write_record(args.info, info)
+    write_record(args.metrics, metrics)
     print(class_summary(clf, settings, result))
 
 

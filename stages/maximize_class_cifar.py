@@ -7,8 +7,9 @@ import torch
 from visionlab.device import resolve_device
 from visionlab.errors import run_stage
 from visionlab.interpret.cifar_classifier import trained_classifier
-from visionlab.interpret.class_maximize import class_metrics, class_summary, maximize_class_with
-from visionlab.io import save_figure, write_json
+from visionlab.interpret.class_maximize import class_records, class_summary, maximize_class_with
+from visionlab.io import save_figure
+from visionlab.metrics.record import write_record
 from visionlab.params import load_params
 from visionlab.reporting.class_figure import class_figure
 
@@ -23,6 +24,7 @@ def main() -> None:
     parser.add_argument("--stats", default="data/stats.json", help="only to warn if it changed since training")
     parser.add_argument("--figure", required=True)
     parser.add_argument("--metrics", required=True)
+    parser.add_argument("--info", required=True)
     args = parser.parse_args()
 
     params = load_params(args.params, PARAMS)
@@ -31,7 +33,9 @@ def main() -> None:
     clf = trained_classifier(args.model, args.checkpoint, resolve_device(params.device), args.stats)
     result = maximize_class_with(clf, settings, params.seed, "maximize_class_cifar")
     save_figure(class_figure(result, clf, {"steps": settings.steps}), args.figure)
-    write_json(args.metrics, class_metrics(clf, settings, result))
+    metrics, info = class_records(clf, settings, result)
+    write_record(args.info, info)
+    write_record(args.metrics, metrics)
     print(class_summary(clf, settings, result))
 
 

@@ -13,8 +13,10 @@ from visionlab.device import resolve_device
 from visionlab.errors import run_stage
 from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.images import cifar_inputs, folder_photos, sample_photo
-from visionlab.interpret.predict import predict, predictions_csv, predictions_markdown, predictions_metrics
-from visionlab.io import save_figure, write_json, write_text
+from visionlab.interpret.predict import predict, prediction_records, predictions_csv, predictions_markdown
+from visionlab.io import save_figure, write_text
+from visionlab.metrics.probe import ProbedModel
+from visionlab.metrics.record import write_record
 from visionlab.params import load_params
 from visionlab.reporting.predict_figure import predictions_figure
 
@@ -29,6 +31,7 @@ def main() -> None:
     parser.add_argument("--markdown", default="reports/predict/predictions.md")
     parser.add_argument("--figure", default="reports/figures/predict.png")
     parser.add_argument("--metrics", default="reports/metrics/predict.json")
+    parser.add_argument("--info", default="reports/info/predict.json")
     args = parser.parse_args()
 
     params = load_params(args.params, PARAMS)
@@ -44,12 +47,13 @@ def main() -> None:
     alex = load_alexnet(params.alexnet.weights, device)
     predictions = predict(alex, images, min(settings.top_k, len(alex.class_names)))
 
-    metrics = {"model": "alexnet", "alexnet_weights": alex.weights, "random_weights": alex.random_weights,
-               "device": str(device), "top_k": settings.top_k, **predictions_metrics(predictions)}
+    model = ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights)
+    metrics, info = prediction_records(predictions, model, str(device), settings.top_k)
     write_text(args.csv, predictions_csv(predictions))
     write_text(args.markdown, predictions_markdown(predictions, alex))
     save_figure(predictions_figure(predictions, alex.random_weights, alex.weights), args.figure)
-    write_json(args.metrics, metrics)
+    write_record(args.info, info)
+    write_record(args.metrics, metrics)
     for pred in predictions:
         raw, norm = pred.top["without_normalization"][0], pred.top["with_normalization"][0]
         print(f"{pred.image.name}: raw {raw.name} {raw.probability:.3f} | "

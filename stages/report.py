@@ -1,18 +1,19 @@
 """DVC stage `report`: the one-page report (reports/README.md and reports/index.html) from metrics and figures.
 
-Reads only the files ``dvc.yaml`` lists as this stage's deps (see visionlab.reporting.page.input_paths).
+Reads only what ``dvc.yaml`` lists as this stage's deps (see visionlab.reporting.page.inputs.dep_paths).
 """
 
 import argparse
 from pathlib import Path
 
 from visionlab.errors import run_stage
-from visionlab.reporting.page import Inputs, write_report
+from visionlab.reporting.page.build import write_report
+from visionlab.reporting.page.inputs import Inputs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--reports", default="reports", help="folder with metrics/, figures/, predict/, filters/")
+    parser.add_argument("--reports", default="reports", help="folder with metrics/, info/, train/, figures/, ...")
     parser.add_argument("--stats", default="data/stats.json")
     parser.add_argument("--out", default="reports/README.md", help="the markdown page")
     parser.add_argument("--html", default="reports/index.html", help="the HTML page (same folder as --out)")

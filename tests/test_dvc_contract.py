@@ -183,7 +183,7 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     assert set(p.status()) == {"check_params", "attack"}
     rerun = p.dvc("repro")
     assert p.ran(rerun) == {"check_params", "attack", "report"}, rerun.stdout
-    assert json.loads((p.root / "reports/metrics/attack.json").read_text())["unbounded"]["steps"] == 3
+    assert json.loads((p.root / "reports/info/attack.json").read_text())["unbounded"]["steps"] == 3
 
     # One model's section: that model's training, evaluation and analyses, and the report. Nothing else.
     params["resnet"]["width"] = 6
@@ -257,9 +257,9 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     assert p.dvc("exp", "list", "--name-only").stdout.split(), "no experiment was recorded"
     diff = json.loads(p.dvc("metrics", "diff", "--json", "HEAD").stdout)
     for name in ("cnn", "resnet"):
+        assert diff[f"reports/train/{name}/metrics.json"]["step"] == {"old": 1, "new": 2, "diff": 1}  # DVCLive's
         changes = diff[f"reports/metrics/{name}.json"]
-        assert changes["epochs"] == {"old": 1, "new": 2, "diff": 1}
         assert changes["test.loss"]["old"] == baseline[name]["test"]["loss"]
         assert changes["test.loss"]["new"] != changes["test.loss"]["old"]
     table = p.dvc("metrics", "diff", "--md", "HEAD").stdout
-    assert "reports/metrics/cnn.json" in table and "epochs" in table
+    assert "reports/metrics/cnn.json" in table and "test.accuracy" in table

@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("visionlab", "stages")
 # Command-line flags whose value a stage reads, and those whose value it writes.
 INPUT_FLAGS = {"--data", "--stats", "--checkpoint"}  # report's --reports: test_report checks its files
-OUTPUT_FLAGS = {"--out", "--live", "--metrics", "--predictions", "--figures", "--figure", "--csv", "--markdown",
-                "--html", "--plot"}
+OUTPUT_FLAGS = {"--out", "--live", "--metrics", "--info", "--predictions", "--per-class", "--figures", "--figure",
+                "--csv", "--markdown", "--html", "--plot"}
 
 
 def module_file(module: str, root: Path = ROOT) -> Path | None:

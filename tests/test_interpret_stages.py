@@ -17,6 +17,12 @@ import yaml
 from PIL import Image
 
 from visionlab.errors import PipelineError, run_stage
+from visionlab.metrics.attack import AttackInfo, AttackMetrics
+from visionlab.metrics.channels import ChannelsInfo, ChannelsMetrics
+from visionlab.metrics.classes import ClassInfo, ClassMetrics
+from visionlab.metrics.filters import FiltersInfo, FiltersMetrics
+from visionlab.metrics.predict import PredictInfo, PredictMetrics
+from visionlab.metrics.record import load_record
 from visionlab.models import build_model
 from visionlab.params import parse_params
 
@@ -38,6 +44,22 @@ FAST = {  # every stage's work cut to a few steps
     "maximize_class_cifar": {"steps": 2, "robustness_trials": 2},
     "attack_cifar": {"steps": 1, "max_images": 2},
 }
+SCHEMAS = {  # stage -> (metrics record, info record)
+    "predict": (PredictMetrics, PredictInfo),
+    "filters": (FiltersMetrics, FiltersInfo),
+    "maximize_channels": (ChannelsMetrics, ChannelsInfo),
+    "maximize_class": (ClassMetrics, ClassInfo),
+    "attack": (AttackMetrics, AttackInfo),
+    "maximize_class_cifar": (ClassMetrics, ClassInfo),
+    "attack_cifar": (AttackMetrics, AttackInfo),
+}
+
+
+def _numbers_only(data: Any) -> bool:
+    """A metrics file: nested objects of numbers (no text, no booleans, no lists, no nulls)."""
+    if isinstance(data, dict):
+        return all(_numbers_only(v) for v in data.values())
+    return isinstance(data, int | float) and not isinstance(data, bool)
 
 
 def _stage(name: str) -> ModuleType:
@@ -92,19 +114,16 @@ class Workspace:
     def args(self, stage: str) -> list[str]:
         o = self.out
         return {
-            "predict": ["--data", self.data, "--csv", o / "p.csv", "--markdown", o / "p.md", "--figure", o / "p.png",
-                        "--metrics", o / "predict.json"],
-            "filters": ["--figure", o / "f.png", "--markdown", o / "f.md", "--metrics", o / "filters.json"],
-            "maximize_channels": ["--figures", o / "channels", "--metrics", o / "maximize_channels.json"],
-            "maximize_class": ["--figure", o / "c.png", "--metrics", o / "maximize_class.json"],
-            "attack": ["--data", self.data, "--figure", o / "a.png", "--metrics", o / "attack.json"],
+            "predict": ["--data", self.data, "--csv", o / "p.csv", "--markdown", o / "p.md", "--figure", o / "p.png"],
+            "filters": ["--figure", o / "f.png", "--markdown", o / "f.md"],
+            "maximize_channels": ["--figures", o / "channels"],
+            "maximize_class": ["--figure", o / "c.png"],
+            "attack": ["--data", self.data, "--figure", o / "a.png"],
             "maximize_class_cifar": ["--model", "cnn", "--checkpoint", self.models / "cnn.pt",
-                                     "--stats", self.root / "stats.json", "--figure", o / "cc.png",
-                                     "--metrics", o / "maximize_class_cifar.json"],
+                                     "--stats", self.root / "stats.json", "--figure", o / "cc.png"],
             "attack_cifar": ["--model", "cnn", "--data", self.data, "--checkpoint", self.models / "cnn.pt",
-                             "--stats", self.root / "stats.json", "--figure", o / "ca.png",
-                             "--metrics", o / "attack_cifar.json"],
-        }[stage]
+                             "--stats", self.root / "stats.json", "--figure", o / "ca.png"],
+        }[stage] + ["--metrics", o / "metrics" / f"{stage}.json", "--info", o / "info" / f"{stage}.json"]
 
     def run(self, stage: str, **overrides: dict[str, Any]) -> tuple[int, str]:
         """Run the stage's main as its CLI does; return (exit status, stderr)."""
@@ -119,7 +138,16 @@ class Workspace:
         return status, self.capsys.readouterr().err
 
     def metrics(self, stage: str) -> dict[str, Any]:
-        return json.loads((self.out / f"{stage}.json").read_text())
+        """The stage's metrics file, checked against its schema, as JSON."""
+        data = json.loads((self.out / "metrics" / f"{stage}.json").read_text())
+        load_record(SCHEMAS[stage][0], self.out / "metrics" / f"{stage}.json")
+        assert _numbers_only(data), data
+        return data
+
+    def info(self, stage: str) -> dict[str, Any]:
+        """The stage's side file, checked against its schema, as JSON."""
+        load_record(SCHEMAS[stage][1], self.out / "info" / f"{stage}.json")
+        return json.loads((self.out / "info" / f"{stage}.json").read_text())
 
     def fails_cleanly(self, stage: str, expected: str, **overrides: dict[str, Any]) -> str:
         status, err = self.run(stage, **overrides)
@@ -140,26 +168,27 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFi
 
 def test_filters_stage(ws: Workspace) -> None:
     assert ws.run("filters")[0] == 0
-    m = ws.metrics("filters")
-    assert m["random_weights"] is True
-    assert m["conv1"] == {"in_channels": 3, "out_channels": 64, "kernel": 11, "stride": 4, "padding": 2,
-                          "output_size": 55}
-    assert m["conv2"] == {"in_channels": 64, "out_channels": 192, "kernel": 5, "stride": 1, "padding": 2,
-                          "output_size": 27}
+    m, info = ws.metrics("filters"), ws.info("filters")
+    assert set(m["conv1_weight"]) == {"min", "max", "std"} and m["conv1_weight"]["std"] > 0
+    assert info["model"] == {"name": "alexnet", "random_weights": True, "alexnet_weights": "none"}
+    assert info["conv1"] == {"in_channels": 3, "out_channels": 64, "kernel": 11, "stride": 4, "padding": 2,
+                             "output_size": 55}
+    assert info["conv2"] == {"in_channels": 64, "out_channels": 192, "kernel": 5, "stride": 1, "padding": 2,
+                             "output_size": 27}
     assert "RANDOM WEIGHTS" in (ws.out / "f.md").read_text()
     assert (ws.out / "f.png").stat().st_size > 0
 
 
 def test_maximize_channels_stage(ws: Workspace) -> None:
     assert ws.run("maximize_channels")[0] == 0
-    m = ws.metrics("maximize_channels")
-    assert m["random_weights"] is True
-    assert m["unit"] == {"row": 27, "col": 27}
-    assert m["receptive_field"] == {"row_first": 106, "row_last": 116, "col_first": 106, "col_last": 116}
-    assert set(m["channels"]) == {"0", "7"}
-    assert m["channels"]["0"]["seed_report"] == {"activation": 62.038}
-    assert "seed_report" not in m["channels"]["7"]
-    assert m["min_fraction_of_analytic_max"] >= 0.99
+    m, info = ws.metrics("maximize_channels"), ws.info("maximize_channels")
+    assert info["model"]["random_weights"] is True
+    assert info["unit"] == {"row": 27, "col": 27}
+    assert info["receptive_field"] == {"row_first": 106, "row_last": 116, "col_first": 106, "col_last": 116}
+    assert set(m["channels"]) == set(info["channels"]) == {"0", "7"}
+    assert set(m["channels"]["0"]) == {"activation", "fraction_of_analytic_max"}  # the seed's: visionlab.seed_report
+    assert min(c["fraction_of_analytic_max"] for c in m["channels"].values()) >= 0.99
+    assert set(info["channels"]["7"]) == {"initial_activation", "analytic_max"}
     names = sorted(p.name for p in (ws.out / "channels").iterdir())
     assert names == ["channel_00.png", "channel_07.png", "panel.png"]
 
@@ -170,9 +199,11 @@ def test_predict_stage_with_folder_images(ws: Workspace) -> None:
     status, err = ws.run("predict")
     assert status == 0
     assert "broken.jpg" in err and ".gitkeep" not in err
-    m = ws.metrics("predict")
-    assert m["random_weights"] is True and m["images"] == 4  # sample photo + 2 CIFAR + mine.png
-    assert set(m["per_image"]) == {"grace_hopper.jpg", "cifar_test_0", "cifar_test_1", "mine.png"}
+    m, info = ws.metrics("predict"), ws.info("predict")
+    assert set(m) == {"without_normalization", "with_normalization", "top1_agreement"}
+    assert info["model"]["random_weights"] is True and info["top_k"] == 3
+    names = [image["image"] for image in info["images"]]  # sample photo + 2 CIFAR + mine.png
+    assert sorted(names) == ["cifar_test_0", "cifar_test_1", "grace_hopper.jpg", "mine.png"]
     rows = (ws.out / "p.csv").read_text().strip().splitlines()
     assert len(rows) == 1 + 4 * 2 * 3  # header + images x (with, without) x top-3
     assert "RANDOM WEIGHTS" in (ws.out / "p.md").read_text()
@@ -180,45 +211,48 @@ def test_predict_stage_with_folder_images(ws: Workspace) -> None:
 
 def test_maximize_class_on_alexnet(ws: Workspace) -> None:
     assert ws.run("maximize_class")[0] == 0
-    m = ws.metrics("maximize_class")
-    assert m["model"] == "alexnet" and m["random_weights"] is True
-    assert m["class_index"] == 207 and m["class_name"] == "golden retriever"
-    assert "seed_report" not in m  # the report takes the seed's numbers from visionlab.seed_report
-    assert set(m["top5"]) == {"1", "2", "3", "4", "5"}
-    assert m["robustness"]["trials"] == 2
+    m, info = ws.metrics("maximize_class"), ws.info("maximize_class")
+    assert set(m) == {"probability", "robustness"}  # the seed's numbers: visionlab.seed_report
+    assert set(m["robustness"]) == {"mean_probability", "top1_kept_fraction"}
+    assert info["model"]["name"] == "alexnet" and info["model"]["random_weights"] is True
+    assert info["class_index"] == 207 and info["class_name"] == "golden retriever"
+    assert [g["probability"] for g in info["top5"]] == sorted((g["probability"] for g in info["top5"]), reverse=True)
+    assert len(info["top5"]) == 5 and info["robustness"]["trials"] == 2
 
 
 def test_maximize_class_on_a_cifar_checkpoint(ws: Workspace) -> None:
     ws.add_checkpoint("cnn")
     status, err = ws.run("maximize_class_cifar", maximize_class_cifar={"class_index": 3, "objective": "logit"})
     assert status == 0, err
-    m = ws.metrics("maximize_class_cifar")
-    assert m["model"] == "cnn" and m["random_weights"] is False
-    assert m["trained_model"] == TINY_SUMMARY
-    assert m["class_name"] == "cat" and "seed_report" not in m
-    assert len(m["top5"]) == 5
+    m, info = ws.metrics("maximize_class_cifar"), ws.info("maximize_class_cifar")
+    assert 0 <= m["probability"] <= 1
+    assert info["model"] == {"name": "cnn", "random_weights": False, "checkpoint": (ws.models / "cnn.pt").as_posix(),
+                             "trained_model": {"epochs": 1, "train_images": 4, "subset": True}}
+    assert info["class_name"] == "cat" and info["objective"] == "logit"
+    assert len(info["top5"]) == 5
 
 
 def test_attack_on_a_cifar_checkpoint(ws: Workspace) -> None:
     ws.add_checkpoint("cnn")
     status, err = ws.run("attack_cifar", attack_cifar={"ship_index": 3, "max_images": 10})
     assert status == 0, err
-    m = ws.metrics("attack_cifar")
-    assert m["ship_test_index"] == 6 and m["input_size"] == 32 and m["target_name"] == "dog"
-    assert m["trained_model"]["epochs"] == 1
-    assert m["bounded"]["images"] == 4  # every ship of the tiny test split
-    assert m["bounded"]["max_linf"] <= 8 / 255 + 1e-6
-    assert 0 <= m["bounded"]["targeted_success_rate"] <= 1
-    assert "seed_report" not in m["unbounded"]
+    m, info = ws.metrics("attack_cifar"), ws.info("attack_cifar")
+    assert info["ship_test_index"] == 6 and info["input_size"] == 32 and info["target_name"] == "dog"
+    assert info["model"]["trained_model"]["epochs"] == 1
+    assert info["bounded"]["images"] == 4  # every ship of the tiny test split
+    assert info["bounded"]["max_linf"] <= 8 / 255 + 1e-6
+    assert 0 <= m["bounded"]["success_rate"] <= 1 and 0 <= m["bounded"]["success_rate_uint8"] <= 1
+    assert set(m) == {"unbounded", "bounded"} and set(m["unbounded"]) == {"target_probability"}
 
 
 def test_attack_on_alexnet(ws: Workspace) -> None:
     assert ws.run("attack")[0] == 0
-    m = ws.metrics("attack")
-    assert m["random_weights"] is True and m["input_size"] == 224 and m["ship_test_index"] == 1
-    assert set(m["unbounded"]["before"]) == {"top1_index", "top1_name", "top1_probability", "target_probability",
-                                             "original_top1_probability"}
-    assert m["bounded"]["images"] == 2
+    m, info = ws.metrics("attack"), ws.info("attack")
+    assert info["model"]["random_weights"] is True and info["input_size"] == 224 and info["ship_test_index"] == 1
+    assert set(info["unbounded"]["before"]) == {"top1_index", "top1_name", "top1_probability",
+                                                "original_top1_probability"}
+    assert info["bounded"]["images"] == 2
+    assert set(m["bounded"]) == {"success_rate", "success_rate_uint8"}
     assert (ws.out / "a.png").stat().st_size > 0
 
 

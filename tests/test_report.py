@@ -1,141 +1,143 @@
 """The report stage: provenance stated plainly, the seed's figure beside each number, bad input in one line.
 
-Metrics are written by hand here (the schemas of evaluate's metrics_record and the AlexNet stages);
-every expected string is typed out, not computed by the code under test.
+The fixture files are built from the schema's dataclasses (visionlab.metrics), so a renamed or
+retyped field fails here; every expected string is typed out, not computed by the code under test.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 import pytest
 import yaml
+from test_dvc_deps import STAGES
 
-from visionlab.reporting.page import Inputs, input_paths
+from visionlab.errors import PipelineError
+from visionlab.metrics.attack import (
+    AttackInfo,
+    AttackMetrics,
+    BoundedInfo,
+    BoundedScores,
+    Top1,
+    UnboundedInfo,
+    UnboundedScores,
+)
+from visionlab.metrics.channels import ChannelScores, ChannelsInfo, ChannelsMetrics, ChannelStart, ReceptiveField, Unit
+from visionlab.metrics.classes import ClassInfo, ClassMetrics, Guess, RobustnessInfo, RobustnessScores
+from visionlab.metrics.evaluation import DataCounts, EvalInfo, EvalMetrics, EvalScores
+from visionlab.metrics.filters import ConvShape, FiltersInfo, FiltersMetrics, WeightStats
+from visionlab.metrics.predict import ImagePrediction, ModeScores, PredictInfo, PredictMetrics
+from visionlab.metrics.predict import Top1 as PredictTop1
+from visionlab.metrics.probe import ProbedModel, TrainedModel
+from visionlab.metrics.record import leaf_fields, record_dict
+from visionlab.metrics.training import SplitScores, Timing, TrainingSummary
+from visionlab.reporting.page.build import build_page
+from visionlab.reporting.page.inputs import Inputs, dep_paths, input_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+SEED_CONFIGS = {  # the seed's architectures (params.yaml's defaults)
+    "cnn": {"channels": [64, 128, 256, 512], "kernel_sizes": [7, 5, 3, 2], "dropout": 0.25,
+            "fc_widths": [512, 256, 128]},
+    "resnet": {"width": 64, "blocks": [2, 2, 2, 2], "kernel_size": 3},
+}
+PRETRAINED = ProbedModel("alexnet", random_weights=False, alexnet_weights="IMAGENET1K_V1")
+RANDOM = ProbedModel("alexnet", random_weights=True, alexnet_weights="none")
+
+# A run: "<kind>/<name>" -> record, kind = metrics | info | train (reports/<kind>/<name>.json,
+# train: reports/train/<model>/metrics.json, DVCLive's summary).
+Run = dict[str, Any]
 
 
-def cifar_metrics(model: str, test_acc: float, epochs: int, subset: bool) -> dict[str, Any]:
-    return {
-        "model": model,
-        "test": {"accuracy": test_acc, "loss": 0.4321, "per_class_accuracy": dict.fromkeys(CLASSES, test_acc)},
-        "train": {"accuracy": 0.9012, "loss": 0.2345},
-        "val": {"accuracy": 0.8771, "loss": 0.3456},
-        "epochs": epochs,
-        "device": "cuda",
-        "data": {"train_images": 45000, "val_images": 5000, "test_images": 10000, "subset": subset},
-    }
+def cifar_model(run: Run, model: str, test_acc: float, epochs: int, counts: DataCounts) -> None:
+    run[f"metrics/{model}"] = EvalMetrics(EvalScores(accuracy=test_acc, loss=0.4321))
+    run[f"info/{model}"] = EvalInfo(model, copy.deepcopy(SEED_CONFIGS[model]), epochs, "cuda", counts, CLASSES)
+    run[f"train/{model}"] = TrainingSummary(step=epochs, train=SplitScores(loss=0.2345, accuracy=0.9012),
+                                            val=SplitScores(loss=0.3456, accuracy=0.8771),
+                                            timing=Timing(1234.4, 1300.0, 5678.9))
 
 
-def training_metrics(epochs: int) -> dict[str, Any]:
-    """The train stage's DVCLive summary (reports/train/<model>/metrics.json)."""
-    return {
-        "step": epochs,
-        "train": {"loss": 0.2345, "accuracy": 0.9012},
-        "val": {"loss": 0.3456, "accuracy": 0.8771},
-        "timing": {"train_seconds": 1234.4, "wall_seconds": 1300.0, "images_per_second": 5678.9},
-    }
-
-
-def cifar_analyses(model: str, epochs: int, subset: bool, alexnet_metrics: dict[str, Any]) -> dict[str, Any]:
+def cifar_analyses(run: Run, model: str, epochs: int, subset: bool) -> None:
     """maximize_class_cifar@<model> and attack_cifar@<model>: the AlexNet analyses on a CIFAR model, target dog."""
-    header = {"model": model, "random_weights": False, "checkpoint": f"models/{model}.pt",
-              "trained_model": {"epochs": epochs, "subset": subset, "train_images": 45000}}
-    cls = {**copy.deepcopy(alexnet_metrics["maximize_class"]), **header, "class_index": 5, "class_name": "dog"}
-    attack = {**copy.deepcopy(alexnet_metrics["attack"]), **header, "target_class": 5, "target_name": "dog",
-              "input_size": 32}
-    for key in ("alexnet_weights",):
-        cls.pop(key)
-        attack.pop(key)
-    attack["unbounded"]["before"].update(top1_index=8, top1_name="ship")
-    attack["unbounded"]["after"].update(top1_index=5, top1_name="dog")
-    return {f"{model}_maximize_class": cls, f"{model}_attack": attack}
+    probed = ProbedModel(model, random_weights=False, checkpoint=f"models/{model}.pt",
+                         trained_model=TrainedModel(epochs=epochs, subset=subset, train_images=45000))
+    run[f"metrics/{model}_maximize_class"] = copy.deepcopy(run["metrics/maximize_class"])
+    run[f"info/{model}_maximize_class"] = dataclasses.replace(
+        copy.deepcopy(run["info/maximize_class"]), model=probed, class_index=5, class_name="dog",
+        top5=[Guess(5, "dog", 0.9954)])
+    run[f"metrics/{model}_attack"] = copy.deepcopy(run["metrics/attack"])
+    info = copy.deepcopy(run["info/attack"])
+    info.unbounded.before = Top1(8, "ship", 0.6, 0.6)
+    info.unbounded.after = Top1(5, "dog", 0.9987, 0.0001)
+    run[f"info/{model}_attack"] = dataclasses.replace(info, model=probed, target_class=5, target_name="dog",
+                                                      input_size=32)
 
 
-def full_metrics() -> dict[str, dict[str, Any]]:
+def full_run() -> Run:
     """A full run: pretrained AlexNet, full data, the seed's epochs and steps."""
-    alexnet = {"model": "alexnet", "alexnet_weights": "IMAGENET1K_V1", "random_weights": False}
-    return with_cifar_models({
-        "cnn": cifar_metrics("cnn", 0.8123, 100, False),
-        "resnet": cifar_metrics("resnet", 0.9001, 100, False),
-        "predict": {
-            **alexnet, "device": "cuda", "top_k": 5, "images": 5,
-            "without_normalization": {"median_top1_confidence": 0.4, "min_top1_confidence": 0.2112,
-                                      "max_top1_confidence": 0.9999, "above_0_98": 1},
-            "with_normalization": {"median_top1_confidence": 0.99, "min_top1_confidence": 0.7,
-                                   "max_top1_confidence": 1.0, "above_0_98": 3},
-            "top1_agreement": 0.6,
-        },
-        "filters": {
-            **alexnet, "input_size": 224,
-            "conv1": {"in_channels": 3, "out_channels": 64, "kernel": 11, "stride": 4, "padding": 2, "output_size": 55},
-            "conv2": {"in_channels": 64, "out_channels": 192, "kernel": 5, "stride": 1, "padding": 2,
-                      "output_size": 27},
-        },
-        "maximize_channels": {
-            **alexnet, "unit": {"row": 27, "col": 27}, "steps": 30, "step_size": 5.0,
-            "channels": {
-                "0": {"initial_activation": 0.5, "activation": 61.234, "analytic_max": 70.0,
-                      "fraction_of_analytic_max": 0.8748},
-                "5": {"initial_activation": 0.1, "activation": 33.333, "analytic_max": 40.0,
-                      "fraction_of_analytic_max": 0.8333},
-                "10": {"initial_activation": 0.2, "activation": 44.444, "analytic_max": 50.0,
-                       "fraction_of_analytic_max": 0.8889},
-                "20": {"initial_activation": 0.3, "activation": 99.876, "analytic_max": 110.0,
-                       "fraction_of_analytic_max": 0.9080},
-            },
-        },
-        "maximize_class": {
-            **alexnet, "class_index": 207, "class_name": "golden retriever", "objective": "prob", "steps": 40,
-            "step_size": 5.0, "initial_probability": 0.0009, "probability": 0.9954, "logit": 20.0,
-            "robustness": {"trials": 8, "max_shift": 0.05, "max_scale": 0.1, "mean_probability": 0.5,
-                           "min_probability": 0.1, "top1_kept_fraction": 0.75},
-        },
-        "attack": {
-            **alexnet, "target_class": 207, "target_name": "golden retriever", "ship_test_index": 1, "input_size": 224,
-            "unbounded": {
-                "steps": 40, "step_size": 5.0,
-                "before": {"top1_index": 510, "top1_name": "container ship", "top1_probability": 0.6,
-                           "target_probability": 0.0001, "original_top1_probability": 0.6},
-                "after": {"top1_index": 207, "top1_name": "golden retriever", "top1_probability": 0.9987,
-                          "target_probability": 0.9987, "original_top1_probability": 0.0001},
-                "linf": 0.1, "linf_255": 25.5, "l2": 3.0, "rms": 0.01,
-            },
-            "bounded": {"epsilon": 8 / 255, "epsilon_step": 1 / 255, "steps": 40, "images": 100,
-                        "targeted_success_rate": 0.97, "successes": 97, "median_steps_to_success": 6,
-                        "success_rate_after_uint8_rounding": 0.95, "clean_predicted_as_target": 0,
-                        "clean_accuracy": None, "max_linf": 0.0314},
-        },
-    }, epochs=100, subset=False)
-
-
-def with_cifar_models(metrics: dict[str, dict[str, Any]], epochs: int, subset: bool) -> dict[str, dict[str, Any]]:
+    run: Run = {}
+    counts = DataCounts(train_images=45000, val_images=5000, test_images=10000, subset=False)
+    cifar_model(run, "cnn", 0.8123, 100, counts)
+    cifar_model(run, "resnet", 0.9001, 100, counts)
+    raw = [0.2112, 0.3, 0.4, 0.5, 0.9999]
+    norm = [0.7, 0.9, 0.99, 0.995, 1.0]
+    run["metrics/predict"] = PredictMetrics(ModeScores(0.4, 1), ModeScores(0.99, 3), top1_agreement=0.6)
+    run["info/predict"] = PredictInfo(PRETRAINED, "cuda", 5, [
+        ImagePrediction(f"photo{i}.jpg", PredictTop1(1, "goldfish", r), PredictTop1(1 + i % 2, "goldfish", n))
+        for i, (r, n) in enumerate(zip(raw, norm, strict=True))
+    ])
+    run["metrics/filters"] = FiltersMetrics(WeightStats(min=-0.5, max=0.6, std=0.1))
+    run["info/filters"] = FiltersInfo(PRETRAINED, 224, ConvShape(3, 64, 11, 4, 2, 55), ConvShape(64, 192, 5, 1, 2, 27))
+    scores = {"0": (61.234, 0.8748), "5": (33.333, 0.8333), "10": (44.444, 0.8889), "20": (99.876, 0.9080)}
+    starts = {"0": (0.5, 70.0), "5": (0.1, 40.0), "10": (0.2, 50.0), "20": (0.3, 110.0)}
+    run["metrics/maximize_channels"] = ChannelsMetrics({c: ChannelScores(*v) for c, v in scores.items()})
+    run["info/maximize_channels"] = ChannelsInfo(PRETRAINED, Unit(27, 27), ReceptiveField(106, 116, 106, 116), 30, 5.0,
+                                                 {c: ChannelStart(*v) for c, v in starts.items()})
+    run["metrics/maximize_class"] = ClassMetrics(0.9954, RobustnessScores(mean_probability=0.5,
+                                                                          top1_kept_fraction=0.75))
+    run["info/maximize_class"] = ClassInfo(
+        PRETRAINED, 207, "golden retriever", "prob", 40, 5.0, initial_probability=0.0009, logit=20.0,
+        top5=[Guess(207, "golden retriever", 0.9954), Guess(208, "Labrador retriever", 0.003)],
+        robustness=RobustnessInfo(trials=8, max_shift=0.05, max_scale=0.1, min_probability=0.1))
+    run["metrics/attack"] = AttackMetrics(UnboundedScores(0.9987), BoundedScores(success_rate=0.97,
+                                                                                  success_rate_uint8=0.95))
+    run["info/attack"] = AttackInfo(
+        PRETRAINED, 207, "golden retriever", ship_test_index=1, input_size=224,
+        unbounded=UnboundedInfo(40, 5.0, target_probability_before=0.0001,
+                                before=Top1(510, "container ship", 0.6, 0.6),
+                                after=Top1(207, "golden retriever", 0.9987, 0.0001),
+                                linf=0.1, linf_255=25.5, l2=3.0, rms=0.01),
+        bounded=BoundedInfo(8 / 255, 1 / 255, 40, images=100, successes=97, clean_predicted_as_target=0,
+                            max_linf=0.0314, median_steps_to_success=6, clean_accuracy=None))
     for model in ("cnn", "resnet"):
-        metrics[f"train/{model}"] = training_metrics(epochs)
-        metrics.update(cifar_analyses(model, epochs, subset, metrics))
-    return metrics
+        cifar_analyses(run, model, epochs=100, subset=False)
+    return run
 
 
-def smoke_metrics() -> dict[str, dict[str, Any]]:
+def smoke_run() -> Run:
     """What `.ci/pipeline.sh` produces: random AlexNet weights, the sample, 2 epochs, few ships."""
-    metrics = copy.deepcopy(full_metrics())
-    for name in ("cnn", "resnet"):
-        metrics[name]["epochs"] = 2
-        metrics[name]["data"] = {"train_images": 4119, "val_images": 458, "test_images": 1017, "subset": True}
+    run = full_run()
+    counts = DataCounts(train_images=4119, val_images=458, test_images=1017, subset=True)
+    for model in ("cnn", "resnet"):
+        run[f"info/{model}"] = dataclasses.replace(run[f"info/{model}"], epochs=2, data=counts)
+        run[f"train/{model}"].step = 2
     for name in ("predict", "filters", "maximize_channels", "maximize_class", "attack"):
-        metrics[name].update(alexnet_weights="none", random_weights=True)
-    metrics["attack"]["bounded"].update(images=8, successes=0, targeted_success_rate=0.0,
-                                        median_steps_to_success=None)
-    return with_cifar_models(metrics, epochs=2, subset=True)
+        run[f"info/{name}"].model = RANDOM
+    run["metrics/attack"].bounded = BoundedScores(success_rate=0.0, success_rate_uint8=0.0)
+    run["info/attack"].bounded = dataclasses.replace(run["info/attack"].bounded, images=8, successes=0,
+                                                     median_steps_to_success=None)
+    for model in ("cnn", "resnet"):
+        cifar_analyses(run, model, epochs=2, subset=True)
+    return run
 
 
 PREDICTIONS_MD = """# AlexNet predictions with and without ImageNet normalisation
@@ -154,23 +156,34 @@ FILTERS_MD = """# AlexNet conv1 and conv2
 """
 
 
-def write_inputs(root: Path, metrics: dict[str, dict[str, Any]]) -> Inputs:
+def record_path(inputs: Inputs, key: str) -> Path:
+    kind, name = key.split("/")
+    return {"metrics": inputs.metrics, "info": inputs.info, "train": inputs.training_metrics}[kind](name)
+
+
+def write_inputs(root: Path, run: Run) -> Inputs:
     inputs = Inputs(root / "reports", root / "data" / "stats.json")
     inputs.stats.parent.mkdir(parents=True)
     inputs.stats.write_text(json.dumps({"mean": [0.4914, 0.4822, 0.4465], "std": [0.247, 0.2435, 0.2616]}))
-    for name, data in metrics.items():
-        path = inputs.training_metrics(name.split("/")[1]) if name.startswith("train/") else inputs.metrics(name)
+    for key, record in run.items():
+        path = record_path(inputs, key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data))
+        path.write_text(json.dumps(record_dict(record)))
     inputs.predictions_md.parent.mkdir(parents=True)
     inputs.predictions_md.write_text(PREDICTIONS_MD)
     inputs.filters_md.parent.mkdir(parents=True)
     inputs.filters_md.write_text(FILTERS_MD)
-    for path in input_paths(inputs):
+    for path in input_files(inputs):
         if path.suffix == ".png":
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(b"\x89PNG\r\n\x1a\n")  # only linked, never decoded
     return inputs
+
+
+def edit_json(path: Path, change: Callable[[dict[str, Any]], Any]) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
 
 
 def run_report(root: Path) -> subprocess.CompletedProcess[str]:
@@ -200,7 +213,7 @@ def row(markdown: str, label: str) -> list[str]:
 
 @pytest.fixture
 def smoke_page(tmp_path: Path) -> dict[str, str]:
-    write_inputs(tmp_path, smoke_metrics())
+    write_inputs(tmp_path, smoke_run())
     result = run_report(tmp_path)
     assert result.returncode == 0, result.stderr
     return sections((tmp_path / "reports/README.md").read_text(encoding="utf-8"))
@@ -208,7 +221,7 @@ def smoke_page(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def full_page(tmp_path: Path) -> tuple[Path, str]:
-    write_inputs(tmp_path, full_metrics())
+    write_inputs(tmp_path, full_run())
     result = run_report(tmp_path)
     assert result.returncode == 0, result.stderr
     return tmp_path, (tmp_path / "reports/README.md").read_text(encoding="utf-8")
@@ -246,9 +259,9 @@ def test_full_settings_raise_no_warning(full_page: tuple[Path, str]) -> None:
 
 
 def test_provenance_comes_from_the_metrics_even_when_only_one_stage_differs(tmp_path: Path) -> None:
-    metrics = full_metrics()
-    metrics["maximize_channels"].update(random_weights=True, alexnet_weights="none", steps=3)
-    write_inputs(tmp_path, metrics)
+    run = full_run()
+    run["info/maximize_channels"] = dataclasses.replace(run["info/maximize_channels"], model=RANDOM, steps=3)
+    write_inputs(tmp_path, run)
     assert run_report(tmp_path).returncode == 0
     page = sections((tmp_path / "reports/README.md").read_text(encoding="utf-8"))
     channels = page[next(t for t in page if t.startswith("5."))].lower()
@@ -257,10 +270,10 @@ def test_provenance_comes_from_the_metrics_even_when_only_one_stage_differs(tmp_
     assert "random weights" not in others
 
 
-def test_a_narrow_resnet_is_flagged_when_the_metrics_record_its_config(tmp_path: Path) -> None:
-    metrics = full_metrics()
-    metrics["resnet"]["config"] = {"width": 16, "blocks": [2, 2, 2, 2], "kernel_size": 3}
-    write_inputs(tmp_path, metrics)
+def test_a_narrow_resnet_is_flagged_from_the_config_in_its_side_file(tmp_path: Path) -> None:
+    run = full_run()
+    run["info/resnet"].config = {"width": 16, "blocks": [2, 2, 2, 2], "kernel_size": 3}
+    write_inputs(tmp_path, run)
     assert run_report(tmp_path).returncode == 0
     markdown = (tmp_path / "reports/README.md").read_text(encoding="utf-8")
     assert "ResNet was trained with width 16 (the seed: 64)" in markdown
@@ -281,6 +294,20 @@ def test_cifar_table_puts_the_seed_figure_beside_each_number(full_page: tuple[Pa
     assert row(markdown, "training time")[1] == "1,234 s"
     assert row(markdown, "training speed")[1] == "5,679 images/s"
     assert row(markdown, "device")[1] == "`cuda`"
+    assert row(markdown, "architecture") == [
+        "architecture", "channels 64-128-256-512, kernel_sizes 7-5-3-2, dropout 0.25, fc_widths 512-256-128",
+        "kernel_sizes 7-5-3-2", "width 64, blocks 2-2-2-2, kernel_size 3", "width 64"]
+
+
+def test_training_and_validation_scores_come_from_the_train_stages_summary(tmp_path: Path) -> None:
+    run = full_run()
+    run["train/cnn"].val = SplitScores(loss=1.5, accuracy=0.5)
+    run["train/cnn"].train = SplitScores(loss=1.25, accuracy=0.625)
+    write_inputs(tmp_path, run)
+    assert run_report(tmp_path).returncode == 0
+    markdown = (tmp_path / "reports/README.md").read_text(encoding="utf-8")
+    assert row(markdown, "validation accuracy")[1] == "50.0 %" and row(markdown, "validation loss")[1] == "1.5000"
+    assert row(markdown, "training accuracy")[1] == "62.5 %" and row(markdown, "training loss")[1] == "1.2500"
 
 
 def test_alexnet_numbers_sit_beside_the_seed_figures(full_page: tuple[Path, str]) -> None:
@@ -297,9 +324,9 @@ def test_alexnet_numbers_sit_beside_the_seed_figures(full_page: tuple[Path, str]
 
 
 def test_another_class_is_not_compared_with_the_seeds(tmp_path: Path) -> None:
-    metrics = full_metrics()
-    metrics["maximize_class"].update(class_index=1, class_name="goldfish")
-    write_inputs(tmp_path, metrics)
+    run = full_run()
+    run["info/maximize_class"] = dataclasses.replace(run["info/maximize_class"], class_index=1, class_name="goldfish")
+    write_inputs(tmp_path, run)
     assert run_report(tmp_path).returncode == 0
     markdown = (tmp_path / "reports/README.md").read_text(encoding="utf-8")
     assert row(markdown, "probability after")[1:] == ["0.995", "—"]
@@ -311,7 +338,7 @@ def test_the_page_shows_no_number_that_was_not_measured_or_seeded(full_page: tup
     _, markdown = full_page
     allowed = {"81.2", "90.0", "84.7", "89.2", "0.4321", "0.3675", "87.7", "89.8", "0.3456", "0.3194", "90.1",
                "88.4", "0.2345", "0.3386", "100", "1,234", "5,679"}
-    table = markdown.split("| test accuracy |")[1].split("\n\n")[0]
+    table = markdown.split("| test accuracy |")[1].split("| architecture |")[0]  # the architecture: above
     numbers = set(re.findall(r"\d[\d,]*(?:\.\d+)?", table))
     assert numbers <= allowed, numbers - allowed
 
@@ -328,9 +355,9 @@ def test_html_page_links_every_figure_by_a_relative_path_that_exists(full_page: 
 
 
 def test_html_escapes_text_from_the_metrics(tmp_path: Path) -> None:
-    metrics = full_metrics()
-    metrics["maximize_class"]["class_name"] = "<script>alert(1)</script>"
-    write_inputs(tmp_path, metrics)
+    run = full_run()
+    run["info/maximize_class"].class_name = "<script>alert(1)</script>"
+    write_inputs(tmp_path, run)
     assert run_report(tmp_path).returncode == 0
     page = (tmp_path / "reports/index.html").read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;" in page
@@ -353,61 +380,153 @@ def assert_one_line_failure(root: Path, result: subprocess.CompletedProcess[str]
     ("damage", "fragments"),
     [
         (lambda i: i.metrics("resnet").unlink(), ("reports/metrics/resnet.json: not found",)),
-        (lambda i: i.metrics("attack").write_text('{"model": "alexnet",'), ("attack.json: not valid JSON",)),
+        (lambda i: i.info("attack").unlink(), ("reports/info/attack.json: not found",)),
+        (lambda i: i.metrics("attack").write_text('{"unbounded": {'), ("attack.json: not valid JSON",)),
         (lambda i: i.metrics("cnn").write_text("[1, 2]"), ("cnn.json: must hold a JSON object",)),
         (lambda i: i.stats.write_text('{"mean": [0.5], "std": [0.2, 0.2, 0.2]}'),
          ("stats.json: mean must be a list of 3 numbers",)),
         (lambda i: i.filters_md.unlink(), ("reports/filters/summary.md: not found",)),
         (lambda i: i.figure("attack").unlink(), ("reports/figures/attack.png: not found",)),
     ],
-    ids=["missing-metrics", "truncated-json", "not-an-object", "bad-stats", "missing-table", "missing-figure"],
+    ids=["missing-metrics", "missing-info", "truncated-json", "not-an-object", "bad-stats", "missing-table",
+         "missing-figure"],
 )
 def test_missing_or_malformed_input_is_one_line_and_writes_nothing(tmp_path: Path, damage, fragments) -> None:
-    inputs = write_inputs(tmp_path, full_metrics())
+    inputs = write_inputs(tmp_path, full_run())
     (tmp_path / "reports/README.md").write_text("previous page\n")
     damage(inputs)
     assert_one_line_failure(tmp_path, run_report(tmp_path), *fragments)
 
 
 @pytest.mark.parametrize(
-    ("name", "change", "fragments"),
+    ("key", "change", "message"),
     [
-        ("cnn", lambda m: m["test"].update(accuracy="high"), ("cnn.json: test.accuracy must be a number in [0, 1]",)),
-        ("cnn", lambda m: m["test"].update(accuracy=float("nan")), ("test.accuracy must be a number in [0, 1]",)),
-        ("resnet", lambda m: m.pop("val"), ("resnet.json: missing val.accuracy",)),
-        ("resnet", lambda m: m.update(model="cnn"), ("resnet.json: holds the metrics of 'cnn', not 'resnet'",)),
-        ("attack", lambda m: m.pop("random_weights"), ("attack.json: missing random_weights",)),
-        ("maximize_channels", lambda m: m["channels"]["5"].pop("activation"), ("missing channels.5.activation",)),
-        ("predict", lambda m: m.update(images=-1), ("predict.json: images must be a non-negative integer",)),
+        ("metrics/attack", lambda m: m["bounded"].pop("success_rate"),
+         "reports/metrics/attack.json: missing bounded.success_rate"),
+        ("metrics/cnn", lambda m: m["test"].update(accuracy="high"),
+         'reports/metrics/cnn.json: test.accuracy must be a number in [0, 1], got "high"'),
+        ("metrics/cnn", lambda m: m["test"].update(accuracy=float("nan")),
+         "reports/metrics/cnn.json: test.accuracy must be a number in [0, 1], got nan"),
+        ("train/resnet", lambda m: m.pop("val"), "reports/train/resnet/metrics.json: missing val"),
+        ("info/resnet", lambda m: m.update(model="cnn"),
+         "reports/info/resnet.json: holds the metrics of 'cnn', not 'resnet'"),
+        ("info/attack", lambda m: m["model"].pop("random_weights"),
+         "reports/info/attack.json: missing model.random_weights"),
+        ("metrics/maximize_channels", lambda m: m["channels"]["5"].pop("activation"),
+         "reports/metrics/maximize_channels.json: missing channels.5.activation"),
+        ("metrics/predict", lambda m: m["with_normalization"].update(above_0_98=-1),
+         "reports/metrics/predict.json: with_normalization.above_0_98 must be a non-negative integer, got -1"),
+        ("info/cnn", lambda m: m["data"].update(subset="yes"),
+         'reports/info/cnn.json: data.subset must be true or false, got "yes"'),
     ],
 )
-def test_a_malformed_field_names_file_and_key(tmp_path: Path, name: str, change, fragments) -> None:
-    metrics = full_metrics()
-    change(metrics[name])
-    write_inputs(tmp_path, metrics)
+def test_a_malformed_field_names_file_and_key(tmp_path: Path, key: str, change, message: str) -> None:
+    inputs = write_inputs(tmp_path, full_run())
+    edit_json(record_path(inputs, key), change)
     (tmp_path / "reports/README.md").write_text("previous page\n")
-    assert_one_line_failure(tmp_path, run_report(tmp_path), *fragments)
+    result = run_report(tmp_path)
+    assert_one_line_failure(tmp_path, result)
+    assert result.stderr == f"error: {message}\n"
+
+
+def _required_fields(record: Any) -> list[tuple[str, Any]]:
+    return [(name, hint) for name, hint, optional in leaf_fields(type(record)) if not optional]
+
+
+def _remove(data: dict[str, Any], dotted: str) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        data = data[part]
+    del data[last]
+
+
+def _build_error(tmp_path: Path) -> str:
+    with pytest.raises(PipelineError) as err:
+        build_page(Inputs(tmp_path / "reports", tmp_path / "data/stats.json"), tmp_path / "reports")
+    return str(err.value)
+
+
+def test_every_field_of_every_file_is_required_by_the_report(tmp_path: Path) -> None:
+    """Each field the schema requires, taken out of its file in turn: the report names that file and field."""
+    run = full_run()
+    inputs = write_inputs(tmp_path, run)
+    checked = 0
+    for key, record in run.items():
+        path = record_path(inputs, key)
+        original = path.read_text()
+        for name, _ in _required_fields(record):
+            edit_json(path, lambda data, name=name: _remove(data, name))
+            assert _build_error(tmp_path) == f"{path}: missing {name}"
+            path.write_text(original)
+            checked += 1
+    assert checked > 150  # every file, not just a few
+
+
+WRONG = {bool: "yes", int: 1.5, float: "1", str: 7, list: "a", dict: "a"}
+
+
+def _base_type(hint: Any) -> Any:
+    """float for Annotated[float, ...], dict for dict[str, X], list for list[X], the hint itself otherwise."""
+    origin = get_origin(hint)
+    if origin is Annotated:
+        return get_args(hint)[0]
+    return origin or hint
+
+
+def test_every_field_of_every_file_is_type_checked_by_the_report(tmp_path: Path) -> None:
+    run = full_run()
+    inputs = write_inputs(tmp_path, run)
+    for key, record in run.items():
+        path = record_path(inputs, key)
+        original = path.read_text()
+        for name, hint in _required_fields(record):
+            base = _base_type(hint)
+            wrong = "an object expected" if dataclasses.is_dataclass(base) else WRONG[base]
+            edit_json(path, lambda data, name=name, wrong=wrong: _set(data, name, wrong))
+            assert _build_error(tmp_path).startswith(f"{path}: {name} must be "), (key, name)
+            path.write_text(original)
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        data = data[part]
+    data[last] = value
 
 
 # --- the report reads exactly its DVC deps ---------------------------------------------------------
 
 
-def test_dvc_deps_of_the_report_stage_are_exactly_the_files_it_reads() -> None:
+def test_dvc_deps_of_the_report_stage_are_exactly_what_it_reads() -> None:
     stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["report"]
     inputs = Inputs(Path("reports"), Path("data/stats.json"))
     code = {f for f in stage["deps"] if f.endswith(".py")}  # tests/test_dvc_deps.py checks these
-    assert set(stage["deps"]) == code | {p.as_posix() for p in input_paths(inputs)}
+    deps = [Path(p) for p in stage["deps"] if p not in code]
+    assert deps == dep_paths(inputs)
     assert "--stats data/stats.json" in stage["cmd"] and "--reports reports" in stage["cmd"]
+    # Every file it reads or links lies in a dep ...
+    for path in input_files(inputs):
+        assert any(path == dep or dep in path.parents for dep in deps), path
+    # ... and the folders it depends on whole hold only files it reads: every stage's metrics and side file.
+    outs = {next(iter(o)) if isinstance(o, dict) else o for st in STAGES.values()
+            for kind in ("outs", "metrics", "plots") for o in st.get(kind, [])}
+    for folder in (inputs.metrics_dir, inputs.info_dir):
+        written = {Path(o) for o in outs if Path(o).parent == folder}
+        read = {p for p in input_files(inputs) if p.parent == folder}
+        assert written == read, folder
+    figures = {p for p in input_files(inputs) if p.suffix == ".png"}
+    assert all(any(f == Path(o) or Path(o) in f.parents for o in outs) for f in figures)
 
 
 def test_the_stage_opens_no_file_outside_its_inputs(tmp_path: Path) -> None:
     """An audit hook records every file opened while the page is built and written."""
-    inputs = write_inputs(tmp_path, full_metrics())
+    inputs = write_inputs(tmp_path, full_run())
     (tmp_path / "params.yaml").write_text("alexnet: {weights: none}\n")  # present, and must not be read
     probe = """
 import json, sys
 from pathlib import Path
-from visionlab.reporting.page import Inputs, write_report
+from visionlab.reporting.page.build import write_report
+from visionlab.reporting.page.inputs import Inputs
 opened = []
 sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
 write_report(Inputs(Path("reports"), Path("data/stats.json")), Path("reports/README.md"), Path("reports/index.html"))
@@ -418,8 +537,9 @@ print(json.dumps(opened))
     assert result.returncode == 0, result.stderr
     opened = {(tmp_path / p).resolve() for p in json.loads(result.stdout) if not p.endswith(".pyc")}
     local = {p for p in opened if tmp_path.resolve() in p.parents}
-    allowed = {(tmp_path / p).resolve() for p in input_paths(Inputs(Path("reports"), Path("data/stats.json")))}
+    allowed = {(tmp_path / p).resolve() for p in input_files(Inputs(Path("reports"), Path("data/stats.json")))}
     written = {p for p in local if p.name.startswith((".README.md.", ".index.html."))}  # the atomic temp files
     assert local - written <= allowed, local - written - allowed
     assert (tmp_path / "reports/metrics/attack.json").resolve() in local  # the hook did see the reads
+    assert (tmp_path / "reports/info/attack.json").resolve() in local
     assert inputs.stats.resolve() in local

@@ -16,6 +16,9 @@ import yaml
 
 from visionlab.data.cifar import Split
 from visionlab.errors import PipelineError
+from visionlab.metrics.evaluation import DataCounts, EvalInfo, EvalMetrics
+from visionlab.metrics.record import load_record
+from visionlab.metrics.training import TrainingSummary
 from visionlab.models import build_model
 from visionlab.models.normalize import Normalized
 from visionlab.params import TrainParams
@@ -182,7 +185,8 @@ def stage_inputs(tmp_path_factory) -> Path:
     np.savez(root / "cifar10.npz", train_images=images[:240], train_labels=labels[:240],
              test_images=images[240:], test_labels=labels[240:], class_names=np.array(CLASSES))
     (root / "stats.json").write_text(json.dumps({"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}))
-    params = {"device": "cpu", "train": {"epochs": 2, "batch_size": 32, "lr": 0.01}, "cnn": TINY_CNN,
+    params = {"seed": 0, "device": "cpu", "data": {"val_fraction": 0.1},  # the sections the stages require
+              "train": {"epochs": 2, "batch_size": 32, "lr": 0.01}, "cnn": TINY_CNN,
               "resnet": TINY_RESNET, "evaluate": {"misclassified": 8}}
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     return root
@@ -202,7 +206,8 @@ def train_and_evaluate(inputs: Path, out: Path, model: str = "cnn") -> subproces
     assert trained.returncode == 0, trained.stderr
     return run_stage("evaluate.py", "--model", model, "--params", str(inputs / "params.yaml"),
                      "--data", str(inputs / "cifar10.npz"), "--checkpoint", str(out / f"{model}.pt"),
-                     "--metrics", str(out / "metrics.json"), "--predictions", str(out / "predictions.csv"),
+                     "--metrics", str(out / "metrics.json"), "--info", str(out / "info.json"),
+                     "--predictions", str(out / "predictions.csv"), "--per-class", str(out / "per_class.csv"),
                      "--figures", str(out / "figures"))
 
 
@@ -217,17 +222,20 @@ def trained_once(stage_inputs: Path, tmp_path_factory) -> Path:
 def test_stages_write_metrics_with_the_documented_schema(trained_once: Path) -> None:
     tmp_path = trained_once
     metrics = json.loads((tmp_path / "metrics.json").read_text())
+    # The numbers to compare, and nothing else: the last epoch's are DVCLive's, the rest is in the info file.
+    assert set(metrics) == {"test"} and set(metrics["test"]) == {"accuracy", "loss"}
     assert 0 <= metrics["test"]["accuracy"] <= 1 and metrics["test"]["loss"] > 0
-    assert set(metrics["test"]["per_class_accuracy"]) == set(CLASSES)
-    for split in ("train", "val"):
-        assert 0 <= metrics[split]["accuracy"] <= 1 and metrics[split]["loss"] > 0
-    assert metrics["epochs"] == 2 and metrics["device"] == "cpu" and metrics["config"] == TINY_CNN
-    assert metrics["data"] == {"train_images": 216, "val_images": 24, "test_images": 60, "subset": True}
-    assert "timing" not in metrics and "seed_report" not in metrics
+    load_record(EvalMetrics, tmp_path / "metrics.json")
+    info = load_record(EvalInfo, tmp_path / "info.json")
+    assert info.epochs == 2 and info.device == "cpu" and info.config == TINY_CNN and info.class_names == CLASSES
+    assert info.data == DataCounts(train_images=216, val_images=24, test_images=60, subset=True)
+    per_class = (tmp_path / "per_class.csv").read_text().splitlines()
+    assert per_class[0] == "class,accuracy" and [r.split(",")[0] for r in per_class[1:]] == CLASSES
+    assert all(0 <= float(r.split(",")[1]) <= 1 for r in per_class[1:])
     # Timings are the train stage's, in DVCLive's summary beside the last epoch's values.
-    summary = json.loads((tmp_path / "live/metrics.json").read_text())
-    assert summary["timing"]["train_seconds"] > 0 and summary["timing"]["images_per_second"] > 0
-    assert summary["val"]["accuracy"] == metrics["val"]["accuracy"]
+    summary = load_record(TrainingSummary, tmp_path / "live/metrics.json")
+    assert summary.timing.train_seconds > 0 and summary.timing.images_per_second > 0
+    assert summary.step == 2 and 0 <= summary.val.accuracy <= 1 and summary.train.loss > 0
     # DVCLive curves: one row per epoch, steps numbered by epoch
     for split in ("train", "val"):
         rows = (tmp_path / "live/plots/metrics" / split / "accuracy.tsv").read_text().splitlines()
@@ -242,8 +250,8 @@ def test_two_runs_with_the_same_params_write_the_same_metrics(
     stage_inputs: Path, trained_once: Path, tmp_path: Path
 ) -> None:
     assert train_and_evaluate(stage_inputs, tmp_path).returncode == 0
-    runs = [json.loads((out / "metrics.json").read_text()) for out in (trained_once, tmp_path)]
-    assert runs[0] == runs[1]
+    for name in ("metrics.json", "info.json", "per_class.csv"):
+        assert (trained_once / name).read_text() == (tmp_path / name).read_text(), name
     # The model file holds results only (no wall-clock time): the same training, the same bytes,
     # so a forced retrain reruns nothing downstream.
     assert (trained_once / "cnn.pt").read_bytes() == (tmp_path / "cnn.pt").read_bytes()

@@ -16,6 +16,16 @@ from visionlab.interpret.classifiers import Classifier
 from visionlab.interpret.images import upscale
 from visionlab.interpret.objectives import class_probability
 from visionlab.interpret.optimize import gradient_ascent, targeted_linf_attack
+from visionlab.metrics.attack import (
+    AttackInfo,
+    AttackMetrics,
+    BoundedInfo,
+    BoundedScores,
+    Top1,
+    UnboundedInfo,
+    UnboundedScores,
+)
+from visionlab.metrics.probe import probed_model
 from visionlab.params import AttackParams
 
 SHIP = "ship"
@@ -163,22 +173,39 @@ def attack_ships(clf: Classifier, data: Cifar10, settings: AttackParams, section
     return ShipAttack(ship, unbounded, bounded, scores, sweep)
 
 
-def attack_metrics(clf: Classifier, settings: AttackParams, attack: ShipAttack) -> dict[str, Any]:
-    """The attack stages' metrics file."""
-    return {
-        **clf.metrics_header(),
-        "target_class": settings.target_class,
-        "target_name": clf.class_names[settings.target_class],
-        "ship_test_index": attack.ship,
-        "input_size": clf.input_size,
-        "unbounded": {"steps": settings.steps, "step_size": settings.step_size, **attack.unbounded.metrics},
-        "bounded": {
-            "epsilon": settings.epsilon,
-            "epsilon_step": settings.epsilon_step,
-            "steps": settings.steps,
-            **attack.sweep,
-        },
-    }
+def _top1_record(scores: dict[str, Any]) -> Top1:
+    return Top1(scores["top1_index"], scores["top1_name"], scores["top1_probability"],
+                scores["original_top1_probability"])
+
+
+def attack_records(clf: Classifier, settings: AttackParams, attack: ShipAttack) -> tuple[AttackMetrics, AttackInfo]:
+    """The attack stages' metrics (p(target) reached, success rates) and info (what, how, the details)."""
+    u, sweep = attack.unbounded.metrics, attack.sweep
+    metrics = AttackMetrics(
+        UnboundedScores(target_probability=u["after"]["target_probability"]),
+        BoundedScores(success_rate=sweep["targeted_success_rate"],
+                      success_rate_uint8=sweep["success_rate_after_uint8_rounding"]),
+    )
+    info = AttackInfo(
+        model=probed_model(clf.name, clf.random_weights, clf.provenance),
+        target_class=settings.target_class,
+        target_name=clf.class_names[settings.target_class],
+        ship_test_index=attack.ship,
+        input_size=clf.input_size,
+        unbounded=UnboundedInfo(
+            steps=settings.steps, step_size=settings.step_size,
+            target_probability_before=u["before"]["target_probability"],
+            before=_top1_record(u["before"]), after=_top1_record(u["after"]),
+            linf=u["linf"], linf_255=u["linf_255"], l2=u["l2"], rms=u["rms"],
+        ),
+        bounded=BoundedInfo(
+            epsilon=settings.epsilon, epsilon_step=settings.epsilon_step, steps=settings.steps,
+            images=sweep["images"], successes=sweep["successes"],
+            clean_predicted_as_target=sweep["clean_predicted_as_target"], max_linf=sweep["max_linf"],
+            median_steps_to_success=sweep["median_steps_to_success"], clean_accuracy=sweep["clean_accuracy"],
+        ),
+    )  # fmt: skip
+    return metrics, info
 
 
 def attack_summary(clf: Classifier, settings: AttackParams, attack: ShipAttack) -> str:

@@ -4,7 +4,6 @@ whether the result survives small random shifts and rescales."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +13,8 @@ from visionlab.interpret.objectives import class_objective
 from visionlab.interpret.optimize import gradient_ascent
 from visionlab.interpret.parametrization import noise_image
 from visionlab.interpret.transforms import Jittered, random_shift_rescale
+from visionlab.metrics.classes import ClassInfo, ClassMetrics, Guess, RobustnessInfo, RobustnessScores
+from visionlab.metrics.probe import probed_model
 from visionlab.params import MaximizeClassParams
 
 
@@ -79,34 +80,30 @@ def maximize_class_with(clf: Classifier, settings: MaximizeClassParams, seed: in
     )  # fmt: skip
 
 
-def class_metrics(clf: Classifier, settings: MaximizeClassParams, result: ClassResult) -> dict[str, Any]:
-    """The class-maximisation stages' metrics file."""
-    metrics = {
-        **clf.metrics_header(),
-        "class_index": settings.class_index,
-        "class_name": clf.class_names[settings.class_index],
-        "objective": settings.objective,
-        "steps": settings.steps,
-        "step_size": settings.step_size,
-        "initial_probability": result.initial_probability,
-        "probability": result.probability,
-        "logit": result.logit,
-        "top5": {
-            str(rank): {"class_index": i, "class_name": clf.class_names[i], "probability": p}
-            for rank, (i, p) in enumerate(result.top, start=1)
-        },
-    }
+def class_records(
+    clf: Classifier, settings: MaximizeClassParams, result: ClassResult
+) -> tuple[ClassMetrics, ClassInfo]:
+    """The class-maximisation stages' metrics (the probabilities reached) and info (what, how, the top-5)."""
+    robustness, robustness_info = None, None
     if settings.robustness_trials:
         kept = result.jittered_top1 == settings.class_index
-        metrics["robustness"] = {
-            "trials": settings.robustness_trials,
-            "max_shift": settings.max_shift,
-            "max_scale": settings.max_scale,
-            "mean_probability": float(result.jittered_probabilities.mean()),
-            "min_probability": float(result.jittered_probabilities.min()),
-            "top1_kept_fraction": float(kept.float().mean()),
-        }
-    return metrics
+        robustness = RobustnessScores(float(result.jittered_probabilities.mean()), float(kept.float().mean()))
+        robustness_info = RobustnessInfo(settings.robustness_trials, settings.max_shift, settings.max_scale,
+                                         float(result.jittered_probabilities.min()))
+    metrics = ClassMetrics(result.probability, robustness)
+    info = ClassInfo(
+        model=probed_model(clf.name, clf.random_weights, clf.provenance),
+        class_index=settings.class_index,
+        class_name=clf.class_names[settings.class_index],
+        objective=settings.objective,
+        steps=settings.steps,
+        step_size=settings.step_size,
+        initial_probability=result.initial_probability,
+        logit=result.logit,
+        top5=[Guess(i, clf.class_names[i], p) for i, p in result.top],
+        robustness=robustness_info,
+    )
+    return metrics, info
 
 
 def class_summary(clf: Classifier, settings: MaximizeClassParams, result: ClassResult) -> str:

@@ -22,7 +22,7 @@ class Classifier:
     class_names: tuple[str, ...]
     input_size: int
     random_weights: bool
-    provenance: dict[str, Any]  # copied into every metrics file: which weights / what it was trained on
+    provenance: dict[str, Any]  # which weights / what it was trained on (info files, figure notes)
 
     @property
     def num_classes(self) -> int:
@@ -40,9 +40,6 @@ class Classifier:
                 f"{key}={index} is out of range for model={self.name}: classes are 0..{self.num_classes - 1} "
                 f"({examples}{more}){hint}"
             )
-
-    def metrics_header(self) -> dict[str, Any]:
-        return {"model": self.name, "random_weights": self.random_weights, **self.provenance}
 
 
 def jsonable(value: Any) -> Any:

@@ -28,7 +28,7 @@ class ConvSummary:
     padding: int
     output_size: int  # side of the output map for the given input size
 
-    def as_metrics(self) -> dict[str, Any]:
+    def shape(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k != "name"}
 
 

@@ -6,7 +6,6 @@ import csv
 import io
 import statistics
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +13,8 @@ import torch.nn.functional as F
 from visionlab.interpret.alexnet import LoadedAlexNet
 from visionlab.interpret.classifiers import RANDOM_WEIGHTS_NOTE
 from visionlab.interpret.images import InputImage
+from visionlab.metrics.predict import ImagePrediction, ModeScores, PredictInfo, PredictMetrics, Top1
+from visionlab.metrics.probe import ProbedModel
 
 MODES = ("without_normalization", "with_normalization")
 CONFIDENT = 0.98  # the seed counts predictions above this confidence
@@ -95,33 +96,24 @@ def predictions_markdown(predictions: list[Prediction], alex: LoadedAlexNet) -> 
     return "\n".join(lines) + "\n"
 
 
-def predictions_metrics(predictions: list[Prediction]) -> dict[str, Any]:
-    metrics: dict[str, Any] = {"images": len(predictions)}
-    for mode in MODES:
+def prediction_records(
+    predictions: list[Prediction], model: ProbedModel, device: str, top_k: int
+) -> tuple[PredictMetrics, PredictInfo]:
+    """The predict stage's metrics (summaries over the images) and info (each image's top-1, both ways).
+
+    The seed's five photos are not ours: its numbers live in visionlab.seed_report, beside these in the report.
+    """
+
+    def scores(mode: str) -> ModeScores:
         confidences = [pred.top[mode][0].probability for pred in predictions]
-        metrics[mode] = {
-            "median_top1_confidence": statistics.median(confidences),
-            "min_top1_confidence": min(confidences),
-            "max_top1_confidence": max(confidences),
-            "above_0_98": sum(c > CONFIDENT for c in confidences),
-        }
+        return ModeScores(statistics.median(confidences), sum(c > CONFIDENT for c in confidences))
+
     agree = [pred.top[MODES[0]][0].index == pred.top[MODES[1]][0].index for pred in predictions]
-    metrics["top1_agreement"] = sum(agree) / len(agree)
-    metrics["per_image"] = {
-        pred.image.name: {
-            mode: {
-                "class_index": pred.top[mode][0].index,
-                "class_name": pred.top[mode][0].name,
-                "confidence": pred.top[mode][0].probability,
-            }
-            for mode in MODES
-        }
-        for pred in predictions
-    }
-    # The seed's five photos are not ours; its summary numbers go beside our aggregates.
-    metrics["seed_report"] = {
-        "images": 5,
-        "without_normalization": {"typical_top1_confidence_low": 0.19, "typical_top1_confidence_high": 0.53},
-        "with_normalization": {"above_0_98": 4},
-    }
-    return metrics
+    metrics = PredictMetrics(scores(MODES[0]), scores(MODES[1]), sum(agree) / len(agree))
+
+    def top1(pred: Prediction, mode: str) -> Top1:
+        best = pred.top[mode][0]
+        return Top1(best.index, best.name, best.probability)
+
+    images = [ImagePrediction(pred.image.name, top1(pred, MODES[0]), top1(pred, MODES[1])) for pred in predictions]
+    return metrics, PredictInfo(model, device, top_k, images)

@@ -14,14 +14,14 @@ from visionlab.metrics.record import Count, Fraction, Info, Metrics, NonNegative
 
 
 @dataclass
-class TestScores:
+class EvalScores:
     accuracy: Fraction
     loss: NonNegative
 
 
 @dataclass
 class EvalMetrics(Metrics):
-    test: TestScores
+    test: EvalScores
 
 
 @dataclass

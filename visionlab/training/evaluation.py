@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +13,7 @@ import torch
 from torch import nn
 
 from visionlab.data.cifar import Split
+from visionlab.metrics.evaluation import DataCounts, EvalInfo, EvalMetrics, EvalScores
 from visionlab.training.loop import DeviceSplit, predict
 
 
@@ -43,31 +46,32 @@ def evaluate_test(model: nn.Module, test: Split, device: torch.device, batch_siz
     )
 
 
-def metrics_record(
+def evaluation_records(
     model_name: str, config: dict[str, Any], result: TestResult, summary: dict[str, Any], class_names: Sequence[str]
-) -> dict:
-    """The metrics file of one model's evaluation: accuracies are fractions in 0..1.
+) -> tuple[EvalMetrics, EvalInfo]:
+    """The metrics file of one model's evaluation (accuracies are fractions in 0..1) and its info file.
 
     A pure function of params and data: two CPU runs with the same params write identical files.
-    Training time is measured by the train stage (its DVCLive ``metrics.json``).
+    The last epoch's training and validation scores and the training time are the train stage's
+    metrics (its DVCLive ``metrics.json``); they are not repeated here.
     """
-    final = summary["history"][-1]
-    return {
-        "model": model_name,
-        "config": config,
-        "test": {
-            "accuracy": result.accuracy,
-            "loss": result.loss,
-            "per_class_accuracy": dict(zip(class_names, map(float, result.per_class_accuracy()), strict=True)),
-        },
-        "train": {"accuracy": final["train_accuracy"], "loss": final["train_loss"]},
-        "val": {"accuracy": final["val_accuracy"], "loss": final["val_loss"]},
-        "epochs": summary["epochs"],
-        "device": summary["device"],
-        "data": {
-            "train_images": summary["train_images"],
-            "val_images": summary["val_images"],
-            "test_images": len(result.labels),
-            "subset": summary["subset"],
-        },
-    }
+    metrics = EvalMetrics(EvalScores(accuracy=result.accuracy, loss=result.loss))
+    info = EvalInfo(
+        model=model_name,
+        config=config,
+        epochs=summary["epochs"],
+        device=summary["device"],
+        data=DataCounts(summary["train_images"], summary["val_images"], len(result.labels), summary["subset"]),
+        class_names=list(class_names),
+    )
+    return metrics, info
+
+
+def per_class_csv(result: TestResult, class_names: Sequence[str]) -> str:
+    """Test accuracy per class as a CSV (class, accuracy) for DVC's bar plot; empty where a class has no image."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["class", "accuracy"])
+    for name, accuracy in zip(class_names, result.per_class_accuracy(), strict=True):
+        writer.writerow([name, "" if np.isnan(accuracy) else repr(float(accuracy))])
+    return out.getvalue()
