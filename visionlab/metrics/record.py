@@ -79,7 +79,7 @@ def check(cls: type[R], data: dict[str, Any], path: Path) -> R:
 
 
 def leaf_fields(cls: type, prefix: str = "") -> list[tuple[str, Any, bool]]:
-    """(dotted name, type, optional) of every field that holds no record, through nested records."""
+    """(dotted name, type, optional) of every field, through nested records (a record field comes first)."""
     found = []
     for f in dataclasses.fields(cls):
         hint, optional = _strip_optional(_hints(cls)[f.name])
@@ -87,7 +87,7 @@ def leaf_fields(cls: type, prefix: str = "") -> list[tuple[str, Any, bool]]:
         base, _ = _unannotate(hint)
         if dataclasses.is_dataclass(base):
             found.append((name, base, optional))
-            found += [(n, t, optional or o) for n, t, o in leaf_fields(base, name + ".")]
+            found += leaf_fields(base, name + ".")  # required where the record itself is present
         else:
             found.append((name, hint, optional))
     return found
