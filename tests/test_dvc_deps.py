@@ -166,6 +166,13 @@ def test_each_cifar_analysis_depends_on_its_own_checkpoint_only() -> None:
             assert [d for d in dep_paths(stage) if d.startswith("models/")] == [f"models/{model}.pt"], name
 
 
+def test_dvc_plots_html_is_git_ignored() -> None:
+    # `dvc plots show` / `dvc plots diff` write dvc_plots/ (HTML and copies of every PNG plot) in the repo root.
+    paths = ["dvc_plots/index.html", "dvc_plots/static/HEAD_reports_figures_attack.png"]
+    ignored = subprocess.run(["git", "check-ignore", *paths], cwd=ROOT, capture_output=True, text=True)
+    assert ignored.stdout.split() == paths
+
+
 def test_ci_scripts_do_not_import_the_tests() -> None:
     for path in (ROOT / ".ci").glob("*.py"):
         text = path.read_text(encoding="utf-8")
