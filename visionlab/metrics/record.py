@@ -3,7 +3,8 @@
 A record is a dataclass. :func:`write_record` checks it and writes it as JSON (optional fields that are
 None are left out); :func:`load_record` reads a file back into the dataclass and stops at the first
 missing or malformed field with one :class:`PipelineError` line naming the file and the field, e.g.
-``reports/metrics/attack.json: missing bounded.success_rate``.
+``reports/metrics/attack.json: missing bounded.success_rate``. Keys the dataclass does not name are
+ignored (DVCLive, which writes the train stage's summary, may add its own).
 
 Two kinds of records: :class:`Metrics` (declared under ``metrics:`` in dvc.yaml; numbers only, the
 ones worth comparing between experiments) and :class:`Info` (a cached side file beside them: what the
