@@ -336,7 +336,8 @@ def test_evaluate_refuses_a_checkpoint_with_zero_std_and_writes_nothing(
     out = project / "out"
     status, err = run_main("evaluate", ["--model", "cnn", "--params", project / "params.yaml",
                                         "--data", project / "cifar10.npz", "--checkpoint", checkpoint,
-                                        "--metrics", out / "cnn.json", "--predictions", out / "p.csv",
+                                        "--metrics", out / "cnn.json", "--info", out / "info.json",
+                                        "--per-class", out / "per_class.csv", "--predictions", out / "p.csv",
                                         "--figures", out / "figures"], monkeypatch, capfd)
     assert one_error_line(status, err) == (
         f"error: {checkpoint} is not a checkpoint written by the train stage: "
@@ -352,7 +353,8 @@ def test_resnet_pt_holding_the_cnn_is_refused_by_the_analyses(
     torch.save(trained_state(), project / "models" / "resnet.pt")  # the CNN under the ResNet's name
     out = project / "out"
     args = ["--model", "resnet", "--params", project / "params.yaml", "--stats", project / "stats.json",
-            "--checkpoint", project / "models" / "resnet.pt", "--figure", out / "f.png", "--metrics", out / "m.json"]
+            "--checkpoint", project / "models" / "resnet.pt", "--figure", out / "f.png", "--metrics", out / "m.json",
+            "--info", out / "info.json"]
     if stage == "attack_cifar":
         args += ["--data", project / "cifar10.npz"]
     status, err = run_main(stage, args, monkeypatch, capfd)
