@@ -241,9 +241,11 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     assert clone.ran(cloned) == set(), cloned.stdout
     assert clone.status() == {} and clone.md5("models/cnn.pt") == model
 
-    # The trained models are registered artifacts that DVC can list and fetch.
+    # The trained models are declared artifacts: `dvc ls` lists them, and once a version is registered
+    # (a GTO tag, as `gto register cnn` writes it) `dvc artifacts get` fetches one by name.
     listed = p.dvc("ls", ".", "models").stdout.split()
     assert {"cnn.pt", "resnet.pt"} <= set(listed)
+    p.git("tag", "-a", "cnn@v0.0.1", "-m", "Registering artifact cnn version 0.0.1")
     fetched = clone.dvc("artifacts", "get", str(p.root), "cnn", "-o", str(tmp_path / "cnn.pt"))
     assert fetched.returncode == 0 and hashlib.md5((tmp_path / "cnn.pt").read_bytes()).hexdigest() == model
 
