@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -76,9 +78,21 @@ def running(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z" and b"dvc" in cmdline
 
 
+@dataclass(frozen=True)
+class Sweep:
+    experiments: dict[str, dict]  # `dvc exp show`'s entry of each experiment of the sweep, by name
+    logs: dict[str, str]  # `dvc queue logs <name>`
+    worker_tasks: list[int]  # experiments each queue worker ran (from its log)
+
+
+def worker_tasks(p: Project) -> list[int]:
+    logs = sorted((p.root / ".dvc" / "tmp" / "exps" / "celery").glob("dvc-exp-worker-*.out"))
+    return [len(re.findall(r"tasks\.run_exp\[[^]]+\] received", log.read_text())) for log in logs]
+
+
 @pytest.fixture(scope="module")
-def sweep(team: Project) -> Iterator[dict[str, dict]]:
-    """Two queued experiments run by two workers: `dvc exp show`'s entry of each, by name."""
+def sweep(team: Project) -> Iterator[Sweep]:
+    """Two experiments queued with `dvc exp run --queue` and run by `dvc queue start -j 2`."""
     p = team
     for name, lr in SWEEP.items():
         queued = p.dvc("exp", "run", "--queue", "train@cnn", "--name", name, "-S", f"train.lr={lr}")
@@ -95,9 +109,8 @@ def sweep(team: Project) -> Iterator[dict[str, dict]]:
             tasks, text = queue_table(p)
         logs = {name: p.dvc("queue", "logs", name, timeout=60).stdout for name in SWEEP}
         assert tasks == dict.fromkeys(SWEEP, "Success"), f"{text}\n" + "\n".join(logs.values())
-        for log in logs.values():
-            assert p.ran_in(log) == {"train@cnn"}, log  # data and stats came with the baseline
-        yield {name: exp for name, exp in p.experiments().items() if name in SWEEP}
+        experiments = {name: exp for name, exp in p.experiments().items() if name in SWEEP}
+        yield Sweep(experiments, logs, worker_tasks(p))
     finally:
         # Workers leave by themselves once the queue is empty; never let one outlive the tests.
         p.dvc("queue", "stop", check=False, timeout=60)
@@ -111,12 +124,15 @@ def sweep(team: Project) -> Iterator[dict[str, dict]]:
         assert not list(filter(running, queue_pids(p))), "DVC queue processes left running"
 
 
-def test_queued_sweep(team: Project, sweep: dict[str, dict]) -> None:
+def test_queued_sweep(team: Project, sweep: Sweep) -> None:
     p = team
-    assert set(sweep) == set(SWEEP), f"dvc exp show lists {sorted(p.experiments())}"
+    assert sweep.worker_tasks == [1, 1], "the two workers did not run one experiment each"
+    for log in sweep.logs.values():
+        assert p.ran_in(log) == {"train@cnn"}, log  # data and stats came with the baseline commit
+    assert set(sweep.experiments) == set(SWEEP), f"dvc exp show lists {sorted(p.experiments())}"
     models = set()
     for name, lr in SWEEP.items():
-        exp = sweep[name]
+        exp = sweep.experiments[name]
         assert exp["params"]["params.yaml"]["train"]["lr"] == lr
         assert exp["params"]["params.yaml"]["device"] == "cpu"
         metrics = exp["metrics"]["reports/train/cnn/metrics.json"]
@@ -129,9 +145,9 @@ def test_queued_sweep(team: Project, sweep: dict[str, dict]) -> None:
     assert p.git("status", "--porcelain").stdout == ""
 
 
-def test_experiment_shared_through_remotes(team: Project, sweep: dict[str, dict], tmp_path: Path) -> None:
+def test_experiment_shared_through_remotes(team: Project, sweep: Sweep, tmp_path: Path) -> None:
     p, name = team, "lr-1e-3"
-    original = sweep[name]
+    original = sweep.experiments[name]
     model_hash = original["outs"]["models/cnn.pt"]["hash"]
     cached = p.root / ".dvc" / "cache" / "files" / "md5" / model_hash[:2] / model_hash[2:]
     assert p.md5(str(cached.relative_to(p.root))) == model_hash  # the hash is the trained file's md5
