@@ -2,9 +2,10 @@
 
 One throw-away git + DVC copy of the repo (tiny archive, tiny params) stands for the team's repository:
 its committed `.dvc/config` names a DVC remote (a folder) and its git remote `origin` is a bare repo.
-The module-scoped `sweep` fixture queues two `train@cnn` experiments and runs them with two queue
-workers; `test_queued_sweep` checks what they left, and `test_experiment_shared_through_remotes` pushes
-one of them and pulls it into a fresh clone, which gets its params, metrics and model without training.
+Its pipeline is cut down to download -> stats -> train@cnn. The module-scoped `sweep` fixture queues
+two `train@cnn` experiments and runs them with two queue workers; `test_queued_sweep` checks what they
+left, and `test_experiment_shared_through_remotes` pushes one of them and pulls it into a fresh clone,
+which gets its params, metrics and model without training.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 from dvc_project import Project, clone, make_project
 
 SWEEP = {"lr-1e-3": 0.001, "lr-3e-3": 0.003}  # experiment name -> train.lr
-QUEUE_TIMEOUT_S = 300  # both queued experiments, 2 workers; a few seconds each on a quiet machine
+QUEUE_TIMEOUT_S = 300  # both queued experiments on 2 workers: about a minute on 2 busy cores
 DONE = {"Success", "Failed"}
 
 
@@ -32,6 +33,7 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """The team's repo: DVC remote in the committed config, `origin` a bare git repo, data and stats done."""
     base = tmp_path_factory.mktemp("experiments")
     p = make_project(base)
+    # Only what the experiments run, so dvc.lock gets complete: `dvc exp apply` fails on stages missing from it.
     p.keep_stages("download", "stats", "train", models=("cnn",))
     # Committed, so every clone, and every experiment made from this commit on, knows where the data goes.
     p.dvc("remote", "add", "-d", "storage", str(base / "storage"))
@@ -40,8 +42,7 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Project:
     assert p.ran(p.dvc("repro", "stats")) == {"download", "stats"}  # so each experiment trains, nothing else
     p.git("add", "-A")
     p.git("commit", "-q", "-m", "baseline: DVC remote, data and stats")
-    p.git("push", "-q", "origin", "main")
-    p.dvc("push")
+    p.git("push", "-q", "origin", "main")  # no `dvc push`: `dvc exp push` alone must send all the data
     return p
 
 
