@@ -41,7 +41,7 @@ def load_trained(path: str | Path, map_location: str | torch.device = "cpu") -> 
     except Exception as err:  # a corrupt, foreign or mismatched file
         reason = f"{type(err).__name__}: {err}"
         raise PipelineError(f"{path} is not a checkpoint written by the train stage ({reason})") from None
-    wrapped.eval()
+    wrapped.to(memory_format=torch.channels_last).eval()
     return TrainedModel(
         name=saved["model"],
         config=dict(saved["config"]),
