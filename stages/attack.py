@@ -23,7 +23,6 @@ from visionlab.interpret.attack import (
 from visionlab.interpret.classifiers import load_classifier
 from visionlab.io import save_figure, write_json
 from visionlab.params import load_params
-from visionlab.reporting.interpret_figures import attack_figure
 from visionlab.seed_report import SEED_ALEXNET
 
 SEED = SEED_ALEXNET["attack"]  # AlexNet, target 207 (golden retriever), 40 steps on the probability
@@ -65,6 +64,7 @@ def main() -> None:
     if clf.name == SEED["model"] and a.target_class == SEED["target_class"]:  # only where comparable
         metrics["unbounded"]["seed_report"] = {"target_probability": SEED["target_probability"], "steps": SEED["steps"]}
     details = {"steps": a.steps, "step_size": a.step_size, "epsilon": a.epsilon, "epsilon_step": a.epsilon_step}
+    from visionlab.reporting.interpret_figures import attack_figure  # matplotlib: only now that it draws
     fig = attack_figure(clf, a.target_class, unbounded.original, unbounded.adversarial, unbounded.metrics["after"],
                         bounded, bounded_scores, unbounded.metrics["before"], details)
     save_figure(fig, args.figure)

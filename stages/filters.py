@@ -7,7 +7,6 @@ from visionlab.interpret.alexnet import INPUT_SIZE, RANDOM_WEIGHTS_NOTE, load_al
 from visionlab.interpret.filters import ConvSummary, conv_summaries, filter_images
 from visionlab.io import save_figure, write_json, write_text
 from visionlab.params import load_params
-from visionlab.reporting.interpret_figures import filters_figure
 from visionlab.seed_report import SEED_ALEXNET
 
 _SEED = SEED_ALEXNET["filters"]  # the seed report (2a-2d) states conv2's shape
@@ -59,6 +58,7 @@ def main() -> None:
         "conv1_weight": {"min": float(weight.min()), "max": float(weight.max()), "std": float(weight.std())},
         "seed_report": {"conv2": SEED_CONV2},
     }
+    from visionlab.reporting.interpret_figures import filters_figure  # matplotlib: only now that it draws
     save_figure(filters_figure(filter_images(alex.conv1), alex.random_weights, alex.weights), args.figure)
     write_text(args.markdown, summary_markdown(summaries, alex.weights, alex.random_weights))
     write_json(args.metrics, metrics)

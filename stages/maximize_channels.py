@@ -14,7 +14,6 @@ from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.maximize import maximize_conv1_channels
 from visionlab.io import save_figure, write_json
 from visionlab.params import load_params
-from visionlab.reporting.interpret_figures import channel_figure, channels_panel
 from visionlab.seed_report import SEED_ALEXNET
 
 SEED_ACTIVATIONS = SEED_ALEXNET["maximize_channels"]["activations"]  # 30 steps of 5.0 from the same noise
@@ -57,6 +56,8 @@ def main() -> None:
         "min_fraction_of_analytic_max": min(r.fraction for r in results),
         "channels": channels,
     }
+    # matplotlib: only now that it draws
+    from visionlab.reporting.interpret_figures import channel_figure, channels_panel
     figures = Path(args.figures)
     for r in results:
         fig = channel_figure(r, SEED_ACTIVATIONS.get(r.channel), alex.random_weights, alex.weights)

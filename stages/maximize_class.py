@@ -13,7 +13,6 @@ from visionlab.interpret.classifiers import load_classifier
 from visionlab.interpret.maximize import maximize_class
 from visionlab.io import save_figure, write_json
 from visionlab.params import load_params
-from visionlab.reporting.interpret_figures import class_figure
 from visionlab.seed_report import SEED_ALEXNET
 
 SEED = SEED_ALEXNET["maximize_class"]  # AlexNet, class 207 (golden retriever), 40 steps on the probability
@@ -63,6 +62,7 @@ def main() -> None:
         }
     if clf.name == SEED["model"] and s.class_index == SEED["class_index"]:  # only where comparable
         metrics["seed_report"] = {"probability": SEED["probability"], "steps": SEED["steps"]}
+    from visionlab.reporting.interpret_figures import class_figure  # matplotlib: only now that it draws
     save_figure(class_figure(result, clf, {"steps": s.steps}), args.figure)
     write_json(args.metrics, metrics)
     print(f"{clf.name} class {clf.label(s.class_index)}: p {result.initial_probability:.4f} -> "

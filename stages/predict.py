@@ -16,7 +16,6 @@ from visionlab.interpret.images import cifar_inputs, folder_photos, sample_photo
 from visionlab.interpret.predict import predict, predictions_csv, predictions_markdown, predictions_metrics
 from visionlab.io import save_figure, write_json, write_text
 from visionlab.params import load_params
-from visionlab.reporting.interpret_figures import predictions_figure
 
 
 def main() -> None:
@@ -46,6 +45,7 @@ def main() -> None:
                "device": str(device), "top_k": settings.top_k, **predictions_metrics(predictions)}
     write_text(args.csv, predictions_csv(predictions))
     write_text(args.markdown, predictions_markdown(predictions, alex))
+    from visionlab.reporting.interpret_figures import predictions_figure  # matplotlib: only now that it draws
     save_figure(predictions_figure(predictions, alex.random_weights, alex.weights), args.figure)
     write_json(args.metrics, metrics)
     for pred in predictions:
