@@ -58,7 +58,7 @@ def test_our_alexnet_is_torchvisions_module_for_module() -> None:
 
 def test_class_names_and_weights_url_are_torchvisions() -> None:
     assert imagenet_class_names() == tuple(AlexNet_Weights.IMAGENET1K_V1.meta["categories"])
-    assert IMAGENET_WEIGHTS_URL == AlexNet_Weights.IMAGENET1K_V1.url
+    assert AlexNet_Weights.IMAGENET1K_V1.url == IMAGENET_WEIGHTS_URL
     assert imagenet_weights_path().name == WEIGHTS_FILE
 
 
