@@ -162,6 +162,19 @@ def test_inputs_reach_the_model_channels_last() -> None:
     assert float(images.max()) <= 1.0
 
 
+def test_resnet_strided_shortcut_equals_a_strided_1x1_conv_and_survives_channels_last() -> None:
+    from visionlab.models.resnet import PointwiseConv
+
+    torch.manual_seed(0)
+    ours = PointwiseConv(4, 8, stride=2)
+    reference = torch.nn.Conv2d(4, 8, 1, 2, bias=False)
+    reference.load_state_dict(ours.state_dict())
+    for size in (15, 16):
+        x = torch.randn(3, 4, size, size).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        torch.testing.assert_close(ours(x), reference(x.detach().contiguous()))
+        ours(x).sum().backward()  # the strided kernel's backward corrupted the heap here (torch 2.13, AVX2)
+
+
 # --- the fast model --------------------------------------------------------------------------
 
 

@@ -119,6 +119,7 @@ class Check:
         except Exception as err:  # a check reports every failure as a row and goes on
             result, status = f"{type(err).__name__}: {err}".splitlines()[0][:200], 1
             traceback.print_exc(file=sys.stderr)
+        result = " ".join(result.replace("|", "/").split())  # one table cell
         self.rows.append(Row(section, item, result, status, time.perf_counter() - t0))
         print(f"[{time.perf_counter() - self.started:6.1f} s] {section} | {item} | {result} | {status}", flush=True)
         return result if status == 0 else None
@@ -241,7 +242,7 @@ def train_short(
 
 def run_stage_module(module: str, argv: list[str]) -> str:
     """Run ``python -m stages.<module>``'s code in this process; raise StageFailed on a non-zero exit."""
-    saved = sys.argv
+    saved, grad = sys.argv, torch.is_grad_enabled()  # a stage may switch autograd off for its own process
     sys.argv = [module, *argv]
     output = io.StringIO()
     try:
@@ -253,6 +254,7 @@ def run_stage_module(module: str, argv: list[str]) -> str:
             raise StageFailed(f"exit {code}: {output.getvalue().strip()[-200:]}", code) from None
     finally:
         sys.argv = saved
+        torch.set_grad_enabled(grad)
     lines = output.getvalue().strip().splitlines()
     return lines[-1][:160] if lines else "ok"
 
@@ -304,6 +306,10 @@ def main() -> None:
         print("error: --device cuda but CUDA is not available here", file=sys.stderr)
         sys.exit(1)
     sizes = TINY if args.tiny else FULL
+    if args.tiny and device.type == "cpu":
+        # Tiny ops gain nothing from threads, and on a busy shared CPU every parallel region waits for
+        # a descheduled thread: one thread keeps the suite's CPU mode to seconds.
+        torch.set_num_threads(1)
     params = load_params(args.params)
     check = Check(args.budget)
     name, peak = peak_bf16_tflops(device)
