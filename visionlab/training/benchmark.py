@@ -175,12 +175,16 @@ def measure(
     return Rates(n, flops, {v.label: statistics.median(v.times) for v in variants})
 
 
+def _rate(value: float) -> str:
+    return f"{value:>10,.0f}" if value >= 1000 else f"{value:>10.1f}"
+
+
 def benchmark_table(rates: Rates, precisions: list[str], skipped: dict[str, str]) -> list[str]:
     old = rates.rate("old") if "old" in rates.seconds else None
     header = f"{'precision':<10}{'loop':<30}{'images/s':>10}{'vs bare':>9}{'GFLOP/s':>10}{'vs old':>8}"
     lines = [header]
     if old is not None:
-        lines.append(f"{'fp32':<10}{'bare, NCHW (old baseline)':<30}{old:>10,.0f}{'':>9}{rates.gflops('old'):>10,.1f}"
+        lines.append(f"{'fp32':<10}{'bare, NCHW (old baseline)':<30}{_rate(old)}{'':>9}{rates.gflops('old'):>10,.1f}"
                      f"{1:>8.2f}")
     for precision in precisions:
         if precision in skipped:
@@ -191,7 +195,7 @@ def benchmark_table(rates: Rates, precisions: list[str], skipped: dict[str, str]
                                   ("bare, channels_last", bare, f"bare {precision}")):
             ratio = f"{project / bare:>9.3f}" if loop.startswith("project") else f"{'':>9}"
             versus = f"{rate / old:>8.2f}" if old else ""
-            lines.append(f"{precision:<10}{loop:<30}{rate:>10,.0f}{ratio}{rates.gflops(label):>10,.1f}{versus}")
+            lines.append(f"{precision:<10}{loop:<30}{_rate(rate)}{ratio}{rates.gflops(label):>10,.1f}{versus}")
     return lines
 
 
