@@ -17,7 +17,6 @@ from visionlab.interpret.attack import attack_records, attack_ships, attack_summ
 from visionlab.io import save_figure
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
-from visionlab.reporting.attack_figure import ship_attack_figure
 
 PARAMS = ("seed", "device", "alexnet", "attack")
 
@@ -36,6 +35,9 @@ def main() -> None:
     torch.manual_seed(params.seed)
     clf = alexnet_classifier(params.alexnet.weights, resolve_device(params.device))
     attack = attack_ships(clf, load_cifar10(args.data), settings, "attack")
+    from visionlab.reporting.attack_figure import (
+        ship_attack_figure,  # plotting (matplotlib) loads only once there is something to draw
+    )
     save_figure(ship_attack_figure(clf, settings, attack), args.figure)
     metrics, info = attack_records(clf, settings, attack)
     write_record(args.info, info)

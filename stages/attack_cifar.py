@@ -12,7 +12,6 @@ from visionlab.interpret.cifar_classifier import trained_classifier
 from visionlab.io import save_figure
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
-from visionlab.reporting.attack_figure import ship_attack_figure
 
 PARAMS = ("seed", "device", "attack_cifar")
 
@@ -34,6 +33,9 @@ def main() -> None:
     torch.manual_seed(params.seed)
     clf = trained_classifier(args.model, args.checkpoint, resolve_device(params.device), args.stats)
     attack = attack_ships(clf, load_cifar10(args.data), settings, "attack_cifar")
+    from visionlab.reporting.attack_figure import (
+        ship_attack_figure,  # plotting (matplotlib) loads only once there is something to draw
+    )
     save_figure(ship_attack_figure(clf, settings, attack), args.figure)
     metrics, info = attack_records(clf, settings, attack)
     write_record(args.info, info)

@@ -3,8 +3,6 @@
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
 from visionlab.data.cifar import load_cifar10
 from visionlab.device import resolve_device
 from visionlab.errors import PipelineError, run_stage
@@ -12,12 +10,6 @@ from visionlab.io import save_figure, write_atomic, write_text
 from visionlab.metrics.record import write_record
 from visionlab.models.trained import load_trained
 from visionlab.params import load_params
-from visionlab.reporting.training_figures import (
-    confusion_heatmap,
-    learning_curves,
-    misclassified_grid,
-    provenance_note,
-)
 from visionlab.training.evaluation import evaluate_test, evaluation_records, per_class_csv
 
 PARAMS = ("device", "evaluate")
@@ -44,6 +36,16 @@ def main() -> None:
     data = load_cifar10(args.data)
     names = trained.class_names
     test = evaluate_test(trained.model.to(device), data.test, device, params.evaluate.batch_size, len(names))
+    # pandas and plotting (matplotlib, seaborn) load only once there is something to write
+    import pandas as pd
+
+    from visionlab.reporting.training_figures import (
+        confusion_heatmap,
+        learning_curves,
+        misclassified_grid,
+        provenance_note,
+    )
+
     note = provenance_note(trained.summary)
 
     figures = Path(args.figures)

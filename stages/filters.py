@@ -11,7 +11,6 @@ from visionlab.metrics.filters import ConvShape, FiltersInfo, FiltersMetrics, We
 from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
-from visionlab.reporting.filters_figure import filters_figure
 
 PARAMS = ("alexnet",)
 
@@ -56,6 +55,9 @@ def main() -> None:
     shapes = {s.name: ConvShape(**s.shape()) for s in summaries}
     info = FiltersInfo(ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights), INPUT_SIZE,
                        shapes["conv1"], shapes["conv2"])
+    from visionlab.reporting.filters_figure import (
+        filters_figure,  # plotting (matplotlib) loads only once there is something to draw
+    )
     save_figure(filters_figure(filter_images(alex.conv1), alex.random_weights, alex.weights), args.figure)
     write_text(args.markdown, summary_markdown(summaries, alex.weights, alex.random_weights))
     write_record(args.info, info)

@@ -24,7 +24,6 @@ from visionlab.metrics.channels import (
 from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
-from visionlab.reporting.channel_figures import channel_figure, channels_panel
 from visionlab.seed_report import SEED_ALEXNET
 
 SEED_ACTIVATIONS = SEED_ALEXNET["maximize_channels"]["activations"]  # 30 steps of 5.0 from the same noise
@@ -59,6 +58,9 @@ def main() -> None:
         channels={str(r.channel): ChannelStart(r.initial_activation, r.analytic.value) for r in results},
     )
     figures = Path(args.figures)
+    # plotting (matplotlib) loads only once there is something to draw
+    from visionlab.reporting.channel_figures import channel_figure, channels_panel
+
     for r in results:
         fig = channel_figure(r, SEED_ACTIVATIONS.get(r.channel), alex.random_weights, alex.weights)
         save_figure(fig, figures / f"channel_{r.channel:02d}.png")

@@ -14,7 +14,6 @@ from visionlab.interpret.class_maximize import class_records, class_summary, max
 from visionlab.io import save_figure
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
-from visionlab.reporting.class_figure import class_figure
 
 PARAMS = ("seed", "device", "alexnet", "maximize_class")
 
@@ -32,6 +31,9 @@ def main() -> None:
     torch.manual_seed(params.seed)
     clf = alexnet_classifier(params.alexnet.weights, resolve_device(params.device))
     result = maximize_class_with(clf, settings, params.seed, "maximize_class")
+    from visionlab.reporting.class_figure import (
+        class_figure,  # plotting (matplotlib) loads only once there is something to draw
+    )
     save_figure(class_figure(result, clf, {"steps": settings.steps}), args.figure)
     metrics, info = class_records(clf, settings, result)
     write_record(args.info, info)

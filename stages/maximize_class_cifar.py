@@ -11,7 +11,6 @@ from visionlab.interpret.class_maximize import class_records, class_summary, max
 from visionlab.io import save_figure
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
-from visionlab.reporting.class_figure import class_figure
 
 PARAMS = ("seed", "device", "maximize_class_cifar")
 
@@ -32,6 +31,9 @@ def main() -> None:
     torch.manual_seed(params.seed)
     clf = trained_classifier(args.model, args.checkpoint, resolve_device(params.device), args.stats)
     result = maximize_class_with(clf, settings, params.seed, "maximize_class_cifar")
+    from visionlab.reporting.class_figure import (
+        class_figure,  # plotting (matplotlib) loads only once there is something to draw
+    )
     save_figure(class_figure(result, clf, {"steps": settings.steps}), args.figure)
     metrics, info = class_records(clf, settings, result)
     write_record(args.info, info)

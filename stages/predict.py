@@ -18,7 +18,6 @@ from visionlab.io import save_figure, write_text
 from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
-from visionlab.reporting.predict_figure import predictions_figure
 
 PARAMS = ("device", "alexnet", "predict")
 
@@ -51,6 +50,9 @@ def main() -> None:
     metrics, info = prediction_records(predictions, model, str(device), settings.top_k)
     write_text(args.csv, predictions_csv(predictions))
     write_text(args.markdown, predictions_markdown(predictions, alex))
+    from visionlab.reporting.predict_figure import (
+        predictions_figure,  # plotting (matplotlib) loads only once there is something to draw
+    )
     save_figure(predictions_figure(predictions, alex.random_weights, alex.weights), args.figure)
     write_record(args.info, info)
     write_record(args.metrics, metrics)

@@ -1,4 +1,5 @@
-"""DVC stage `train@<model>`: train the CNN or the ResNet with the seed recipe; log curves with DVCLive."""
+"""DVC stage `train@<model>`: train the CNN or the ResNet with the seed recipe (`train`), or `fast` with its own
+(`fast.train`); log curves with DVCLive."""
 
 import argparse
 from pathlib import Path
@@ -11,7 +12,7 @@ from visionlab.device import resolve_device
 from visionlab.errors import PipelineError, run_stage
 from visionlab.models import MODELS, build_model
 from visionlab.models.normalize import Normalized
-from visionlab.params import as_dict, load_params
+from visionlab.params import as_dict, load_params, model_and_recipe
 from visionlab.training.checkpoint import file_digest, loaded_code_digest, save_checkpoint
 from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
 
@@ -31,8 +32,8 @@ def main() -> None:
 
     if args.model not in MODELS:
         raise PipelineError(f"unknown model {args.model!r}; choices: {', '.join(MODELS)}")
-    params = load_params(args.params, ("seed", "device", "data", "train", args.model))
-    config = as_dict(getattr(params, args.model))
+    params = load_params(args.params, ("seed", "device", "data", "train", args.model))  # fast: train.resume only
+    config, recipe = model_and_recipe(params, args.model)
     torch.manual_seed(params.seed)  # the initial weights are part of the run
     net = build_model(args.model, config)
     mean, std = load_stats(args.stats)
@@ -40,15 +41,13 @@ def main() -> None:
     train, val = train_val_split(data, params.data.val_fraction, params.seed)
     device = resolve_device(params.device)
     print(f"training {args.model} on {device}: {len(train.labels)} train / {len(val.labels)} val images, "
-          f"{params.train.epochs} epochs")
+          f"{recipe.epochs} epochs")
 
-    model = Normalized(net, mean, std).to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    model = Normalized(net, mean, std).to(device, memory_format=torch.channels_last)
     run = TrainingRun(
         model_name=args.model,
         model_config=config,
-        params=params.train,
+        params=recipe,
         seed=params.seed,
         train=DeviceSplit.from_split(train, device),
         val=DeviceSplit.from_split(val, device),
@@ -84,7 +83,7 @@ def main() -> None:
 
     summary.update(
         train_images=len(train.labels), val_images=len(val.labels), test_images=len(data.test_labels),
-        subset=data.is_subset, train_params=as_dict(params.train),
+        subset=data.is_subset, train_params=as_dict(recipe),
     )
     save_checkpoint(args.out, {
         "model": args.model, "config": config, "state_dict": net.state_dict(), "mean": mean, "std": std,

@@ -7,11 +7,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from torchvision.models import alexnet, resnet18
+from torchvision.models import AlexNet_Weights, alexnet, resnet18
 
 from visionlab.errors import PipelineError
 from visionlab.interpret import alexnet as alexnet_module
-from visionlab.interpret.alexnet import imagenet_class_names, imagenet_weights_path, load_alexnet
+from visionlab.interpret.alexnet import (
+    IMAGENET_WEIGHTS_URL,
+    AlexNet,
+    imagenet_class_names,
+    imagenet_weights_path,
+    load_alexnet,
+)
 
 WEIGHTS_FILE = "alexnet-owt-7be5be79.pth"  # torchvision's published file name
 
@@ -34,6 +40,26 @@ def test_class_names_are_imagenet_offline() -> None:
     names = imagenet_class_names()
     assert len(names) == 1000
     assert names[207] == "golden retriever"
+
+
+def test_our_alexnet_is_torchvisions_module_for_module() -> None:
+    torch.manual_seed(5)
+    ours = AlexNet().eval()
+    torch.manual_seed(5)
+    theirs = alexnet().eval()
+    ours_state, theirs_state = ours.state_dict(), theirs.state_dict()
+    assert list(ours_state) == list(theirs_state)
+    for key, value in theirs_state.items():
+        assert torch.equal(ours_state[key], value), key  # same shapes, same seeded initialisation
+    x = torch.rand(2, 3, 224, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=0)
+
+
+def test_class_names_and_weights_url_are_torchvisions() -> None:
+    assert imagenet_class_names() == tuple(AlexNet_Weights.IMAGENET1K_V1.meta["categories"])
+    assert AlexNet_Weights.IMAGENET1K_V1.url == IMAGENET_WEIGHTS_URL
+    assert imagenet_weights_path().name == WEIGHTS_FILE
 
 
 def test_random_weights_are_flagged_and_reproducible() -> None:

@@ -12,11 +12,11 @@ import yaml
 from conftest import REPO_ROOT
 
 from visionlab.errors import PipelineError
-from visionlab.params import Params, load_params, parse_params
+from visionlab.params import Params, TrainParams, load_params, model_and_recipe, parse_params
 
 TOP_KEYS = (
-    "seed, device, data, train, cnn, resnet, evaluate, alexnet, predict, maximize_channels, maximize_class, attack, "
-    "maximize_class_cifar, attack_cifar"
+    "seed, device, data, train, cnn, resnet, fast, evaluate, alexnet, predict, maximize_channels, maximize_class, "
+    "attack, maximize_class_cifar, attack_cifar"
 )
 
 
@@ -91,6 +91,16 @@ def test_partial_section_keeps_the_other_defaults() -> None:
     assert params.seed == 0
 
 
+def test_fast_takes_its_own_recipe_and_the_global_resume_switch() -> None:
+    params = parse_params({"train": {"epochs": 7, "resume": True}, "fast": {"train": {"epochs": 3, "lr": 0.4}}})
+    config, recipe = model_and_recipe(params, "fast")
+    assert config == dataclasses.asdict(params.fast.model)
+    assert (recipe.epochs, recipe.lr, recipe.optimizer, recipe.resume) == (3, 0.4, "sgd", True)
+    assert isinstance(recipe, TrainParams)
+    config, recipe = model_and_recipe(params, "resnet")
+    assert config == dataclasses.asdict(params.resnet) and recipe is params.train
+
+
 def test_valid_values_are_accepted() -> None:
     params = parse_params(
         {
@@ -157,11 +167,25 @@ def test_largest_seed_and_kernels_that_fit_their_maps_are_accepted() -> None:
         (
             {"train": {"flip": 1}},
             "params.yaml: unknown key train.flip (known: epochs, batch_size, optimizer, lr, "
-            "weight_decay, momentum, schedule, label_smoothing, augment, resume)",
+            "weight_decay, momentum, schedule, warmup, label_smoothing, augment, lookahead, precision, resume)",
         ),
         ({"train": {"augment": {"flip": 1}}}, "params.yaml: train.augment.flip must be true or false, got 1"),
         ({"train": {"optimizer": "adam"}}, "params.yaml: train.optimizer must be one of nadam, adamw, sgd, got 'adam'"),
         ({"train": {"momentum": 1}}, "params.yaml: train.momentum must be a number in [0, 1), got 1"),
+        ({"train": {"precision": "fp16"}}, "params.yaml: train.precision must be one of auto, fp32, bf16, got 'fp16'"),
+        (
+            {"fast": {"train": {"resume": True}}},
+            "params.yaml: unknown key fast.train.resume (known: epochs, batch_size, optimizer, lr, weight_decay, "
+            "momentum, schedule, warmup, label_smoothing, augment, lookahead, precision)",
+        ),
+        (
+            {"fast": {"model": {"widths": [64, 256]}}},
+            "params.yaml: fast.model.widths must be a list of 3 values, each a positive integer, got [64, 256]",
+        ),
+        (
+            {"fast": {"model": {"tta": "six"}}},
+            "params.yaml: fast.model.tta must be one of none, flip, flip_shift, got 'six'",
+        ),
         (
             {"data": {"val_fraction": 1.0}},
             "params.yaml: data.val_fraction must be a number strictly between 0 and 1, got 1.0",

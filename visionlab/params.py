@@ -22,7 +22,8 @@ import yaml
 from visionlab.errors import PipelineError
 from visionlab.io import read_text
 
-MODEL_NAMES = ("cnn", "resnet")
+MODEL_NAMES = ("cnn", "resnet", "fast")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 # --- value checks: each returns the phrase "must be ..." when the value is wrong ---------------
 
@@ -148,16 +149,25 @@ class AugmentParams:
 
 
 @dataclass(frozen=True)
-class TrainParams:
+class RecipeParams:
+    """Everything that shapes a training run: the seed's recipe by default (``train``), ``fast.train`` for ``fast``."""
+
     epochs: int = param(100, positive_int)
     batch_size: int = param(128, positive_int)
     optimizer: str = param("nadam", one_of("nadam", "adamw", "sgd"))
     lr: float = param(0.002, positive_number)
     weight_decay: float = param(0.0, non_negative_number)
     momentum: float = param(0.9, fraction_closed_open)
-    schedule: str = param("none", one_of("none", "cosine", "onecycle"))
+    schedule: str = param("none", one_of("none", "cosine", "onecycle", "linear"))
+    warmup: float = param(0.3, fraction_closed_open)
     label_smoothing: float = param(0.0, fraction_closed_open)
     augment: AugmentParams = field(default_factory=AugmentParams)
+    lookahead: float = param(0.0, fraction_closed_open)
+    precision: str = param("auto", one_of(*PRECISIONS))
+
+
+@dataclass(frozen=True)
+class TrainParams(RecipeParams):
     resume: bool = param(False, boolean)
 
 
@@ -188,6 +198,36 @@ class ResNetParams:
         if self.kernel_size <= maps[-1]:
             return None
         return "kernel_size", f"at most {maps[-1]}, the smallest map its layers see ({', '.join(map(str, maps))})"
+
+
+@dataclass(frozen=True)
+class FastModelParams:
+    widths: list[int] = param([64, 256, 256], list_of(positive_int, 3, 3))
+    logit_scale: float = param(1 / 9, positive_number)
+    tta: str = param("flip", one_of("none", "flip", "flip_shift"))
+
+
+@dataclass(frozen=True)
+class FastRecipeParams(RecipeParams):
+    """The ``fast`` recipe: the same keys as ``train`` (but ``resume``), with its own defaults."""
+
+    epochs: int = param(10, positive_int)
+    batch_size: int = param(256, positive_int)
+    optimizer: str = param("sgd", one_of("nadam", "adamw", "sgd"))
+    lr: float = param(0.2, positive_number)
+    weight_decay: float = param(5e-4, non_negative_number)
+    momentum: float = param(0.85, fraction_closed_open)
+    schedule: str = param("linear", one_of("none", "cosine", "onecycle", "linear"))
+    warmup: float = param(0.2, fraction_closed_open)
+    label_smoothing: float = param(0.2, fraction_closed_open)
+    augment: AugmentParams = field(default_factory=lambda: AugmentParams(crop_padding=2, flip=True))
+    precision: str = param("bf16", one_of(*PRECISIONS))
+
+
+@dataclass(frozen=True)
+class FastParams:
+    model: FastModelParams = field(default_factory=FastModelParams)
+    train: FastRecipeParams = field(default_factory=FastRecipeParams)
 
 
 @dataclass(frozen=True)
@@ -267,6 +307,7 @@ class Params:
     train: TrainParams = field(default_factory=TrainParams)
     cnn: CNNParams = field(default_factory=CNNParams)
     resnet: ResNetParams = field(default_factory=ResNetParams)
+    fast: FastParams = field(default_factory=FastParams)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     alexnet: AlexNetParams = field(default_factory=AlexNetParams)
     predict: PredictParams = field(default_factory=PredictParams)
@@ -389,3 +430,19 @@ def parse_section(name: str, raw: Any, source: str) -> Any:
 def as_dict(section: Any) -> dict[str, Any]:
     """A plain dict of a params section (for fingerprints and metrics files)."""
     return dataclasses.asdict(section)
+
+
+def model_and_recipe(params: Params, name: str) -> tuple[dict[str, Any], TrainParams]:
+    """The constructor arguments and the training recipe of model ``name``.
+
+    The seed's models take their section (``cnn``, ``resnet``) and the seed's recipe (``train``);
+    ``fast`` takes ``fast.model`` and ``fast.train``, with ``train.resume`` (resuming is not part
+    of a recipe). An unknown name gives an empty config; the model registry refuses it.
+    """
+    if name == "fast":
+        recipe = params.fast.train
+        fields = {f.name: getattr(recipe, f.name) for f in dataclasses.fields(RecipeParams)}
+        return as_dict(params.fast.model), TrainParams(**fields, resume=params.train.resume)
+    if name in MODEL_NAMES:
+        return as_dict(getattr(params, name)), params.train
+    return {}, params.train

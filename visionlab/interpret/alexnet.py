@@ -1,4 +1,8 @@
-"""torchvision's AlexNet with ImageNet, local or random weights, wrapped to take [0, 1] pixels.
+"""AlexNet (torchvision's layout and weights) with ImageNet, local or random weights, wrapped to take [0, 1] pixels.
+
+The network is defined here with the very module structure and state-dict keys of torchvision's
+``AlexNet``, so its published checkpoint loads as is; importing ``torchvision.models`` would load
+every model definition it ships (several seconds) for this one.
 
 ``alexnet.weights`` is one of:
 
@@ -18,10 +22,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from torchvision.models import AlexNet, AlexNet_Weights, alexnet
 from tqdm import tqdm
 
 from visionlab.errors import PipelineError
+from visionlab.interpret.imagenet_classes import IMAGENET_CLASSES
 from visionlab.io import atomic_path
 from visionlab.models.normalize import Normalize, Normalized
 from visionlab.progress import progress_enabled
@@ -31,11 +35,52 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 INPUT_SIZE = 224
 IMAGENET_WEIGHTS = "IMAGENET1K_V1"
+# torchvision's AlexNet_Weights.IMAGENET1K_V1; the hex in the name is the start of the file's sha256.
+IMAGENET_WEIGHTS_URL = "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"
 RANDOM_WEIGHTS = "none"
 # Random weights come from a fixed seed, not params.seed, so that every stage (filters has no
 # seed param) looks at the same random network.
 RANDOM_INIT_SEED = 0
 DOWNLOAD_TIMEOUT_S = 20.0
+
+
+class AlexNet(nn.Module):
+    """Krizhevsky's one-GPU AlexNet variant as torchvision builds it: five convs, then three linear layers.
+
+    ``features`` (indices 0, 3, 6, 8, 10 are the convs), ``avgpool`` and ``classifier`` (indices 1, 4,
+    6 are the linear layers) match torchvision's module tree, so the state dicts are interchangeable.
+    """
+
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(64, 192, kernel_size=5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(192, 384, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=dropout),
+            nn.Linear(256 * 6 * 6, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout),
+            nn.Linear(4096, 4096),
+            nn.ReLU(inplace=True),
+            nn.Linear(4096, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
 @dataclass
@@ -58,8 +103,8 @@ class LoadedAlexNet:
 
 
 def imagenet_class_names() -> tuple[str, ...]:
-    """The 1000 ImageNet class names (shipped inside torchvision, no download)."""
-    return tuple(AlexNet_Weights.IMAGENET1K_V1.meta["categories"])
+    """The 1000 ImageNet class names (torchvision's list, kept in this package: no download)."""
+    return IMAGENET_CLASSES
 
 
 def imagenet_normalized(net: nn.Module) -> Normalized:
@@ -69,15 +114,14 @@ def imagenet_normalized(net: nn.Module) -> Normalized:
 
 def imagenet_weights_path() -> Path:
     """Where torchvision caches (and this module looks for) the IMAGENET1K_V1 checkpoint."""
-    url = AlexNet_Weights.IMAGENET1K_V1.url
-    return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+    return Path(torch.hub.get_dir()) / "checkpoints" / IMAGENET_WEIGHTS_URL.rsplit("/", 1)[-1]
 
 
 def load_alexnet(weights: str, device: torch.device | str = "cpu") -> LoadedAlexNet:
     """Build AlexNet with the requested weights; every user-fixable problem is one PipelineError line."""
     with torch.random.fork_rng(devices=[]):  # don't disturb the caller's RNG stream
         torch.manual_seed(RANDOM_INIT_SEED)
-        net = alexnet(weights=None)
+        net = AlexNet()
     kind = weights.strip()
     if kind.lower() == RANDOM_WEIGHTS:
         random_weights = True
@@ -105,7 +149,7 @@ def _cached_imagenet_weights() -> Path:
     path = imagenet_weights_path()
     if path.is_file():
         return path
-    url = AlexNet_Weights.IMAGENET1K_V1.url
+    url = IMAGENET_WEIGHTS_URL
     try:
         download(url, path)
     except (OSError, ValueError) as err:  # URLError, timeouts and hash mismatches all land here

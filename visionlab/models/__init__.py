@@ -13,10 +13,11 @@ from torch import nn
 
 from visionlab.errors import PipelineError
 
-# name -> (module, class); the params section of each model has the same name.
+# name -> (module, class); the params section of each model has the same name (``fast``: ``fast.model``).
 MODEL_CLASSES: dict[str, tuple[str, str]] = {
     "cnn": ("visionlab.models.cnn", "CNN"),
     "resnet": ("visionlab.models.resnet", "ResNet"),
+    "fast": ("visionlab.models.fast", "FastNet"),
 }
 MODELS: tuple[str, ...] = tuple(MODEL_CLASSES)
 

@@ -11,6 +11,22 @@ from torch import nn
 from visionlab.models.layers import same_conv
 
 
+class PointwiseConv(nn.Conv2d):
+    """A 1x1 conv with a stride, computed as the plain 1x1 conv of the subsampled input (the same numbers).
+
+    PyTorch's CPU kernel for a strided 1x1 conv corrupts memory in its backward pass on channels_last
+    inputs with fewer than 8 channels (torch 2.13 on AVX2 CPUs; a narrow ``resnet.width``); the
+    subsampled form avoids that kernel. Parameters and state-dict keys are those of ``nn.Conv2d``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        super().__init__(in_channels, out_channels, 1, stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        step = self.stride[0]
+        return F.conv2d(x[..., ::step, ::step] if step > 1 else x, self.weight)
+
+
 class BasicBlock(nn.Module):
     """Two convs with BatchNorm; the input (or its 1x1-conv projection) is added before the last ReLU."""
 
@@ -29,7 +45,7 @@ class BasicBlock(nn.Module):
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or in_channels != out_channels:
             self.shortcut = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels)
+                PointwiseConv(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels)
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

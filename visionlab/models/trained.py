@@ -156,7 +156,7 @@ def load_trained(
         raise PipelineError(f"{path}: cannot build its {saved['model']} ({type(err).__name__}: {err})") from None
     _load_state(net, saved["state_dict"], path)
     wrapped = Normalized(net, saved["mean"], saved["std"])
-    wrapped.eval()
+    wrapped.to(memory_format=torch.channels_last).eval()
     return TrainedModel(
         name=saved["model"],
         config=dict(saved["config"]),

@@ -33,5 +33,6 @@ def augment(images: torch.Tensor, padding: int, flip: bool, generator: torch.Gen
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float32 [0, 1]; models normalise internally (see models.Normalized)."""
-    return images.float().div_(255.0)
+    """uint8 [0, 255] -> float32 [0, 1] in channels_last layout (one copy); models normalise internally
+    (see models.Normalized) and are kept channels_last too, which is what fast convolutions want."""
+    return images.to(dtype=torch.float32, memory_format=torch.channels_last).div_(255.0)

@@ -1,12 +1,22 @@
-"""Training throughput: the project's own training step against a bare PyTorch loop.
+"""Training throughput: the project's own training step against a bare PyTorch loop, in fp32 and bf16.
 
     python -m visionlab.training.benchmark --model resnet --width 16 --steps 20
+    python -m visionlab.training.benchmark --model fast
 
-Both run in one process on the same model, batch size and device. The project's step is
-``train_epoch`` exactly as the train stage uses it (shuffle, batched crop+flip on the device,
-forward/backward/step, loss and accuracy bookkeeping, finite-loss checks); the bare loop gets
-pre-made float batches and does forward/backward/step only. Prints images/second of both, their
-ratio, and the achieved FLOP/s.
+Everything runs in one process, on the same model, batch size and device, rounds alternating so
+that drift in machine load hits every variant alike (the median round is reported):
+
+- the project's step: ``train_epoch`` exactly as the train stage uses it (shuffle, batched
+  crop+flip on the device, forward/backward/step, loss and accuracy bookkeeping, finite-loss
+  checks), channels_last, at each precision;
+- a bare PyTorch loop over pre-made float batches (forward/backward/step only), channels_last,
+  at each precision;
+- once, the old baseline: the bare loop in fp32 with NCHW tensors, as training ran on CPUs before.
+
+The table gives images/s of both loops, their ratio, the achieved GFLOP/s (FLOPs counted by
+PyTorch's flop counter) and each rate against the old baseline. bf16 is timed where it is native
+(CUDA; CPUs with AVX-512-BF16 or AMX); elsewhere its row says so, since training would run fp32
+there, and ``--emulated-bf16`` times the emulated kernels anyway.
 """
 
 from __future__ import annotations
@@ -15,7 +25,9 @@ import argparse
 import copy
 import statistics
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -26,16 +38,41 @@ from visionlab.device import resolve_device
 from visionlab.errors import run_stage
 from visionlab.models import MODELS, build_model
 from visionlab.models.normalize import Normalized
-from visionlab.params import as_dict, load_params
-from visionlab.training.loop import DeviceSplit, autocast_for, build_optimizer, synchronize, train_epoch
+from visionlab.params import TrainParams, load_params, model_and_recipe
+from visionlab.training.loop import (
+    DeviceSplit,
+    autocast_for,
+    build_optimizer,
+    cpu_has_native_bf16,
+    init_from_data,
+    resolve_precision,
+    synchronize,
+    train_epoch,
+)
 
 
-def bare_loop_seconds(model: nn.Module, optimizer: torch.optim.Optimizer, batches: list, device: torch.device) -> float:
+def make_model(name: str, config: dict[str, Any], device: torch.device, channels_last: bool = True) -> nn.Module:
+    """A model as the train stage builds it (normalisation inside), on ``device``."""
+    model = Normalized(build_model(name, config), [0.5] * 3, [0.25] * 3).to(device)
+    return model.to(memory_format=torch.channels_last) if channels_last else model
+
+
+def synthetic_data(n: int, device: torch.device, seed: int = 0, image_size: int = 32) -> DeviceSplit:
+    """``n`` random uint8 images and labels, generated on ``device``."""
+    generator = torch.Generator(device=device).manual_seed(seed)
+    images = torch.randint(0, 256, (n, 3, image_size, image_size), generator=generator, device=device,
+                           dtype=torch.uint8)
+    return DeviceSplit(images, torch.randint(0, 10, (n,), generator=generator, device=device))
+
+
+def bare_loop_seconds(
+    model: nn.Module, optimizer: torch.optim.Optimizer, batches: list, device: torch.device, precision: str = "fp32"
+) -> float:
     model.train()
     synchronize(device)
     start = time.perf_counter()
     for images, labels in batches:
-        with autocast_for(device):
+        with autocast_for(device, precision):
             loss = F.cross_entropy(model(images), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -53,62 +90,158 @@ def training_step_flops(model: nn.Module, images: torch.Tensor, labels: torch.Te
     return counter.get_total_flops()
 
 
+@dataclass
+class Variant:
+    """One timed loop: ``run()`` trains over the timed images once and returns its seconds."""
+
+    label: str
+    run: Callable[[], float]
+    times: list[float]
+
+
+@dataclass
+class Rates:
+    """Images/s of each variant (median round), and the FLOPs of one training image."""
+
+    images_per_round: int
+    flops_per_image: float
+    seconds: dict[str, float]
+
+    def rate(self, label: str) -> float:
+        return self.images_per_round / self.seconds[label]
+
+    def gflops(self, label: str) -> float:
+        return self.flops_per_image * self.rate(label) / 1e9
+
+
+def measure(
+    name: str,
+    config: dict[str, Any],
+    recipe: TrainParams,
+    device: torch.device,
+    precisions: list[str],
+    steps: int,
+    rounds: int,
+    data: DeviceSplit | None = None,
+    old_baseline: bool = True,
+    seed: int = 0,
+    budget_s: float | None = None,
+) -> Rates:
+    """Time the project loop and the bare loop at each precision (and the old fp32 NCHW bare loop).
+
+    ``data`` (uint8 images on ``device``) defaults to ``steps`` batches of random images; each round
+    trains on its first ``steps`` batches. With ``budget_s``, no new round starts after that many
+    seconds (at least one round always runs).
+    """
+    batch = recipe.batch_size
+    n = batch * steps
+    data = data if data is not None else synthetic_data(n, device, seed)
+    timed = DeviceSplit(data.images[:n], data.labels[:n])
+    torch.manual_seed(seed)
+    reference = make_model(name, config, device)
+    init_from_data(reference, timed)  # fast's whitening: set once, copied into every variant
+    state = copy.deepcopy(reference.state_dict())
+    batches = [(timed.images[i : i + batch].float().div_(255), timed.labels[i : i + batch]) for i in range(0, n, batch)]
+    generator = torch.Generator(device=device).manual_seed(seed)
+
+    def project(precision: str) -> Callable[[], float]:
+        model = make_model(name, config, device)
+        model.load_state_dict(state)
+        params = replace(recipe, precision=precision)
+        optimizer = build_optimizer(params, model)
+        return lambda: train_epoch(model, optimizer, None, timed, params, generator, 0, progress=False).seconds
+
+    def bare(precision: str, channels_last: bool = True) -> Callable[[], float]:
+        model = make_model(name, config, device, channels_last)
+        model.load_state_dict(state)
+        optimizer = build_optimizer(recipe, model)
+        layout = torch.channels_last if channels_last else torch.contiguous_format
+        inputs = [(x.contiguous(memory_format=layout), y) for x, y in batches]
+        return lambda: bare_loop_seconds(model, optimizer, inputs, device, precision)
+
+    variants = [Variant("old", bare("fp32", channels_last=False), [])] if old_baseline else []
+    for precision in precisions:
+        variants += [Variant(f"project {precision}", project(precision), []),
+                     Variant(f"bare {precision}", bare(precision), [])]
+    for variant in variants:  # warm up: allocator, kernels, autotuning
+        variant.run()
+    started = time.perf_counter()
+    for index in range(rounds):
+        if index and budget_s is not None and time.perf_counter() - started > budget_s:
+            break
+        for variant in variants:
+            variant.times.append(variant.run())
+    flops = training_step_flops(make_model(name, config, device), *batches[0]) / batch
+    return Rates(n, flops, {v.label: statistics.median(v.times) for v in variants})
+
+
+def _rate(value: float) -> str:
+    return f"{value:>10,.0f}" if value >= 1000 else f"{value:>10.1f}"
+
+
+def benchmark_table(rates: Rates, precisions: list[str], skipped: dict[str, str]) -> list[str]:
+    old = rates.rate("old") if "old" in rates.seconds else None
+    header = f"{'precision':<10}{'loop':<30}{'images/s':>10}{'vs bare':>9}{'GFLOP/s':>10}{'vs old':>8}"
+    lines = [header]
+    if old is not None:
+        lines.append(f"{'fp32':<10}{'bare, NCHW (old baseline)':<30}{_rate(old)}{'':>9}{rates.gflops('old'):>10,.1f}"
+                     f"{1:>8.2f}")
+    for precision in precisions:
+        if precision in skipped:
+            lines.append(f"{precision:<10}skipped: {skipped[precision]}")
+            continue
+        project, bare = rates.rate(f"project {precision}"), rates.rate(f"bare {precision}")
+        for loop, rate, label in (("project (train_epoch), chl", project, f"project {precision}"),
+                                  ("bare, channels_last", bare, f"bare {precision}")):
+            ratio = f"{project / bare:>9.3f}" if loop.startswith("project") else f"{'':>9}"
+            versus = f"{rate / old:>8.2f}" if old else ""
+            lines.append(f"{precision:<10}{loop:<30}{_rate(rate)}{ratio}{rates.gflops(label):>10,.1f}{versus}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="model config and training recipe come from here")
     parser.add_argument("--model", default="resnet", choices=sorted(MODELS))
     parser.add_argument("--width", type=int, help="override resnet.width (smaller is feasible on CPU)")
-    parser.add_argument("--batch-size", type=int, help="override train.batch_size")
+    parser.add_argument("--batch-size", type=int, help="override the recipe's batch_size")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the median is reported")
+    parser.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32, bf16")
+    parser.add_argument("--emulated-bf16", action="store_true", help="time bf16 even where it is not native")
     parser.add_argument("--device", help="override the device param")
     args = parser.parse_args()
 
     params = load_params(args.params)
-    config = as_dict(getattr(params, args.model))
+    config, recipe = model_and_recipe(params, args.model)
     if args.width is not None and args.model == "resnet":
         config["width"] = args.width
-    train_params = replace(params.train, batch_size=args.batch_size or params.train.batch_size)
-    batch = train_params.batch_size
+    recipe = replace(recipe, batch_size=args.batch_size or recipe.batch_size)
     device = resolve_device(args.device or params.device)
-    torch.manual_seed(params.seed)
+    precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
+    skipped = {}
+    for precision in precisions:
+        if precision not in ("fp32", "bf16"):
+            parser.error(f"--precisions: {precision!r} is not fp32 or bf16")
+        if precision == "bf16" and resolve_precision("bf16", device) != "bf16":
+            if args.emulated_bf16 and device.type == "cpu":
+                continue
+            skipped[precision] = (f"not native on this {device.type} (no AVX-512-BF16/AMX): training with "
+                                  "precision bf16 runs fp32 here (--emulated-bf16 times it anyway)")
+    if args.emulated_bf16:  # time bf16 autocast even on a CPU that only emulates it
+        import visionlab.training.loop as loop
 
-    def fresh_model() -> nn.Module:
-        model = Normalized(build_model(args.model, config), [0.5] * 3, [0.25] * 3).to(device)
-        return model.to(memory_format=torch.channels_last) if device.type == "cuda" else model
+        loop.cpu_has_native_bf16 = lambda: True  # noqa: E731 - this process only
+    timed = [p for p in precisions if p not in skipped]
+    rates = measure(args.model, config, recipe, device, timed, args.steps, args.rounds, seed=params.seed)
 
-    n = batch * args.steps
-    data = DeviceSplit(
-        torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, device=device),
-        torch.randint(0, 10, (n,), device=device),
-    )
-    batches = [(data.images[i : i + batch].float() / 255, data.labels[i : i + batch]) for i in range(0, n, batch)]
-    project_model, bare_model = fresh_model(), fresh_model()
-    bare_model.load_state_dict(copy.deepcopy(project_model.state_dict()))
-    project_opt, bare_opt = build_optimizer(train_params, project_model), build_optimizer(train_params, bare_model)
-    generator = torch.Generator(device=device).manual_seed(params.seed)
-
-    # Warm up both (allocator, kernels) before timing.
-    train_epoch(project_model, project_opt, None, DeviceSplit(data.images[: 2 * batch], data.labels[: 2 * batch]),
-                train_params, generator, 0, progress=False)
-    bare_loop_seconds(bare_model, bare_opt, batches[:2], device)
-
-    project_times, bare_times = [], []
-    for _ in range(args.rounds):  # alternate so drift in machine load hits both alike
-        project_times.append(train_epoch(project_model, project_opt, None, data, train_params, generator, 0,
-                                         progress=False).seconds)
-        bare_times.append(bare_loop_seconds(bare_model, bare_opt, batches, device))
-    project_rate = n / statistics.median(project_times)
-    bare_rate = n / statistics.median(bare_times)
-    flops = training_step_flops(fresh_model(), *batches[0]) * args.steps
-
-    label = f"{args.model} ({', '.join(f'{k}={v}' for k, v in config.items())}), batch {batch}, {device}"
-    print(f"benchmark: {label}; {args.rounds} rounds x {args.steps} steps, median")
-    print(f"project training step: {project_rate:10,.0f} images/s")
-    print(f"bare PyTorch loop:     {bare_rate:10,.0f} images/s")
-    print(f"ratio project/bare:    {project_rate / bare_rate:10.3f}")
-    print(f"achieved (project):    {flops / statistics.median(project_times) / 1e9:10,.1f} GFLOP/s "
-          f"({flops / args.steps / batch / 1e6:,.0f} MFLOP per image, forward+backward)")
+    native = "native bf16" if device.type == "cuda" or cpu_has_native_bf16() else "no native bf16"
+    label = f"{args.model} ({', '.join(f'{k}={v}' for k, v in config.items())}), batch {recipe.batch_size}"
+    print(f"benchmark: {label}, {device} ({torch.get_num_threads()} threads, {native}); "
+          f"{args.rounds} rounds x {args.steps} steps, median; {rates.flops_per_image / 1e6:,.0f} MFLOP per image "
+          "(forward+backward)")
+    for line in benchmark_table(rates, precisions, skipped):
+        print(line)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ RESUME_KEYS: dict[str, type | tuple[type, ...]] = {
     "train_seconds": (int, float),
     "wall_seconds": (int, float),
 }
-OPTIONAL_RESUME_KEYS: dict[str, type] = {"cuda_rng_state": torch.Tensor}
+OPTIONAL_RESUME_KEYS: dict[str, type] = {"cuda_rng_state": torch.Tensor, "lookahead_state": dict}
 RESUME_ADVICE = "delete it or set train.resume=false"
 
 

@@ -19,7 +19,8 @@ from tqdm import tqdm
 
 from visionlab.data.cifar import Split
 from visionlab.errors import PipelineError
-from visionlab.params import TrainParams, as_dict
+from visionlab.models.normalize import Normalized
+from visionlab.params import RecipeParams, TrainParams, as_dict
 from visionlab.progress import progress_enabled
 from visionlab.training.augment import augment, to_float
 from visionlab.training.checkpoint import load_resume_checkpoint, restore_training_state, save_checkpoint
@@ -51,7 +52,7 @@ class EpochResult:
     seconds: float
 
 
-def build_optimizer(params: TrainParams, model: nn.Module) -> torch.optim.Optimizer:
+def build_optimizer(params: RecipeParams, model: nn.Module) -> torch.optim.Optimizer:
     if params.optimizer == "nadam":
         return torch.optim.NAdam(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     if params.optimizer == "adamw":
@@ -62,14 +63,39 @@ def build_optimizer(params: TrainParams, model: nn.Module) -> torch.optim.Optimi
 
 
 def build_scheduler(
-    params: TrainParams, optimizer: torch.optim.Optimizer, total_steps: int
+    params: RecipeParams, optimizer: torch.optim.Optimizer, total_steps: int
 ) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """A per-step schedule over the whole run (``none`` keeps the learning rate constant)."""
+    """A per-step schedule over the whole run (``none`` keeps the learning rate constant).
+
+    ``onecycle`` warms up (cosine) for the ``warmup`` fraction of the steps, then anneals;
+    ``linear`` rises linearly from 0 over that fraction, then falls linearly to 0 at the last step.
+    """
     if params.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     if params.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=params.lr, total_steps=total_steps)
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=params.lr, total_steps=total_steps, pct_start=params.warmup
+        )
+    if params.schedule == "linear":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, LinearWarmupDecay(total_steps, params.warmup))
     return None
+
+
+@dataclass(frozen=True)
+class LinearWarmupDecay:
+    """The learning-rate factor at step ``s``: up from ~0 to 1 over the warm-up steps, then down to 0 at the end.
+
+    A picklable class rather than a lambda, so the scheduler's state dict can be checkpointed.
+    """
+
+    total_steps: int
+    warmup: float
+
+    def __call__(self, step: int) -> float:
+        warm = max(1, round(self.warmup * self.total_steps))
+        if step < warm:
+            return (step + 1) / warm
+        return max(0.0, (self.total_steps - step) / max(1, self.total_steps - warm))
 
 
 def steps_per_epoch(n_images: int, batch_size: int) -> int:
@@ -77,11 +103,80 @@ def steps_per_epoch(n_images: int, batch_size: int) -> int:
     return max(1, n_images // batch_size)
 
 
-def autocast_for(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA (tensor cores); full float32 elsewhere, which keeps CPU runs exact."""
+def cpu_has_native_bf16() -> bool:
+    """AVX-512-BF16 or AMX: without them bf16 autocast on the CPU is emulated and many times slower than fp32."""
+    cpu = torch.cpu
+    return bool(getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
+                or getattr(cpu, "_is_amx_tile_supported", lambda: False)())
+
+
+def resolve_precision(requested: str, device: torch.device) -> str:
+    """The precision a run actually uses: ``fp32`` or ``bf16``.
+
+    ``auto`` is bf16 on CUDA and fp32 elsewhere (exactly repeatable CPU runs). ``bf16`` is honoured
+    on CUDA and on CPUs with native bf16 (AVX-512-BF16 or AMX); elsewhere (MPS, older CPUs) it
+    falls back to fp32, and :func:`precision_note` says so.
+    """
+    if requested == "fp32":
+        return "fp32"
     if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return "bf16"
+    if requested == "bf16" and device.type == "cpu" and cpu_has_native_bf16():
+        return "bf16"
+    return "fp32"
+
+
+def precision_note(requested: str, device: torch.device) -> str | None:
+    """One line when ``bf16`` was asked for but fp32 runs instead; None otherwise."""
+    if requested == "bf16" and resolve_precision(requested, device) == "fp32":
+        where = "this CPU has neither AVX-512-BF16 nor AMX" if device.type == "cpu" else f"not used on {device.type}"
+        return f"precision bf16 requested, running fp32: {where}"
+    return None
+
+
+def autocast_for(device: torch.device, precision: str = "auto") -> contextlib.AbstractContextManager:
+    """bf16 autocast where :func:`resolve_precision` says bf16; plain float32 otherwise."""
+    if resolve_precision(precision, device) == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+class Lookahead:
+    """Slow weights that trail the trained ones (Zhang et al. 2019, as airbench uses it).
+
+    Every ``every`` steps the slow weights move ``1 - decay`` of the way to the trained ones and the
+    model jumps back to them; buffers (BatchNorm statistics) are copied as they are. The slow
+    weights are state: checkpoints carry them, so a resumed run equals an uninterrupted one.
+    """
+
+    def __init__(self, model: nn.Module, decay: float, every: int = 5) -> None:
+        self.decay, self.every, self.count = decay, every, 0
+        self.slow = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def step(self, model: nn.Module) -> None:
+        self.count += 1
+        if self.count % self.every == 0:
+            self.sync(model, self.decay)
+
+    @torch.no_grad()
+    def sync(self, model: nn.Module, decay: float) -> None:
+        """Move the slow weights ``1 - decay`` of the way to the model's, then set the model to them."""
+        for key, value in model.state_dict().items():
+            slow = self.slow[key]
+            if value.is_floating_point():
+                slow.lerp_(value, 1 - decay)
+            else:
+                slow.copy_(value)
+            value.copy_(slow)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "slow": self.slow}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.count = int(state["count"])
+        for key, value in state["slow"].items():
+            self.slow[key].copy_(value)
 
 
 def synchronize(device: torch.device) -> None:
@@ -98,6 +193,7 @@ def train_epoch(
     generator: torch.Generator,
     epoch: int,
     progress: bool = True,
+    lookahead: Lookahead | None = None,
 ) -> EpochResult:
     """One pass over ``data`` in shuffled full batches; raise on the first non-finite loss."""
     device = data.images.device
@@ -114,7 +210,7 @@ def train_epoch(
         index = order[step * batch_size : (step + 1) * batch_size]
         images = augment(data.images[index], params.augment.crop_padding, params.augment.flip, generator)
         labels = data.labels[index]
-        with autocast_for(device):
+        with autocast_for(device, params.precision):
             logits = model(to_float(images))
             loss = F.cross_entropy(logits, labels, label_smoothing=params.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
@@ -122,6 +218,8 @@ def train_epoch(
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
+        if lookahead is not None:
+            lookahead.step(model)
         losses[step] = loss.detach()
         correct[step] = (logits.argmax(1) == labels).sum()
         if (step + 1) % FINITE_CHECK_INTERVAL == 0 or step + 1 == n_steps:
@@ -147,7 +245,9 @@ class NonFiniteLoss(PipelineError):
 
 
 @torch.no_grad()
-def predict(model: nn.Module, data: DeviceSplit, batch_size: int = 512) -> tuple[float, np.ndarray]:
+def predict(
+    model: nn.Module, data: DeviceSplit, batch_size: int = 512, precision: str = "auto"
+) -> tuple[float, np.ndarray]:
     """Mean cross-entropy (no label smoothing) and the predicted class of every image, in eval mode."""
     model.eval()
     device = data.images.device
@@ -156,16 +256,18 @@ def predict(model: nn.Module, data: DeviceSplit, batch_size: int = 512) -> tuple
     for start in range(0, len(data), batch_size):
         images = to_float(data.images[start : start + batch_size])
         labels = data.labels[start : start + batch_size]
-        with autocast_for(device):
+        with autocast_for(device, precision):
             logits = model(images)
         total_loss += F.cross_entropy(logits.float(), labels, reduction="sum")
         predictions.append(logits.argmax(1))
     return total_loss.item() / len(data), torch.cat(predictions).cpu().numpy()
 
 
-def evaluate(model: nn.Module, data: DeviceSplit, batch_size: int = 512) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, data: DeviceSplit, batch_size: int = 512, precision: str = "auto"
+) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``data``."""
-    loss, predicted = predict(model, data, batch_size)
+    loss, predicted = predict(model, data, batch_size, precision)
     return loss, float((predicted == data.labels.cpu().numpy()).mean())
 
 
@@ -192,6 +294,7 @@ class TrainingRun:
             "model": self.model_name,
             "model_config": self.model_config,
             "train": train,
+            "precision": resolve_precision(self.params.precision, self.train.images.device),
             "seed": self.seed,
             **self.fingerprint_extra,
         }
@@ -214,6 +317,18 @@ def check_resumable(run: TrainingRun, model: nn.Module | None = None) -> None:
             restore_training_state(state, trial, optimizer, scheduler, generator, run.checkpoint_path)
 
 
+# Data-initialised layers (``fast``'s patch whitening) see at most this many training images.
+INIT_IMAGES = 1024
+
+
+def init_from_data(model: nn.Module, data: DeviceSplit) -> None:
+    """Give a net with an ``init_from_data`` method the first training images, normalised as it will see them."""
+    net, normalize = (model.net, model[0]) if isinstance(model, Normalized) else (model, nn.Identity())
+    init = getattr(net, "init_from_data", None)
+    if init is not None:
+        init(normalize(to_float(data.images[:INIT_IMAGES])))
+
+
 def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
     """Train ``model`` for ``params.epochs``, checkpointing every epoch; return the run's summary.
 
@@ -223,9 +338,15 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
     """
     device = run.train.images.device
     params = run.params
+    precision = resolve_precision(params.precision, device)
+    note = precision_note(params.precision, device)
+    if note:
+        print(note)
+    init_from_data(model, run.train)
     torch.manual_seed(run.seed)
     generator = torch.Generator(device=device).manual_seed(run.seed)
     optimizer = build_optimizer(params, model)
+    lookahead = Lookahead(model, params.lookahead) if params.lookahead > 0 else None
     batch_size = min(params.batch_size, len(run.train))
     scheduler = build_scheduler(params, optimizer, params.epochs * steps_per_epoch(len(run.train), batch_size))
 
@@ -236,6 +357,14 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
     if params.resume and run.checkpoint_path.is_file():
         state = load_resume_checkpoint(run.checkpoint_path, fingerprint, device)
         restore_training_state(state, model, optimizer, scheduler, generator, run.checkpoint_path)
+        if lookahead is not None:
+            try:
+                lookahead.load_state_dict(state["lookahead_state"])
+            except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+                raise PipelineError(
+                    f"cannot resume from {run.checkpoint_path}: its lookahead_state does not fit the run "
+                    f"({type(err).__name__}); delete it or set train.resume=false"
+                ) from None
         torch.set_rng_state(state["cpu_rng_state"].cpu())
         if device.type == "cuda" and "cuda_rng_state" in state:
             torch.cuda.set_rng_state(state["cuda_rng_state"].cpu(), device)
@@ -250,11 +379,13 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
     for epoch in range(len(history) + 1, params.epochs + 1):
         started = time.perf_counter()
         try:
-            result = train_epoch(model, optimizer, scheduler, run.train, params, generator, epoch, run.progress)
+            result = train_epoch(
+                model, optimizer, scheduler, run.train, params, generator, epoch, run.progress, lookahead
+            )
         except NonFiniteLoss as err:
             kept = f"checkpoint of epoch {len(history)} kept at {run.checkpoint_path}" if history else "no checkpoint"
             raise PipelineError(f"{err}: stopped; {kept}; try a lower train.lr") from None
-        val_loss, val_accuracy = evaluate(model, run.val)
+        val_loss, val_accuracy = evaluate(model, run.val, precision=params.precision)
         row = {
             "epoch": epoch,
             "train_loss": result.loss,
@@ -275,6 +406,7 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
             "model_state": model.state_dict(),
             "optimizer_state": optimizer.state_dict(),
             "scheduler_state": scheduler.state_dict() if scheduler is not None else {},
+            "lookahead_state": lookahead.state_dict() if lookahead is not None else {},
             "generator_state": generator.get_state(),
             "cpu_rng_state": torch.get_rng_state(),
             "history": history,
@@ -290,6 +422,7 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
         "epochs": len(history),
         "history": history,
         "device": str(device),
+        "precision": precision,
         "train_seconds": train_seconds,
         "wall_seconds": wall_seconds,
         "images_per_second": images_trained / train_seconds if train_seconds > 0 else math.nan,

@@ -1,0 +1,150 @@
+"""Train several models side by side in one process and compare test accuracy against wall time.
+
+    python -m visionlab.training.compare --data data/cifar10.npz --stats data/stats.json \\
+        --models resnet fast --set resnet.width=16 --set train.epochs=15 --equal-time
+
+Each model trains exactly as the train stage trains it (``fit`` with the recipe of
+``model_and_recipe``: ``train`` for cnn/resnet, ``fast.train`` for fast), on the same split, one
+after the other, and its test accuracy is measured after every epoch (outside the timed part).
+Printed per model: final test accuracy, the wall and CPU seconds of the whole ``fit`` (steps,
+validation, checkpoints, data-initialised layers), and the test accuracy of each model at the
+wall time the fastest one needed. ``--equal-time`` adds a run of the last model with its epochs
+scaled so that it takes about as long as the first model took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import math
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from visionlab.data.cifar import load_cifar10, load_stats, train_val_split
+from visionlab.device import resolve_device
+from visionlab.errors import PipelineError, run_stage
+from visionlab.models import build_model
+from visionlab.models.normalize import Normalized
+from visionlab.params import TrainParams, load_params, model_and_recipe, parse_params
+from visionlab.training.loop import DeviceSplit, TrainingRun, evaluate, fit, resolve_precision
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """``key.sub=value`` settings (values parsed as YAML), as ``dvc exp run -S`` takes them."""
+    raw = copy.deepcopy(raw)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise PipelineError(f"--set {item!r}: expected key=value")
+        *parents, leaf = key.split(".")
+        node = raw
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    return raw
+
+
+def train_one(
+    name: str, config: dict[str, Any], recipe: TrainParams, seed: int, mean: list[float], std: list[float],
+    train: DeviceSplit, val: DeviceSplit, test: DeviceSplit, workdir: Path,
+) -> dict[str, Any]:
+    """One ``fit`` as the train stage runs it; per epoch: cumulative wall seconds and test accuracy."""
+    torch.manual_seed(seed)
+    net = build_model(name, config)
+    model = Normalized(net, mean, std).to(train.images.device, memory_format=torch.channels_last)
+    curve: list[tuple[float, float]] = []
+    outside = 0.0  # seconds spent measuring test accuracy, not counted as training time
+    started = time.perf_counter()
+
+    def log_epoch(row: dict[str, float]) -> None:
+        nonlocal outside
+        t0 = time.perf_counter()
+        trained_for = t0 - started - outside
+        _, accuracy = evaluate(model, test, precision=recipe.precision)
+        outside += time.perf_counter() - t0
+        curve.append((trained_for, accuracy))
+
+    run = TrainingRun(
+        model_name=name, model_config=config, params=replace(recipe, resume=False), seed=seed, train=train,
+        val=val, checkpoint_path=workdir / f"{name}-{len(list(workdir.iterdir()))}.pt", fingerprint_extra={},
+        log_epoch=log_epoch, progress=False,
+    )
+    cpu0 = time.process_time()
+    summary = fit(run, model)
+    wall = time.perf_counter() - started - outside
+    cpu = time.process_time() - cpu0
+    return {"model": name, "epochs": recipe.epochs, "precision": summary["precision"], "wall_seconds": wall,
+            "cpu_seconds": cpu, "test_accuracy": curve[-1][1], "curve": curve}
+
+
+def accuracy_at(curve: list[tuple[float, float]], seconds: float) -> float:
+    """Test accuracy of the last epoch finished within ``seconds`` (nan if none was)."""
+    done = [acc for t, acc in curve if t <= seconds * 1.0001]
+    return done[-1] if done else math.nan
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--data", default="data/cifar10.npz")
+    parser.add_argument("--stats", default="data/stats.json")
+    parser.add_argument("--models", nargs="+", default=["resnet", "fast"])
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a param")
+    parser.add_argument("--equal-time", action="store_true", help="add the last model, rescaled to the first's time")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    params = load_params(args.params)
+    if args.set:
+        params = parse_params(apply_overrides(dataclasses.asdict(params), args.set), source=f"{args.params} + --set")
+    device = resolve_device(params.device)
+    data = load_cifar10(args.data)
+    mean, std = load_stats(args.stats)
+    train_split, val_split = train_val_split(data, params.data.val_fraction, params.seed)
+    train, val = DeviceSplit.from_split(train_split, device), DeviceSplit.from_split(val_split, device)
+    test = DeviceSplit.from_split(data.test, device)
+    print(f"compare on {device} ({torch.get_num_threads()} threads): {len(train)} train / {len(test)} test images")
+
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [(name, *model_and_recipe(params, name)) for name in args.models]
+        for name, config, recipe in runs:
+            results.append(train_one(name, config, recipe, params.seed, mean, std, train, val, test, Path(tmp)))
+            _print_result(results[-1])
+        if args.equal_time and len(results) > 1:
+            name, config, recipe = runs[-1]
+            scale = results[0]["wall_seconds"] / results[-1]["wall_seconds"]
+            longer = replace(recipe, epochs=max(1, math.floor(recipe.epochs * scale)))
+            results.append(train_one(name, config, longer, params.seed, mean, std, train, val, test, Path(tmp)))
+            results[-1]["equal_time_run"] = True
+            _print_result(results[-1])
+
+    shortest = min(r["wall_seconds"] for r in results)
+    print(f"\ntest accuracy at {shortest:.0f} s (the shortest run's wall time):")
+    for r in results:
+        print(f"  {r['model']:8} {r['epochs']:3d} epochs: {accuracy_at(r['curve'], shortest):.4f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"device": str(device), "threads": torch.get_num_threads(),
+                                               "precision_native": resolve_precision("bf16", device),
+                                               "runs": results}, indent=1))
+
+
+def _print_result(r: dict[str, Any]) -> None:
+    curve = ", ".join(f"{t:.0f}s:{acc:.3f}" for t, acc in r["curve"])
+    print(f"{r['model']:8} {r['epochs']:3d} epochs ({r['precision']}): test accuracy {r['test_accuracy']:.4f} in "
+          f"{r['wall_seconds']:.1f} s wall, {r['cpu_seconds']:.1f} s CPU | per epoch {curve}", flush=True)
+
+
+if __name__ == "__main__":
+    run_stage(main)

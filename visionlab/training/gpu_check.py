@@ -1,0 +1,395 @@
+"""The prepared GPU check: one table that says whether and how fast the CUDA path works.
+
+    bash .ci/gpu-check                              # on the GPU machine (see the README)
+    python -m visionlab.training.gpu_check --device cpu --tiny --out /tmp/x   # the suite's CPU mode
+
+Rows, each with its exit status (0 = fine) and a hard time budget:
+
+1. throughput: training images/s of the project's loop (``train_epoch``) and of a bare loop on
+   50,000 full-size synthetic images held on the device, for the seed ResNet (width 64), the CNN
+   and ``fast``, at batch 128 and 512 (bf16 autocast on CUDA, channels_last); their ratio, the
+   achieved TFLOP/s and the fraction of the card's dense bf16 peak;
+2. projections: the seed's 100 epochs on 45,000 training images (the full set less validation)
+   at the measured rate, and ``fast``'s own schedule at its batch size;
+3. a short training run of each model on the sample (``--sample``; synthetic images if none is
+   given, and the table says so), written as the train stage writes ``models/<name>.pt``;
+4. every evaluation and analysis stage's own code (``stages.evaluate`` for each model, predict,
+   filters, maximize_channels, maximize_class, attack) run in this process on the device, with
+   random AlexNet weights and few steps;
+5. test accuracy of each trained model under bf16 autocast against fp32 evaluation.
+
+Nothing here imports dvc or dvclive (the GPU machine has neither).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import runpy
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from visionlab.data.cifar import channel_stats, load_cifar10, train_val_split
+from visionlab.models import build_model
+from visionlab.models.normalize import Normalized
+from visionlab.params import as_dict, load_params, model_and_recipe
+from visionlab.training.benchmark import measure, synthetic_data
+from visionlab.training.checkpoint import save_checkpoint
+from visionlab.training.loop import DeviceSplit, TrainingRun, fit, predict
+
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+MODELS = ("resnet", "cnn", "fast")
+FULL_TRAIN_IMAGES = 45_000  # CIFAR-10's 50,000 less the 10 % validation split
+SEED_EPOCHS = 100
+
+# Dense (no sparsity) bf16 tensor-core peaks, TFLOP/s, from the vendors' data sheets.
+BF16_PEAK_TFLOPS = {"H200": 989.0, "H100 SXM": 989.0, "H100 NVL": 835.0, "H100 PCIe": 756.0, "H100": 989.0,
+                    "A100": 312.0, "L40S": 362.0, "A10G": 70.0, "L4": 121.0}
+
+
+@dataclass
+class Sizes:
+    """How big each part of the check is: the real check and the suite's tiny CPU mode."""
+
+    synthetic_images: int
+    batches: tuple[int, ...]
+    steps: int  # timed steps per round (per batch size)
+    rounds: int
+    configs: dict[str, dict[str, Any]]
+    train_epochs: int
+    train_images: int | None  # cap on the sample's training images (None: all)
+    stage_steps: int
+    attack_images: int
+    row_budget_s: float
+
+
+FULL = Sizes(50_000, (128, 512), 40, 3, {"resnet": {"width": 64}}, 2, None, 10, 16, 40.0)
+TINY = Sizes(
+    256, (16, 32), 2, 1,
+    {"resnet": {"width": 4, "blocks": [1, 1, 1, 1]},
+     "cnn": {"channels": [4, 4, 4, 4], "fc_widths": [16, 16, 16]},
+     "fast": {"widths": [8, 8, 8]}},
+    1, 256, 2, 2, 30.0,
+)
+
+
+@dataclass
+class Row:
+    section: str
+    item: str
+    result: str
+    status: int | str
+    seconds: float
+
+
+class Check:
+    """Collects rows; each part runs under ``step`` so that one failure is one row, not the end."""
+
+    def __init__(self, budget_s: float) -> None:
+        self.rows: list[Row] = []
+        self.started = time.perf_counter()
+        self.budget_s = budget_s
+
+    def left(self) -> float:
+        return self.budget_s - (time.perf_counter() - self.started)
+
+    def step(self, section: str, item: str, work: Callable[[], str], reserve_s: float = 0.0) -> str | None:
+        """Run ``work`` (which returns the result text) unless the overall budget is spent."""
+        if self.left() <= reserve_s:
+            self.rows.append(Row(section, item, "skipped: time budget spent", 124, 0.0))
+            return None
+        t0 = time.perf_counter()
+        try:
+            result, status = work(), 0
+        except StageFailed as err:
+            result, status = str(err), err.status
+        except Exception as err:  # a check reports every failure as a row and goes on
+            result, status = f"{type(err).__name__}: {err}".splitlines()[0][:200], 1
+            traceback.print_exc(file=sys.stderr)
+        result = " ".join(result.replace("|", "/").split())  # one table cell
+        self.rows.append(Row(section, item, result, status, time.perf_counter() - t0))
+        print(f"[{time.perf_counter() - self.started:6.1f} s] {section} | {item} | {result} | {status}", flush=True)
+        return result if status == 0 else None
+
+    def table(self) -> str:
+        header = ["section", "item", "result", "status", "seconds"]
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for r in self.rows:
+            lines.append(f"| {r.section} | {r.item} | {r.result} | {r.status} | {r.seconds:.1f} |")
+        return "\n".join(lines)
+
+    @property
+    def failed(self) -> list[Row]:
+        return [r for r in self.rows if r.status != 0]
+
+
+class StageFailed(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def peak_bf16_tflops(device: torch.device) -> tuple[str, float | None]:
+    if device.type != "cuda":
+        return f"CPU ({torch.get_num_threads()} threads)", None
+    name = torch.cuda.get_device_name(device)
+    for key, peak in BF16_PEAK_TFLOPS.items():
+        if all(part in name for part in key.split()):
+            return name, peak
+    return name, None
+
+
+# --- 1 and 2: throughput and projections ------------------------------------------------------
+
+
+def throughput(check: Check, params: Any, sizes: Sizes, device: torch.device, peak: float | None) -> dict:
+    """Rows of images/s per model and batch size; returns {(model, batch): project images/s}."""
+    rates: dict[tuple[str, int], float] = {}
+    data = synthetic_data(sizes.synthetic_images, device, params.seed)
+    for name in MODELS:
+        config, recipe = model_and_recipe(params, name)
+        config = {**config, **sizes.configs.get(name, {})}
+        batches = sorted({*sizes.batches, recipe.batch_size})  # the recipe's own batch for the projection
+        for batch in batches:
+            steps = max(1, min(sizes.steps, sizes.synthetic_images // batch))
+
+            def work(name=name, config=config, recipe=recipe, batch=batch, steps=steps) -> str:
+                measured = measure(name, config, replace(recipe, batch_size=batch, precision="auto"), device,
+                                   ["auto"], steps, sizes.rounds, data=data, old_baseline=False, seed=params.seed,
+                                   budget_s=sizes.row_budget_s)
+                project, bare = measured.rate("project auto"), measured.rate("bare auto")
+                rates[(name, batch)] = project
+                tflops = measured.gflops("project auto") / 1e3
+                of_peak = f", {100 * tflops / peak:.1f} % of peak" if peak else ""
+                return (f"project {project:,.0f} img/s, bare {bare:,.0f} img/s, ratio {project / bare:.3f}, "
+                        f"{tflops:.2f} TFLOP/s{of_peak}")
+
+            label = f"{name} ({_config_text(config)}), batch {batch}, {steps} steps x {sizes.rounds} rounds"
+            check.step("throughput", label, work)
+    return rates
+
+
+def projections(check: Check, params: Any, rates: dict[tuple[str, int], float]) -> None:
+    for name in MODELS:
+        _, recipe = model_and_recipe(params, name)
+        epochs = SEED_EPOCHS if name != "fast" else recipe.epochs
+        what = "the seed's" if name != "fast" else "fast's"
+
+        def work(name=name, recipe=recipe, epochs=epochs) -> str:
+            rate = rates[(name, recipe.batch_size)]
+            seconds = epochs * FULL_TRAIN_IMAGES / rate
+            return f"{_duration(seconds)} of training steps ({rate:,.0f} img/s; validation not included)"
+
+        check.step("projection", f"{name}: {what} {epochs} epochs x {FULL_TRAIN_IMAGES:,} images, batch "
+                   f"{recipe.batch_size}", work)
+
+
+# --- 3, 4 and 5: training, stages, bf16 against fp32 ------------------------------------------
+
+
+def synthetic_sample(path: Path, n_train: int, n_test: int, seed: int = 0) -> None:
+    """A CIFAR-shaped npz of learnable images (a colour per class plus noise), as the download stage writes."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n_train + n_test)
+    palette = np.linspace(20, 235, 10)
+    base = np.stack([palette[labels], palette[(labels * 3) % 10], palette[(labels * 7) % 10]], axis=1)
+    images = np.clip(base[:, :, None, None] + rng.normal(0, 30, (len(labels), 3, 32, 32)), 0, 255).astype(np.uint8)
+    np.savez(path, train_images=images[:n_train], train_labels=labels[:n_train], test_images=images[n_train:],
+             test_labels=labels[n_train:], class_names=np.array(CLASSES))
+
+
+def train_short(
+    name: str, params: Any, sizes: Sizes, device: torch.device, sample: Path, out: Path
+) -> tuple[str, Path]:
+    """Train ``name`` briefly on the sample as the train stage does; write ``out/<name>.pt`` in its format."""
+    data = load_cifar10(sample)
+    config, recipe = model_and_recipe(params, name)
+    config = {**config, **sizes.configs.get(name, {})}
+    recipe = replace(recipe, epochs=sizes.train_epochs, resume=False)
+    train, val = train_val_split(data, params.data.val_fraction, params.seed)
+    if sizes.train_images is not None:
+        train = type(train)(train.images[: sizes.train_images], train.labels[: sizes.train_images])
+    mean, std = channel_stats(train.images)
+    torch.manual_seed(params.seed)
+    net = build_model(name, config)
+    model = Normalized(net, mean, std).to(device, memory_format=torch.channels_last)
+    run = TrainingRun(name, config, recipe, params.seed, DeviceSplit.from_split(train, device),
+                      DeviceSplit.from_split(val, device), out / "checkpoints" / f"{name}.pt", {}, progress=False)
+    with contextlib.redirect_stdout(io.StringIO()):
+        summary = fit(run, model)
+    summary.update(train_images=len(train.labels), val_images=len(val.labels), test_images=len(data.test_labels),
+                   subset=True, train_params=as_dict(recipe))
+    path = out / f"{name}.pt"
+    save_checkpoint(path, {"model": name, "config": config, "state_dict": net.state_dict(), "mean": mean,
+                           "std": std, "class_names": list(data.class_names), "summary": summary})
+    last = summary["history"][-1]
+    return (f"{recipe.epochs} epoch(s), {len(train.labels):,} images, {summary['precision']}: val accuracy "
+            f"{last['val_accuracy']:.3f}, {summary['images_per_second']:,.0f} img/s"), path
+
+
+def run_stage_module(module: str, argv: list[str]) -> str:
+    """Run ``python -m stages.<module>``'s code in this process; raise StageFailed on a non-zero exit."""
+    saved, grad = sys.argv, torch.is_grad_enabled()  # a stage may switch autograd off for its own process
+    sys.argv = [module, *argv]
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output):
+            runpy.run_module(f"stages.{module}", run_name="__main__", alter_sys=False)
+    except SystemExit as err:
+        code = err.code if isinstance(err.code, int) else 1
+        if code:
+            raise StageFailed(f"exit {code}: {output.getvalue().strip()[-200:]}", code) from None
+    finally:
+        sys.argv = saved
+        torch.set_grad_enabled(grad)
+    lines = output.getvalue().strip().splitlines()
+    return lines[-1][:160] if lines else "ok"
+
+
+def stage_params(path: Path, device: torch.device, sizes: Sizes, input_dir: Path, model: str) -> None:
+    """A params.yaml for the analysis stages: this device, random AlexNet weights, few steps."""
+    params = {
+        "device": device.type,
+        "alexnet": {"weights": "none"},
+        "predict": {"input_dir": str(input_dir), "cifar_images": 2},
+        "maximize_channels": {"channels": [0, 5], "steps": sizes.stage_steps},
+        "maximize_class": {"model": model, "steps": sizes.stage_steps, "robustness_trials": 2,
+                           **({"class_index": 3} if model != "alexnet" else {})},
+        "attack": {"model": "alexnet", "steps": sizes.stage_steps, "max_images": sizes.attack_images},
+        "evaluate": {"misclassified": 8},
+    }
+    path.write_text(yaml.safe_dump(params))
+
+
+def bf16_against_fp32(path: Path, sample: Path, device: torch.device) -> str:
+    from visionlab.models.trained import load_trained
+
+    trained = load_trained(path, map_location=device)
+    model = trained.model.to(device)
+    test = DeviceSplit.from_split(load_cifar10(sample).test, device)
+    _, fp32 = predict(model, test, precision="fp32")
+    with torch.autocast(device.type, dtype=torch.bfloat16):  # bf16 even where it is only emulated (CPU mode)
+        _, bf16 = predict(model, test, precision="fp32")
+    labels = test.labels.cpu().numpy()
+    return (f"test accuracy bf16 {float((bf16 == labels).mean()):.4f} vs fp32 {float((fp32 == labels).mean()):.4f}; "
+            f"same prediction for {100 * float((bf16 == fp32).mean()):.1f} % of {len(labels):,} images")
+
+
+# --- the check ---------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cuda", help="cuda (default) or cpu")
+    parser.add_argument("--tiny", action="store_true", help="tiny sizes (the test suite's CPU mode)")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--sample", help="a CIFAR-10 npz as the download stage writes it (default: synthetic)")
+    parser.add_argument("--budget", type=float, default=450.0, help="seconds for the whole check")
+    parser.add_argument("--out", help="working folder (default: a temporary one)")
+    args = parser.parse_args()
+
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("error: --device cuda but CUDA is not available here", file=sys.stderr)
+        sys.exit(1)
+    sizes = TINY if args.tiny else FULL
+    if args.tiny and device.type == "cpu":
+        # Tiny ops gain nothing from threads, and on a busy shared CPU every parallel region waits for
+        # a descheduled thread: one thread keeps the suite's CPU mode to seconds.
+        torch.set_num_threads(1)
+    params = load_params(args.params)
+    check = Check(args.budget)
+    name, peak = peak_bf16_tflops(device)
+    print(f"GPU check: {name}, torch {torch.__version__}, Python {sys.version.split()[0]}; dense bf16 peak "
+          f"{f'{peak:,.0f} TFLOP/s' if peak else 'unknown'}; budget {args.budget:.0f} s", flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(args.out or tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        rates = throughput(check, params, sizes, device, peak)
+        projections(check, params, rates)
+
+        sample = Path(args.sample) if args.sample else out / "synthetic.npz"
+        if not args.sample:
+            synthetic_sample(sample, 480, 120)
+        what = "the sample" if args.sample else "SYNTHETIC images (no --sample given)"
+        models_dir = out / "models"
+        trained: dict[str, Path] = {}
+        for model in MODELS:
+            def work(model=model) -> str:
+                text, path = train_short(model, params, sizes, device, sample, models_dir)
+                trained[model] = path
+                return text
+
+            check.step("train", f"{model} on {what}, {device.type}", work, reserve_s=60)
+
+        input_dir = out / "photos"
+        input_dir.mkdir(exist_ok=True)
+        stats = out / "stats.json"
+        stats.write_text(json.dumps(dict(zip(("mean", "std"), channel_stats(load_cifar10(sample).train_images),
+                                             strict=True))))
+        probe = "fast" if "fast" in trained else "alexnet"
+        stage_yaml = out / "stage_params.yaml"
+        stage_params(stage_yaml, device, sizes, input_dir, probe)
+        reports = out / "reports"
+        common = ["--params", str(stage_yaml)]
+        stages: list[tuple[str, str, list[str]]] = [
+            (f"evaluate@{m}", "evaluate", ["--model", m, "--data", str(sample), "--checkpoint", str(trained[m]),
+                                           "--metrics", str(reports / f"{m}.json"),
+                                           "--predictions", str(reports / m / "predictions.csv"),
+                                           "--figures", str(reports / m)])
+            for m in MODELS if m in trained
+        ]
+        stages += [
+            ("predict", "predict", ["--data", str(sample), "--csv", str(reports / "p.csv"),
+                                    "--markdown", str(reports / "p.md"), "--figure", str(reports / "p.png"),
+                                    "--metrics", str(reports / "p.json")]),
+            ("filters", "filters", ["--figure", str(reports / "f.png"), "--markdown", str(reports / "f.md"),
+                                    "--metrics", str(reports / "f.json")]),
+            ("maximize_channels", "maximize_channels", ["--figures", str(reports / "mc"),
+                                                        "--metrics", str(reports / "mc.json")]),
+            (f"maximize_class ({probe})", "maximize_class", ["--stats", str(stats), "--models", str(models_dir),
+                                                             "--figure", str(reports / "mk.png"),
+                                                             "--metrics", str(reports / "mk.json")]),
+            ("attack (alexnet)", "attack", ["--data", str(sample), "--stats", str(stats), "--models", str(models_dir),
+                                            "--figure", str(reports / "a.png"), "--metrics", str(reports / "a.json")]),
+        ]
+        for label, module, argv in stages:
+            check.step("stage", f"{label} on {device.type}", lambda m=module, a=argv: run_stage_module(m, common + a),
+                       reserve_s=20)
+        for model, path in trained.items():
+            check.step("bf16 vs fp32", f"{model}, {device.type}", lambda p=path: bf16_against_fp32(p, sample, device))
+
+    print()
+    print(check.table())
+    failed = check.failed
+    print(f"\n{len(check.rows) - len(failed)} of {len(check.rows)} rows passed in "
+          f"{time.perf_counter() - check.started:.0f} s" + (f"; failed: {len(failed)}" if failed else ""))
+    sys.exit(1 if failed else 0)
+
+
+def _config_text(config: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in config.items())
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "n/a"
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+if __name__ == "__main__":
+    main()
