@@ -315,8 +315,8 @@ def stage_inputs(tmp_path_factory) -> Path:
              test_images=images[240:], test_labels=labels[240:], class_names=np.array(CLASSES))
     (root / "stats.json").write_text(json.dumps({"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}))
     params = {"seed": 0, "device": "cpu", "data": {"val_fraction": 0.1},  # the sections the stages require
-              "train": {"epochs": 2, "batch_size": 32, "lr": 0.01}, "cnn": TINY_CNN,
-              "resnet": TINY_RESNET, "evaluate": {"misclassified": 8}}
+              "train": {"epochs": 2, "batch_size": 32, "lr": 0.01}, "cnn": TINY_CNN, "resnet": TINY_RESNET,
+              "fast": {"model": TINY_FAST, "train": {"epochs": 1, "batch_size": 32}}, "evaluate": {"misclassified": 8}}
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     return root
 
@@ -373,6 +373,17 @@ def test_stages_write_metrics_with_the_documented_schema(trained_once: Path) -> 
     assert predictions[0] == "actual,predicted" and len(predictions) == 61
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["confusion.png", "curves.png",
                                                                        "misclassified.png"]
+
+
+def test_train_stage_trains_fast_with_the_fast_recipe(stage_inputs: Path, tmp_path: Path) -> None:
+    evaluated = train_and_evaluate(stage_inputs, tmp_path, model="fast")
+    assert evaluated.returncode == 0, evaluated.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["model"] == "fast" and metrics["config"] == TINY_FAST
+    assert metrics["epochs"] == 1  # fast.train.epochs, not train.epochs (2)
+    saved = torch.load(tmp_path / "fast.pt", weights_only=True)
+    assert saved["summary"]["train_params"]["optimizer"] == "sgd"  # fast's recipe, not the seed's nadam
+    assert saved["state_dict"]["whiten.weight"].any()  # whitening set from the training images
 
 
 def test_two_runs_with_the_same_params_write_the_same_metrics(
