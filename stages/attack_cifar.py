@@ -36,6 +36,7 @@ def main() -> None:
     from visionlab.reporting.attack_figure import (
         ship_attack_figure,  # plotting (matplotlib) loads only once there is something to draw
     )
+
     save_figure(ship_attack_figure(clf, settings, attack), args.figure)
     metrics, info = attack_records(clf, settings, attack)
     write_record(args.info, info)

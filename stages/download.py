@@ -17,9 +17,7 @@ def main() -> None:
 
     params = load_params(args.params, PARAMS)
     arrays = prepare_cifar10(params.data.url, params.data.md5, args.out)
-    print(
-        f"wrote {args.out}: {len(arrays['train_labels'])} train, {len(arrays['test_labels'])} test images"
-    )
+    print(f"wrote {args.out}: {len(arrays['train_labels'])} train, {len(arrays['test_labels'])} test images")
 
 
 if __name__ == "__main__":

@@ -54,7 +54,9 @@ def main() -> None:
     save_figure(confusion_heatmap(test.confusion, names, title, note), figures / "confusion.png")
     wrong = (test.predictions != test.labels).nonzero()[0][: params.evaluate.misclassified]
     grid = misclassified_grid(
-        data.test_images[wrong], [names[i] for i in test.labels[wrong]], [names[i] for i in test.predictions[wrong]],
+        data.test_images[wrong],
+        [names[i] for i in test.labels[wrong]],
+        [names[i] for i in test.predictions[wrong]],
         f"{args.model}: misclassified (actual → predicted)\n{note}",
     )
     save_figure(grid, figures / "misclassified.png")

@@ -53,18 +53,25 @@ def main() -> None:
     weight = alex.conv1.weight.detach()
     metrics = FiltersMetrics(WeightStats(min=float(weight.min()), max=float(weight.max()), std=float(weight.std())))
     shapes = {s.name: ConvShape(**s.shape()) for s in summaries}
-    info = FiltersInfo(ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights), INPUT_SIZE,
-                       shapes["conv1"], shapes["conv2"])
+    info = FiltersInfo(
+        ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights),
+        INPUT_SIZE,
+        shapes["conv1"],
+        shapes["conv2"],
+    )
     from visionlab.reporting.filters_figure import (
         filters_figure,  # plotting (matplotlib) loads only once there is something to draw
     )
+
     save_figure(filters_figure(filter_images(alex.conv1), alex.random_weights, alex.weights), args.figure)
     write_text(args.markdown, summary_markdown(summaries, alex.weights, alex.random_weights))
     write_record(args.info, info)
     write_record(args.metrics, metrics)
     for s in summaries:
-        print(f"{s.name}: {s.in_channels}->{s.out_channels}, {s.kernel}x{s.kernel}/{s.stride}, "
-              f"output {s.output_size}x{s.output_size}")
+        print(
+            f"{s.name}: {s.in_channels}->{s.out_channels}, {s.kernel}x{s.kernel}/{s.stride}, "
+            f"output {s.output_size}x{s.output_size}"
+        )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,9 @@ def main() -> None:
     settings = params.maximize_channels
     torch.manual_seed(params.seed)
     alex = load_alexnet(params.alexnet.weights, resolve_device(params.device))
-    results = maximize_conv1_channels(alex, settings.channels, settings.steps, settings.step_size,
-                                      settings.init_mean, settings.init_std, params.seed)
+    results = maximize_conv1_channels(
+        alex, settings.channels, settings.steps, settings.step_size, settings.init_mean, settings.init_std, params.seed
+    )
 
     metrics = ChannelsMetrics({str(r.channel): ChannelScores(r.activation, r.fraction) for r in results})
     (r0, r1), (c0, c1) = results[0].analytic.field.rows, results[0].analytic.field.cols
@@ -68,8 +69,10 @@ def main() -> None:
     write_record(args.info, info)
     write_record(args.metrics, metrics)
     for r in results:
-        print(f"channel {r.channel}: activation {r.activation:.3f} of analytic {r.analytic.value:.3f} "
-              f"({100 * r.fraction:.2f} %)")
+        print(
+            f"channel {r.channel}: activation {r.activation:.3f} of analytic {r.analytic.value:.3f} "
+            f"({100 * r.fraction:.2f} %)"
+        )
 
 
 if __name__ == "__main__":

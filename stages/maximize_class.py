@@ -34,6 +34,7 @@ def main() -> None:
     from visionlab.reporting.class_figure import (
         class_figure,  # plotting (matplotlib) loads only once there is something to draw
     )
+
     save_figure(class_figure(result, clf, {"steps": settings.steps}), args.figure)
     metrics, info = class_records(clf, settings, result)
     write_record(args.info, info)

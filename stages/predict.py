@@ -53,13 +53,15 @@ def main() -> None:
     from visionlab.reporting.predict_figure import (
         predictions_figure,  # plotting (matplotlib) loads only once there is something to draw
     )
+
     save_figure(predictions_figure(predictions, alex.random_weights, alex.weights), args.figure)
     write_record(args.info, info)
     write_record(args.metrics, metrics)
     for pred in predictions:
         raw, norm = pred.top["without_normalization"][0], pred.top["with_normalization"][0]
-        print(f"{pred.image.name}: raw {raw.name} {raw.probability:.3f} | "
-              f"normalised {norm.name} {norm.probability:.3f}")
+        print(
+            f"{pred.image.name}: raw {raw.name} {raw.probability:.3f} | normalised {norm.name} {norm.probability:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,10 @@ def main() -> None:
     data = load_cifar10(args.data)
     train, val = train_val_split(data, params.data.val_fraction, params.seed)
     device = resolve_device(params.device)
-    print(f"training {args.model} on {device}: {len(train.labels)} train / {len(val.labels)} val images, "
-          f"{recipe.epochs} epochs")
+    print(
+        f"training {args.model} on {device}: {len(train.labels)} train / {len(val.labels)} val images, "
+        f"{recipe.epochs} epochs"
+    )
 
     model = Normalized(net, mean, std).to(device, memory_format=torch.channels_last)
     run = TrainingRun(
@@ -82,13 +84,24 @@ def main() -> None:
         live.make_summary()
 
     summary.update(
-        train_images=len(train.labels), val_images=len(val.labels), test_images=len(data.test_labels),
-        subset=data.is_subset, train_params=as_dict(recipe),
+        train_images=len(train.labels),
+        val_images=len(val.labels),
+        test_images=len(data.test_labels),
+        subset=data.is_subset,
+        train_params=as_dict(recipe),
     )
-    save_checkpoint(args.out, {
-        "model": args.model, "config": config, "state_dict": net.state_dict(), "mean": mean, "std": std,
-        "class_names": list(data.class_names), "summary": summary,
-    })
+    save_checkpoint(
+        args.out,
+        {
+            "model": args.model,
+            "config": config,
+            "state_dict": net.state_dict(),
+            "mean": mean,
+            "std": std,
+            "class_names": list(data.class_names),
+            "summary": summary,
+        },
+    )
     print(f"wrote {args.out} ({timing['wall_seconds']:.0f} s, {timing['images_per_second']:,.0f} img/s)")
 
 

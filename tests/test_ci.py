@@ -185,8 +185,9 @@ def test_ci_run_fails_on_test_failure_or_no_tests_and_skips_the_pipeline(tmp_pat
     calls = tmp_path / "calls"
     python = f'echo "python $*" >> "$CALLS"; case "$*" in *pytest*) exit {pytest_exit};; esac; exit 0'
     env = clean_env(fake_bin(tmp_path, {"python": python}), CALLS=str(calls))
-    result = subprocess.run(["bash", ".ci/run"], cwd=project, env=env, capture_output=True, text=True, timeout=60,
-                            stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        ["bash", ".ci/run"], cwd=project, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
     assert result.returncode == pytest_exit
     assert calls.read_text().splitlines() == [SETUP, FORMAT, TESTS]
     assert "tests" in result.stdout and f"FAILED, exit {pytest_exit}" in result.stdout  # timings, also on failure
@@ -196,8 +197,9 @@ def test_ci_run_runs_setup_format_tests_pipeline_in_order_and_prints_timings(tmp
     project = ci_copy(tmp_path)
     calls = tmp_path / "calls"
     env = clean_env(fake_bin(tmp_path, {"python": 'echo "python $*" >> "$CALLS"'}), CALLS=str(calls))
-    result = subprocess.run(["bash", ".ci/run"], cwd=project, env=env, capture_output=True, text=True, timeout=60,
-                            stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        ["bash", ".ci/run"], cwd=project, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
     assert result.returncode == 0, result.stderr
     assert calls.read_text().splitlines() == [SETUP, FORMAT, TESTS, "pipeline"]
     timings = result.stdout.split("=== timings")[1]
@@ -239,8 +241,15 @@ fi
 def run_pipeline(project: Path, tmp_path: Path, *args: str, **env_extra: str) -> subprocess.CompletedProcess[str]:
     env = clean_env(fake_bin(tmp_path, {"dvc": FAKE_DVC}), CALLS=str(tmp_path / "calls"), **env_extra)
     env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")  # no identity: the script sets one
-    return subprocess.run(["bash", ".ci/pipeline.sh", *args], cwd=project, env=env, capture_output=True, text=True,
-                          timeout=60, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        ["bash", ".ci/pipeline.sh", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_pipeline_skips_cleanly_without_the_sample(tmp_path: Path) -> None:
@@ -264,11 +273,16 @@ def test_pipeline_runs_the_smoke_experiment_on_the_sample_then_checks(tmp_path: 
     calls = (tmp_path / "calls").read_text().splitlines()
     assert [c.split()[1] for c in calls] == ["exp", "status", "repro"]
     exp = calls[0]
-    for override in ("-S data.url=../shared/data/cifar10-sample/cifar-10-python.tar.gz",
-                     "-S data.md5=76684cd32ac2a0f71e51af6727b0c6ad", "-S alexnet.weights=none", "-S train.epochs=2"):
+    for override in (
+        "-S data.url=../shared/data/cifar10-sample/cifar-10-python.tar.gz",
+        "-S data.md5=76684cd32ac2a0f71e51af6727b0c6ad",
+        "-S alexnet.weights=none",
+        "-S train.epochs=2",
+    ):
         assert override in exp
-    identity = subprocess.run(["git", "-C", str(project), "config", "--local", "user.email"], capture_output=True,
-                              text=True)
+    identity = subprocess.run(
+        ["git", "-C", str(project), "config", "--local", "user.email"], capture_output=True, text=True
+    )
     assert identity.stdout.strip()  # dvc exp run commits, so the script gave the repo an identity
 
 

@@ -24,9 +24,25 @@ from test_dvc_deps import STAGES as STAGE_DEFS
 from test_dvc_deps import expected_code
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = {"check_params", "download", "stats", "train@cnn", "train@resnet", "evaluate@cnn", "evaluate@resnet",
-          "predict", "filters", "maximize_channels", "maximize_class", "attack", "maximize_class_cifar@cnn",
-          "maximize_class_cifar@resnet", "attack_cifar@cnn", "attack_cifar@resnet", "report"}
+STAGES = {
+    "check_params",
+    "download",
+    "stats",
+    "train@cnn",
+    "train@resnet",
+    "evaluate@cnn",
+    "evaluate@resnet",
+    "predict",
+    "filters",
+    "maximize_channels",
+    "maximize_class",
+    "attack",
+    "maximize_class_cifar@cnn",
+    "maximize_class_cifar@resnet",
+    "attack_cifar@cnn",
+    "attack_cifar@resnet",
+    "report",
+}
 
 # Tiny everything: the pipeline's graph and code paths, in well under a minute on 2 CPU cores.
 TINY = {
@@ -60,8 +76,15 @@ class Project:
         self.env.pop("PYTHONDONTWRITEBYTECODE", None)
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(list(args), cwd=self.root, env=self.env, capture_output=True, text=True, timeout=600,
-                                stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            list(args),
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            stdin=subprocess.DEVNULL,
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         return result
@@ -78,8 +101,9 @@ class Project:
 
     def restored(self, result: subprocess.CompletedProcess[str]) -> set[str]:
         """The stages DVC took from the run-cache instead of running them."""
-        return set(re.findall(r"^Stage '([^']+)' is cached - skipping run", result.stdout + result.stderr,
-                              flags=re.MULTILINE))
+        return set(
+            re.findall(r"^Stage '([^']+)' is cached - skipping run", result.stdout + result.stderr, flags=re.MULTILINE)
+        )
 
     def status(self) -> dict:
         return json.loads(self.dvc("status", "--json").stdout or "{}")
@@ -145,8 +169,12 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
 
     # (c) Two `dvc repro` in a row: the second (the first ran in the fixture) runs nothing and touches nothing.
     lock = p.lock_digest()
-    outputs = {path: path.stat().st_mtime_ns for folder in ("data", "models", "reports")
-               for path in (p.root / folder).rglob("*") if path.is_file()}
+    outputs = {
+        path: path.stat().st_mtime_ns
+        for folder in ("data", "models", "reports")
+        for path in (p.root / folder).rglob("*")
+        if path.is_file()
+    }
     again = p.dvc("repro")
     assert p.ran(again) == set(), again.stdout
     assert "Data and pipelines are up to date" in again.stdout
@@ -189,8 +217,14 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     params["resnet"]["width"] = 6
     p.write_params(params)
     rerun = p.dvc("repro")
-    assert p.ran(rerun) == {"check_params", "train@resnet", "evaluate@resnet", "maximize_class_cifar@resnet",
-                            "attack_cifar@resnet", "report"}, rerun.stdout
+    assert p.ran(rerun) == {
+        "check_params",
+        "train@resnet",
+        "evaluate@resnet",
+        "maximize_class_cifar@resnet",
+        "attack_cifar@resnet",
+        "report",
+    }, rerun.stdout
     p.git("add", "-A")
     p.git("commit", "-q", "-m", "attack steps 3, resnet width 6: the baseline for what follows")
 
@@ -255,7 +289,8 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     exp = p.dvc("exp", "run", "-S", "train.epochs=2")
     assert {"train@cnn", "train@resnet", "evaluate@cnn", "evaluate@resnet", "attack_cifar@cnn", "report"} <= p.ran(exp)
     assert not {"download", "stats", "predict", "filters", "maximize_channels", "maximize_class", "attack"} & p.ran(
-        exp), exp.stdout
+        exp
+    ), exp.stdout
     assert p.dvc("exp", "list", "--name-only").stdout.split(), "no experiment was recorded"
     diff = json.loads(p.dvc("metrics", "diff", "--json", "HEAD").stdout)
     for name in ("cnn", "resnet"):

@@ -25,8 +25,20 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("visionlab", "stages")
 # Command-line flags whose value a stage reads, and those whose value it writes.
 INPUT_FLAGS = {"--data", "--stats", "--checkpoint"}  # report's --reports: test_report checks its files
-OUTPUT_FLAGS = {"--out", "--live", "--metrics", "--info", "--predictions", "--per-class", "--figures", "--figure",
-                "--csv", "--markdown", "--html", "--plot"}
+OUTPUT_FLAGS = {
+    "--out",
+    "--live",
+    "--metrics",
+    "--info",
+    "--predictions",
+    "--per-class",
+    "--figures",
+    "--figure",
+    "--csv",
+    "--markdown",
+    "--html",
+    "--plot",
+}
 
 
 def module_file(module: str, root: Path = ROOT) -> Path | None:
@@ -117,8 +129,11 @@ def dep_paths(stage: dict) -> list[str]:
 
 
 def out_paths(stage: dict) -> set[str]:
-    return {next(iter(o)) if isinstance(o, dict) else o for kind in ("outs", "metrics", "plots") for o in
-            stage.get(kind, [])}
+    return {
+        next(iter(o)) if isinstance(o, dict) else o
+        for kind in ("outs", "metrics", "plots")
+        for o in stage.get(kind, [])
+    }
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))
@@ -128,8 +143,9 @@ def test_code_deps_are_exactly_the_import_closure(name: str) -> None:
     expected = expected_code(stage)
     assert not expected - listed, f"{name} imports but does not depend on: {sorted(expected - listed)}"
     assert not listed - expected, f"{name} depends on but does not import: {sorted(listed - expected)}"
-    assert not any((ROOT / d).is_dir() for d in dep_paths(stage) if d.startswith(PROJECT_PACKAGES)), \
+    assert not any((ROOT / d).is_dir() for d in dep_paths(stage) if d.startswith(PROJECT_PACKAGES)), (
         f"{name}: a code folder as a dep would rerun the stage for files it never imports"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))
@@ -176,8 +192,9 @@ def test_dvc_plots_html_is_git_ignored() -> None:
 def test_ci_scripts_do_not_import_the_tests() -> None:
     for path in (ROOT / ".ci").glob("*.py"):
         text = path.read_text(encoding="utf-8")
-        assert "tests" not in {a.name.split(".")[0] for n in ast.walk(ast.parse(text))
-                               if isinstance(n, ast.Import) for a in n.names}, path
+        assert "tests" not in {
+            a.name.split(".")[0] for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Import) for a in n.names
+        }, path
         assert "sys.path.insert" not in text or "tests" not in text, f"{path} puts tests/ on sys.path"
 
 
@@ -192,7 +209,8 @@ def test_a_stage_runs_the_code_of_the_checkout_it_stands_in(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     stage = STAGES["check_params"]
     command = shlex.split(stage["cmd"].replace("reports/params.json", str(tmp_path / "params.json")))
-    result = subprocess.run([sys.executable, *command[1:]], cwd=clone, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, *command[1:]], cwd=clone, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert f"{marker} {clone / 'visionlab' / '__init__.py'}" in result.stdout

@@ -13,7 +13,11 @@ def test_gpu_check_cpu_mode_prints_every_row_with_exit_status_0(tmp_path: Path) 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     result = subprocess.run(
         ["bash", ".ci/gpu-check", "--device", "cpu", "--tiny", "--budget", "400", "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
     )
     table = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
     assert table, result.stdout + result.stderr
@@ -27,6 +31,14 @@ def test_gpu_check_cpu_mode_prints_every_row_with_exit_status_0(tmp_path: Path) 
     assert result.returncode == 0, result.stderr[-2000:]
     assert any("SYNTHETIC images" in row[1] for row in rows if row[0] == "train")  # no sample given: said so
     stages = {row[1].split(" on ")[0] for row in rows if row[0] == "stage"}
-    assert stages == {"evaluate@resnet", "evaluate@cnn", "evaluate@fast", "predict", "filters", "maximize_channels",
-                      "maximize_class (fast)", "attack (alexnet)"}
+    assert stages == {
+        "evaluate@resnet",
+        "evaluate@cnn",
+        "evaluate@fast",
+        "predict",
+        "filters",
+        "maximize_channels",
+        "maximize_class (fast)",
+        "attack (alexnet)",
+    }
     assert (tmp_path / "reports" / "fast.json").is_file() and (tmp_path / "models" / "fast.pt").is_file()

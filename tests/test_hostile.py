@@ -163,7 +163,6 @@ def test_a_symlink_to_a_regular_photo_is_fine(tmp_path: Path) -> None:
     assert [p.name for p in folder_photos(folder)] == ["linked.png"]
 
 
-
 # --- trained checkpoints (models/<name>.pt) ----------------------------------------------------
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -182,10 +181,19 @@ def trained_state(**changes: Any) -> dict[str, Any]:
         "std": [0.25, 0.25, 0.25],
         "class_names": list(CLASSES),
         "summary": {
-            "epochs": 2, "device": "cpu", "train_images": 8, "val_images": 2, "test_images": 8, "subset": True,
-            "history": [{"epoch": e, "train_loss": 2.0, "train_accuracy": 0.2, "val_loss": 2.1, "val_accuracy": 0.1}
-                        for e in (1, 2)],
-            "train_seconds": 1.0, "wall_seconds": 1.0, "images_per_second": 8.0,
+            "epochs": 2,
+            "device": "cpu",
+            "train_images": 8,
+            "val_images": 2,
+            "test_images": 8,
+            "subset": True,
+            "history": [
+                {"epoch": e, "train_loss": 2.0, "train_accuracy": 0.2, "val_loss": 2.1, "val_accuracy": 0.1}
+                for e in (1, 2)
+            ],
+            "train_seconds": 1.0,
+            "wall_seconds": 1.0,
+            "images_per_second": 8.0,
         },
     }
     for key, value in changes.items():
@@ -227,7 +235,8 @@ BAD_TRAINED: dict[str, tuple[Callable[[], Any], str]] = {
         "summary.history row 1: val_loss must be a finite loss >= 0, got None",
     ),
     "history shorter than epochs": (
-        lambda: trained_state(summary=summary(epochs=5)), "summary.history has 2 rows for 5 epochs"
+        lambda: trained_state(summary=summary(epochs=5)),
+        "summary.history has 2 rows for 5 epochs",
     ),
     "epochs as text": (lambda: trained_state(summary=summary(epochs="2")), "summary.epochs must be a positive integer"),
     "unknown model": (lambda: trained_state(model="vgg"), "model 'vgg' is none of cnn, resnet"),
@@ -318,11 +327,17 @@ def project(tmp_path: Path) -> Path:
         class_names=np.array(CLASSES),
     )
     (tmp_path / "stats.json").write_text(json.dumps({"mean": [0.5] * 3, "std": [0.25] * 3}))
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
-        "seed": 0, "device": "cpu", "evaluate": {"misclassified": 4},
-        "maximize_class_cifar": {"class_index": 3, "steps": 1, "robustness_trials": 0},
-        "attack_cifar": {"target_class": 5, "steps": 1, "max_images": 1},
-    }))
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "seed": 0,
+                "device": "cpu",
+                "evaluate": {"misclassified": 4},
+                "maximize_class_cifar": {"class_index": 3, "steps": 1, "robustness_trials": 0},
+                "attack_cifar": {"target_class": 5, "steps": 1, "max_images": 1},
+            }
+        )
+    )
     (tmp_path / "models").mkdir()
     (tmp_path / "out").mkdir()
     return tmp_path
@@ -334,11 +349,31 @@ def test_evaluate_refuses_a_checkpoint_with_zero_std_and_writes_nothing(
     checkpoint = project / "models" / "cnn.pt"
     torch.save(trained_state(std=[0, 0, 0]), checkpoint)
     out = project / "out"
-    status, err = run_main("evaluate", ["--model", "cnn", "--params", project / "params.yaml",
-                                        "--data", project / "cifar10.npz", "--checkpoint", checkpoint,
-                                        "--metrics", out / "cnn.json", "--info", out / "info.json",
-                                        "--per-class", out / "per_class.csv", "--predictions", out / "p.csv",
-                                        "--figures", out / "figures"], monkeypatch, capfd)
+    status, err = run_main(
+        "evaluate",
+        [
+            "--model",
+            "cnn",
+            "--params",
+            project / "params.yaml",
+            "--data",
+            project / "cifar10.npz",
+            "--checkpoint",
+            checkpoint,
+            "--metrics",
+            out / "cnn.json",
+            "--info",
+            out / "info.json",
+            "--per-class",
+            out / "per_class.csv",
+            "--predictions",
+            out / "p.csv",
+            "--figures",
+            out / "figures",
+        ],
+        monkeypatch,
+        capfd,
+    )
     assert one_error_line(status, err) == (
         f"error: {checkpoint} is not a checkpoint written by the train stage: "
         "std must be 3 finite values in (0, 1], got [0, 0, 0]"
@@ -352,9 +387,22 @@ def test_resnet_pt_holding_the_cnn_is_refused_by_the_analyses(
 ) -> None:
     torch.save(trained_state(), project / "models" / "resnet.pt")  # the CNN under the ResNet's name
     out = project / "out"
-    args = ["--model", "resnet", "--params", project / "params.yaml", "--stats", project / "stats.json",
-            "--checkpoint", project / "models" / "resnet.pt", "--figure", out / "f.png", "--metrics", out / "m.json",
-            "--info", out / "info.json"]
+    args = [
+        "--model",
+        "resnet",
+        "--params",
+        project / "params.yaml",
+        "--stats",
+        project / "stats.json",
+        "--checkpoint",
+        project / "models" / "resnet.pt",
+        "--figure",
+        out / "f.png",
+        "--metrics",
+        out / "m.json",
+        "--info",
+        out / "info.json",
+    ]
     if stage == "attack_cifar":
         args += ["--data", project / "cifar10.npz"]
     status, err = run_main(stage, args, monkeypatch, capfd)
@@ -371,10 +419,15 @@ def tiny_run(checkpoint: Path, epochs: int = 1, resume: bool = False, schedule: 
     labels = np.arange(40, dtype=np.int64) % 10
     cpu = torch.device("cpu")
     return TrainingRun(
-        model_name="cnn", model_config=TINY_CNN, seed=0, checkpoint_path=checkpoint, fingerprint_extra={},
+        model_name="cnn",
+        model_config=TINY_CNN,
+        seed=0,
+        checkpoint_path=checkpoint,
+        fingerprint_extra={},
         params=TrainParams(epochs=epochs, batch_size=16, lr=0.01, resume=resume, schedule=schedule),
         train=DeviceSplit.from_split(Split(images[:32], labels[:32]), cpu),
-        val=DeviceSplit.from_split(Split(images[32:], labels[32:]), cpu), progress=False,
+        val=DeviceSplit.from_split(Split(images[32:], labels[32:]), cpu),
+        progress=False,
     )
 
 
@@ -413,33 +466,43 @@ def _wrong_exp_avg(state: dict[str, Any]) -> None:
 
 BAD_RESUME: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
     "fingerprint a list": (
-        "none", _set("fingerprint", [1, 2]), "not a training checkpoint (its fingerprint is a list)"
+        "none",
+        _set("fingerprint", [1, 2]),
+        "not a training checkpoint (its fingerprint is a list)",
     ),
     "no optimizer_state": ("none", _drop("optimizer_state"), "it has no optimizer_state"),
     "optimizer_state a list": ("none", _set("optimizer_state", []), "its optimizer_state must be a mapping, got list"),
     "history longer than train.epochs": ("none", _second_epoch, "its history has 2 epochs, more than train.epochs=1"),
     "history row with NaN loss": (
-        "none", lambda s: s["history"][0].__setitem__("val_loss", math.nan),
+        "none",
+        lambda s: s["history"][0].__setitem__("val_loss", math.nan),
         "its history row 1: val_loss must be a finite loss >= 0, got nan",
     ),
     "train_seconds NaN": ("none", _set("train_seconds", math.nan), "its train_seconds must be a finite number >= 0"),
     "generator state of floats": (
-        "none", _set("generator_state", torch.zeros(5056)), "its generator_state must be a 1-d uint8 tensor"
+        "none",
+        _set("generator_state", torch.zeros(5056)),
+        "its generator_state must be a 1-d uint8 tensor",
     ),
     "unknown key": ("none", _set("extra", 1), "it has unknown keys (extra)"),
     "model state lacks a key": (
-        "none", lambda s: s["model_state"].pop("1.classifier.7.bias"),
+        "none",
+        lambda s: s["model_state"].pop("1.classifier.7.bias"),
         "its model_state does not fit the model: 1 missing key(s), e.g. 1.classifier.7.bias",
     ),
     "optimizer state of another shape": (
-        "none", _wrong_exp_avg, "its optimizer_state does not fit the optimizer: exp_avg of parameter 0 has shape (3,)"
+        "none",
+        _wrong_exp_avg,
+        "its optimizer_state does not fit the optimizer: exp_avg of parameter 0 has shape (3,)",
     ),
     "scheduler state that would replace a method": (
-        "onecycle", lambda s: s["scheduler_state"].__setitem__("step", 0),
+        "onecycle",
+        lambda s: s["scheduler_state"].__setitem__("step", 0),
         "its scheduler_state does not fit the OneCycleLR schedule (step)",
     ),
     "learning rate as text": (
-        "none", lambda s: s["optimizer_state"]["param_groups"][0].__setitem__("lr", "fast"),
+        "none",
+        lambda s: s["optimizer_state"]["param_groups"][0].__setitem__("lr", "fast"),
         "a parameter group setting lr that this optimizer does not have in that form",
     ),
 }
@@ -487,16 +550,40 @@ def test_train_stage_refuses_a_malformed_resume_checkpoint_before_opening_its_ou
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     rng = np.random.default_rng(0)
-    np.savez(tmp_path / "cifar10.npz", train_images=rng.integers(0, 256, (40, 3, 32, 32), dtype=np.uint8),
-             train_labels=np.arange(40, dtype=np.int64) % 10, test_images=np.zeros((2, 3, 32, 32), np.uint8),
-             test_labels=np.arange(2, dtype=np.int64), class_names=np.array(CLASSES))
+    np.savez(
+        tmp_path / "cifar10.npz",
+        train_images=rng.integers(0, 256, (40, 3, 32, 32), dtype=np.uint8),
+        train_labels=np.arange(40, dtype=np.int64) % 10,
+        test_images=np.zeros((2, 3, 32, 32), np.uint8),
+        test_labels=np.arange(2, dtype=np.int64),
+        class_names=np.array(CLASSES),
+    )
     (tmp_path / "stats.json").write_text(json.dumps({"mean": [0.5] * 3, "std": [0.25] * 3}))
-    params = {"seed": 0, "device": "cpu", "data": {"val_fraction": 0.1}, "train": {"epochs": 1, "batch_size": 16},
-              "cnn": TINY_CNN}
+    params = {
+        "seed": 0,
+        "device": "cpu",
+        "data": {"val_fraction": 0.1},
+        "train": {"epochs": 1, "batch_size": 16},
+        "cnn": TINY_CNN,
+    }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     checkpoint, out, live = tmp_path / "ckpt.pt", tmp_path / "cnn.pt", tmp_path / "live"
-    args = ["--model", "cnn", "--params", tmp_path / "params.yaml", "--data", tmp_path / "cifar10.npz",
-            "--stats", tmp_path / "stats.json", "--out", out, "--resume-checkpoint", checkpoint, "--live", live]
+    args = [
+        "--model",
+        "cnn",
+        "--params",
+        tmp_path / "params.yaml",
+        "--data",
+        tmp_path / "cifar10.npz",
+        "--stats",
+        tmp_path / "stats.json",
+        "--out",
+        out,
+        "--resume-checkpoint",
+        checkpoint,
+        "--live",
+        live,
+    ]
     assert run_main("train", args, monkeypatch, capfd)[0] == 0
 
     state = torch.load(checkpoint, weights_only=True)
@@ -526,8 +613,10 @@ def _env() -> dict[str, str]:
 
 def test_a_write_killed_midway_leaves_a_temp_file_that_the_next_write_removes(tmp_path: Path) -> None:
     target = tmp_path / "out" / "metrics.json"
-    code = ("import sys, time\nfrom visionlab.io import atomic_path\nwith atomic_path(sys.argv[1]) as tmp:\n"
-            "    tmp.write_text('half')\n    print('writing', flush=True)\n    time.sleep(60)\n")
+    code = (
+        "import sys, time\nfrom visionlab.io import atomic_path\nwith atomic_path(sys.argv[1]) as tmp:\n"
+        "    tmp.write_text('half')\n    print('writing', flush=True)\n    time.sleep(60)\n"
+    )
     writer = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True, env=_env())
     assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
     writer.kill()  # SIGKILL: no finally block runs
@@ -596,8 +685,13 @@ def test_download_killed_midway_leaves_nothing_after_the_next_run(tmp_path: Path
     url = f"http://127.0.0.1:{server.server_port}/cifar-10-python.tar.gz"
     params.write_text(json.dumps({"data": {"url": url, "md5": "0" * 32}}))
     command = [sys.executable, "-m", "stages.download", "--params", str(params), "--out", str(out_dir / "cifar10.npz")]
-    download = subprocess.Popen(command, cwd=REPO_ROOT, env=dict(_env(), TMPDIR=str(tmpdir)),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    download = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env=dict(_env(), TMPDIR=str(tmpdir)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while not any(p.stat().st_size for p in out_dir.iterdir()) and download.poll() is None:
@@ -616,8 +710,9 @@ def test_download_killed_midway_leaves_nothing_after_the_next_run(tmp_path: Path
     assert list(tmpdir.iterdir()) == []  # nothing in the system's temp folder
 
     params.write_text(json.dumps({"data": {"url": str(tiny_archive.path), "md5": tiny_archive.md5}}))
-    again = subprocess.run(command, cwd=REPO_ROOT, env=dict(_env(), TMPDIR=str(tmpdir)), capture_output=True,
-                           text=True, timeout=120)
+    again = subprocess.run(
+        command, cwd=REPO_ROOT, env=dict(_env(), TMPDIR=str(tmpdir)), capture_output=True, text=True, timeout=120
+    )
     assert again.returncode == 0, again.stderr
     assert [p.name for p in out_dir.iterdir()] == ["cifar10.npz"]
     assert list(tmpdir.iterdir()) == []
@@ -625,13 +720,22 @@ def test_download_killed_midway_leaves_nothing_after_the_next_run(tmp_path: Path
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_temp_files_are_git_ignored_and_project_files_are_not() -> None:
-    names = ["data/.cifar10.npz.abcd_123.tmp.npz", "data/.cifar-10-python.tar.gz.a1b2c3d4.tmp.gz",
-             "reports/figures/cnn/.curves.png.zz99yy88.tmp.png", "models/.cnn.pt.abcdefgh.tmp.pt"]
-    ignored = subprocess.run(["git", "check-ignore", "--no-index", *names], cwd=REPO_ROOT, capture_output=True,
-                             text=True)
+    names = [
+        "data/.cifar10.npz.abcd_123.tmp.npz",
+        "data/.cifar-10-python.tar.gz.a1b2c3d4.tmp.gz",
+        "reports/figures/cnn/.curves.png.zz99yy88.tmp.png",
+        "models/.cnn.pt.abcdefgh.tmp.pt",
+    ]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *names], cwd=REPO_ROOT, capture_output=True, text=True
+    )
     assert ignored.stdout.split() == names
-    kept = subprocess.run(["git", "check-ignore", "--no-index", "visionlab/io.py", "data/images/photo.tmp.png"],
-                          cwd=REPO_ROOT, capture_output=True, text=True)
+    kept = subprocess.run(
+        ["git", "check-ignore", "--no-index", "visionlab/io.py", "data/images/photo.tmp.png"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert kept.stdout == ""
 
 

@@ -30,7 +30,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CIFAR_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 TINY_CNN = {"channels": [4, 4, 4, 4], "kernel_sizes": [3, 3, 3, 3], "dropout": 0.0, "fc_widths": [8, 8, 8]}
 TINY_SUMMARY = {  # the fields the train stage writes and load_trained checks
-    "epochs": 1, "train_images": 4, "val_images": 1, "subset": True, "device": "cpu",
+    "epochs": 1,
+    "train_images": 4,
+    "val_images": 1,
+    "subset": True,
+    "device": "cpu",
     "history": [{"epoch": 1, "train_loss": 2.3, "train_accuracy": 0.25, "val_loss": 2.3, "val_accuracy": 0.0}],
 }
 FAST = {  # every stage's work cut to a few steps
@@ -97,8 +101,15 @@ class Workspace:
         torch.manual_seed(0)
         net = build_model("cnn", TINY_CNN)
         torch.save(
-            {"model": "cnn", "config": TINY_CNN, "state_dict": net.state_dict(), "mean": [0.5] * 3, "std": [0.25] * 3,
-             "class_names": CIFAR_NAMES, "summary": TINY_SUMMARY},
+            {
+                "model": "cnn",
+                "config": TINY_CNN,
+                "state_dict": net.state_dict(),
+                "mean": [0.5] * 3,
+                "std": [0.25] * 3,
+                "class_names": CIFAR_NAMES,
+                "summary": TINY_SUMMARY,
+            },
             self.models / f"{name}.pt",
         )
 
@@ -119,10 +130,28 @@ class Workspace:
             "maximize_channels": ["--figures", o / "channels"],
             "maximize_class": ["--figure", o / "c.png"],
             "attack": ["--data", self.data, "--figure", o / "a.png"],
-            "maximize_class_cifar": ["--model", "cnn", "--checkpoint", self.models / "cnn.pt",
-                                     "--stats", self.root / "stats.json", "--figure", o / "cc.png"],
-            "attack_cifar": ["--model", "cnn", "--data", self.data, "--checkpoint", self.models / "cnn.pt",
-                             "--stats", self.root / "stats.json", "--figure", o / "ca.png"],
+            "maximize_class_cifar": [
+                "--model",
+                "cnn",
+                "--checkpoint",
+                self.models / "cnn.pt",
+                "--stats",
+                self.root / "stats.json",
+                "--figure",
+                o / "cc.png",
+            ],
+            "attack_cifar": [
+                "--model",
+                "cnn",
+                "--data",
+                self.data,
+                "--checkpoint",
+                self.models / "cnn.pt",
+                "--stats",
+                self.root / "stats.json",
+                "--figure",
+                o / "ca.png",
+            ],
         }[stage] + ["--metrics", o / "metrics" / f"{stage}.json", "--info", o / "info" / f"{stage}.json"]
 
     def run(self, stage: str, **overrides: dict[str, Any]) -> tuple[int, str]:
@@ -171,10 +200,22 @@ def test_filters_stage(ws: Workspace) -> None:
     m, info = ws.metrics("filters"), ws.info("filters")
     assert set(m["conv1_weight"]) == {"min", "max", "std"} and m["conv1_weight"]["std"] > 0
     assert info["model"] == {"name": "alexnet", "random_weights": True, "alexnet_weights": "none"}
-    assert info["conv1"] == {"in_channels": 3, "out_channels": 64, "kernel": 11, "stride": 4, "padding": 2,
-                             "output_size": 55}
-    assert info["conv2"] == {"in_channels": 64, "out_channels": 192, "kernel": 5, "stride": 1, "padding": 2,
-                             "output_size": 27}
+    assert info["conv1"] == {
+        "in_channels": 3,
+        "out_channels": 64,
+        "kernel": 11,
+        "stride": 4,
+        "padding": 2,
+        "output_size": 55,
+    }
+    assert info["conv2"] == {
+        "in_channels": 64,
+        "out_channels": 192,
+        "kernel": 5,
+        "stride": 1,
+        "padding": 2,
+        "output_size": 27,
+    }
     assert "RANDOM WEIGHTS" in (ws.out / "f.md").read_text()
     assert (ws.out / "f.png").stat().st_size > 0
 
@@ -226,8 +267,12 @@ def test_maximize_class_on_a_cifar_checkpoint(ws: Workspace) -> None:
     assert status == 0, err
     m, info = ws.metrics("maximize_class_cifar"), ws.info("maximize_class_cifar")
     assert 0 <= m["probability"] <= 1
-    assert info["model"] == {"name": "cnn", "random_weights": False, "checkpoint": (ws.models / "cnn.pt").as_posix(),
-                             "trained_model": {"epochs": 1, "train_images": 4, "subset": True}}
+    assert info["model"] == {
+        "name": "cnn",
+        "random_weights": False,
+        "checkpoint": (ws.models / "cnn.pt").as_posix(),
+        "trained_model": {"epochs": 1, "train_images": 4, "subset": True},
+    }
     assert info["class_name"] == "cat" and info["objective"] == "logit"
     assert len(info["top5"]) == 5
 
@@ -249,8 +294,12 @@ def test_attack_on_alexnet(ws: Workspace) -> None:
     assert ws.run("attack")[0] == 0
     m, info = ws.metrics("attack"), ws.info("attack")
     assert info["model"]["random_weights"] is True and info["input_size"] == 224 and info["ship_test_index"] == 1
-    assert set(info["unbounded"]["before"]) == {"top1_index", "top1_name", "top1_probability",
-                                                "original_top1_probability"}
+    assert set(info["unbounded"]["before"]) == {
+        "top1_index",
+        "top1_name",
+        "top1_probability",
+        "original_top1_probability",
+    }
     assert info["bounded"]["images"] == 2
     assert set(m["bounded"]) == {"success_rate", "success_rate_uint8"}
     assert (ws.out / "a.png").stat().st_size > 0
@@ -265,8 +314,11 @@ def test_class_index_out_of_range_for_alexnet(ws: Workspace) -> None:
 
 def test_class_index_out_of_range_for_cifar(ws: Workspace) -> None:
     ws.add_checkpoint("cnn")
-    line = ws.fails_cleanly("maximize_class_cifar", "maximize_class_cifar.class_index=10 is out of range for model=cnn",
-                            maximize_class_cifar={"class_index": 10})
+    line = ws.fails_cleanly(
+        "maximize_class_cifar",
+        "maximize_class_cifar.class_index=10 is out of range for model=cnn",
+        maximize_class_cifar={"class_index": 10},
+    )
     assert "0..9" in line
     assert "5=dog" in line
 
@@ -316,10 +368,14 @@ def test_channel_outside_conv1_is_rejected_by_the_schema() -> None:
 
 def test_cli_reports_bad_input_in_one_line(run_stage, tmp_path: Path) -> None:  # the real entry point
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"seed": 0, "device": "cpu", "alexnet": {"weights": "none"},
-                                      "maximize_class": {"class_index": 5000}}))
-    result = run_stage("maximize_class.py", "--params", params, "--figure", tmp_path / "c.png",
-                       "--metrics", tmp_path / "c.json")
+    params.write_text(
+        yaml.safe_dump(
+            {"seed": 0, "device": "cpu", "alexnet": {"weights": "none"}, "maximize_class": {"class_index": 5000}}
+        )
+    )
+    result = run_stage(
+        "maximize_class.py", "--params", params, "--figure", tmp_path / "c.png", "--metrics", tmp_path / "c.json"
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "error: maximize_class.class_index=5000 is out of range for model=alexnet: classes are 0..999 "

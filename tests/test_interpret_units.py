@@ -72,8 +72,17 @@ def test_maximised_value_can_be_negative() -> None:
     assert reached == pytest.approx(conv_unit_max(alex.conv1, MEAN, STD, 4, 27, 27, 224).value, rel=1e-3)
 
 
-def _brute_force_max(conv: nn.Conv2d, mean: list[float], std: list[float], channel: int, row: int, col: int,
-                     rows: range, cols: range, size: int) -> float:
+def _brute_force_max(
+    conv: nn.Conv2d,
+    mean: list[float],
+    std: list[float],
+    channel: int,
+    row: int,
+    col: int,
+    rows: range,
+    cols: range,
+    size: int,
+) -> float:
     """Largest activation over every 0/1 corner of the receptive field (an affine function peaks at a corner)."""
     pixels = [(c, r, q) for c in range(3) for r in rows for q in cols]
     corners = torch.tensor(list(itertools.product((0.0, 1.0), repeat=len(pixels))))
@@ -91,8 +100,9 @@ def _brute_force_max(conv: nn.Conv2d, mean: list[float], std: list[float], chann
         (2, 1, 0, 2, 1, range(2, 4), range(1, 3)),  # interior unit, whole kernel inside
     ],
 )
-def test_analytic_max_matches_brute_force(kernel: int, stride: int, padding: int, row: int, col: int,
-                                          rows: range, cols: range) -> None:
+def test_analytic_max_matches_brute_force(
+    kernel: int, stride: int, padding: int, row: int, col: int, rows: range, cols: range
+) -> None:
     torch.manual_seed(0)
     conv = nn.Conv2d(3, 2, kernel, stride=stride, padding=padding)
     mean, std = [0.3, 0.5, 0.6], [0.2, 0.25, 0.5]

@@ -17,11 +17,18 @@ import visionlab.metrics
 from visionlab.errors import PipelineError
 from visionlab.metrics.record import Count, Fraction, Info, Metrics, leaf_fields, load_record, write_record
 
-MODULES = [importlib.import_module(f"visionlab.metrics.{m.name}")
-           for m in pkgutil.iter_modules(visionlab.metrics.__path__)]
-RECORDS = sorted({obj for module in MODULES for obj in vars(module).values()
-                  if isinstance(obj, type) and issubclass(obj, Metrics | Info) and obj not in (Metrics, Info)},
-                 key=lambda cls: cls.__name__)
+MODULES = [
+    importlib.import_module(f"visionlab.metrics.{m.name}") for m in pkgutil.iter_modules(visionlab.metrics.__path__)
+]
+RECORDS = sorted(
+    {
+        obj
+        for module in MODULES
+        for obj in vars(module).values()
+        if isinstance(obj, type) and issubclass(obj, Metrics | Info) and obj not in (Metrics, Info)
+    },
+    key=lambda cls: cls.__name__,
+)
 
 
 @dataclass
@@ -45,8 +52,11 @@ def sample() -> Sample:
 def test_a_record_round_trips_and_leaves_out_none(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     write_record(path, sample())
-    assert json.loads(path.read_text()) == {"inner": {"rate": 0.5, "count": 3}, "loss": 1.25,
-                                            "per_key": {"7": {"rate": 1.0, "count": 0}}}
+    assert json.loads(path.read_text()) == {
+        "inner": {"rate": 0.5, "count": 3},
+        "loss": 1.25,
+        "per_key": {"7": {"rate": 1.0, "count": 0}},
+    }
     assert load_record(Sample, path) == sample()
 
 
@@ -81,8 +91,11 @@ def test_load_names_the_file_and_the_field(tmp_path: Path, change, message: str)
 
 def test_an_optional_field_may_be_absent_or_null(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
-    path.write_text(json.dumps({"inner": {"rate": 0, "count": 0}, "loss": 2, "per_key": {"a": {"rate": 1, "count": 1}},
-                                "optional": None}))
+    path.write_text(
+        json.dumps(
+            {"inner": {"rate": 0, "count": 0}, "loss": 2, "per_key": {"a": {"rate": 1, "count": 1}}, "optional": None}
+        )
+    )
     record = load_record(Sample, path)
     assert record.optional is None and record.loss == 2.0 and isinstance(record.loss, float)
 
@@ -105,9 +118,21 @@ def _leaf_base(hint: Any) -> Any:
 
 def test_every_schema_module_has_records() -> None:
     names = {cls.__name__ for cls in RECORDS}
-    assert {"EvalMetrics", "EvalInfo", "TrainingSummary", "PredictMetrics", "PredictInfo", "FiltersMetrics",
-            "FiltersInfo", "ChannelsMetrics", "ChannelsInfo", "ClassMetrics", "ClassInfo", "AttackMetrics",
-            "AttackInfo"} <= names
+    assert {
+        "EvalMetrics",
+        "EvalInfo",
+        "TrainingSummary",
+        "PredictMetrics",
+        "PredictInfo",
+        "FiltersMetrics",
+        "FiltersInfo",
+        "ChannelsMetrics",
+        "ChannelsInfo",
+        "ClassMetrics",
+        "ClassInfo",
+        "AttackMetrics",
+        "AttackInfo",
+    } <= names
 
 
 @pytest.mark.parametrize("cls", [c for c in RECORDS if issubclass(c, Metrics)], ids=lambda c: c.__name__)
@@ -118,17 +143,25 @@ def test_metrics_records_hold_numbers_only(cls: type) -> None:
         if base is dict:  # dict[str, record of numbers]: e.g. one entry per conv1 channel
             value = get_args(hint)[1]
             assert dataclasses.is_dataclass(value), name
-            assert all(_leaf_base(h) in (int, float) for _, h, _ in leaf_fields(value) if not
-                       dataclasses.is_dataclass(h)), name
+            assert all(
+                _leaf_base(h) in (int, float) for _, h, _ in leaf_fields(value) if not dataclasses.is_dataclass(h)
+            ), name
         else:
             assert dataclasses.is_dataclass(base) or base in (int, float), f"{cls.__name__}.{name}: {hint}"
 
 
 @pytest.mark.parametrize(
     ("stage", "schema"),
-    [("evaluate", "evaluation"), ("predict", "predict"), ("filters", "filters"), ("maximize_channels", "channels"),
-     ("maximize_class", "classes"), ("maximize_class_cifar", "classes"), ("attack", "attack"),
-     ("attack_cifar", "attack")],
+    [
+        ("evaluate", "evaluation"),
+        ("predict", "predict"),
+        ("filters", "filters"),
+        ("maximize_channels", "channels"),
+        ("maximize_class", "classes"),
+        ("maximize_class_cifar", "classes"),
+        ("attack", "attack"),
+        ("attack_cifar", "attack"),
+    ],
 )
 def test_a_stage_imports_only_the_schema_it_writes(stage: str, schema: str) -> None:
     """dvc.yaml's code deps follow imports: a schema edit reruns the stages that write that file, not all."""

@@ -46,8 +46,12 @@ from visionlab.reporting.page.inputs import Inputs, dep_paths, input_files
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 SEED_CONFIGS = {  # the seed's architectures (params.yaml's defaults)
-    "cnn": {"channels": [64, 128, 256, 512], "kernel_sizes": [7, 5, 3, 2], "dropout": 0.25,
-            "fc_widths": [512, 256, 128]},
+    "cnn": {
+        "channels": [64, 128, 256, 512],
+        "kernel_sizes": [7, 5, 3, 2],
+        "dropout": 0.25,
+        "fc_widths": [512, 256, 128],
+    },
     "resnet": {"width": 64, "blocks": [2, 2, 2, 2], "kernel_size": 3},
 }
 PRETRAINED = ProbedModel("alexnet", random_weights=False, alexnet_weights="IMAGENET1K_V1")
@@ -61,25 +65,37 @@ Run = dict[str, Any]
 def cifar_model(run: Run, model: str, test_acc: float, epochs: int, counts: DataCounts) -> None:
     run[f"metrics/{model}"] = EvalMetrics(EvalScores(accuracy=test_acc, loss=0.4321))
     run[f"info/{model}"] = EvalInfo(model, copy.deepcopy(SEED_CONFIGS[model]), epochs, "cuda", counts, CLASSES)
-    run[f"train/{model}"] = TrainingSummary(step=epochs, train=SplitScores(loss=0.2345, accuracy=0.9012),
-                                            val=SplitScores(loss=0.3456, accuracy=0.8771),
-                                            timing=Timing(1234.4, 1300.0, 5678.9))
+    run[f"train/{model}"] = TrainingSummary(
+        step=epochs,
+        train=SplitScores(loss=0.2345, accuracy=0.9012),
+        val=SplitScores(loss=0.3456, accuracy=0.8771),
+        timing=Timing(1234.4, 1300.0, 5678.9),
+    )
 
 
 def cifar_analyses(run: Run, model: str, epochs: int, subset: bool) -> None:
     """maximize_class_cifar@<model> and attack_cifar@<model>: the AlexNet analyses on a CIFAR model, target dog."""
-    probed = ProbedModel(model, random_weights=False, checkpoint=f"models/{model}.pt",
-                         trained_model=TrainedModel(epochs=epochs, subset=subset, train_images=45000))
+    probed = ProbedModel(
+        model,
+        random_weights=False,
+        checkpoint=f"models/{model}.pt",
+        trained_model=TrainedModel(epochs=epochs, subset=subset, train_images=45000),
+    )
     run[f"metrics/{model}_maximize_class"] = copy.deepcopy(run["metrics/maximize_class"])
     run[f"info/{model}_maximize_class"] = dataclasses.replace(
-        copy.deepcopy(run["info/maximize_class"]), model=probed, class_index=5, class_name="dog",
-        top5=[Guess(5, "dog", 0.9954)])
+        copy.deepcopy(run["info/maximize_class"]),
+        model=probed,
+        class_index=5,
+        class_name="dog",
+        top5=[Guess(5, "dog", 0.9954)],
+    )
     run[f"metrics/{model}_attack"] = copy.deepcopy(run["metrics/attack"])
     info = copy.deepcopy(run["info/attack"])
     info.unbounded.before = Top1(8, "ship", 0.6, 0.6)
     info.unbounded.after = Top1(5, "dog", 0.9987, 0.0001)
-    run[f"info/{model}_attack"] = dataclasses.replace(info, model=probed, target_class=5, target_name="dog",
-                                                      input_size=32)
+    run[f"info/{model}_attack"] = dataclasses.replace(
+        info, model=probed, target_class=5, target_name="dog", input_size=32
+    )
 
 
 def full_run() -> Run:
@@ -91,33 +107,75 @@ def full_run() -> Run:
     raw = [0.2112, 0.3, 0.4, 0.5, 0.9999]
     norm = [0.7, 0.9, 0.99, 0.995, 1.0]
     run["metrics/predict"] = PredictMetrics(ModeScores(0.4, 1), ModeScores(0.99, 3), top1_agreement=0.6)
-    run["info/predict"] = PredictInfo(PRETRAINED, "cuda", 5, [
-        ImagePrediction(f"photo{i}.jpg", PredictTop1(1, "goldfish", r), PredictTop1(1 + i % 2, "goldfish", n))
-        for i, (r, n) in enumerate(zip(raw, norm, strict=True))
-    ])
+    run["info/predict"] = PredictInfo(
+        PRETRAINED,
+        "cuda",
+        5,
+        [
+            ImagePrediction(f"photo{i}.jpg", PredictTop1(1, "goldfish", r), PredictTop1(1 + i % 2, "goldfish", n))
+            for i, (r, n) in enumerate(zip(raw, norm, strict=True))
+        ],
+    )
     run["metrics/filters"] = FiltersMetrics(WeightStats(min=-0.5, max=0.6, std=0.1))
     run["info/filters"] = FiltersInfo(PRETRAINED, 224, ConvShape(3, 64, 11, 4, 2, 55), ConvShape(64, 192, 5, 1, 2, 27))
     scores = {"0": (61.234, 0.8748), "5": (33.333, 0.8333), "10": (44.444, 0.8889), "20": (99.876, 0.9080)}
     starts = {"0": (0.5, 70.0), "5": (0.1, 40.0), "10": (0.2, 50.0), "20": (0.3, 110.0)}
     run["metrics/maximize_channels"] = ChannelsMetrics({c: ChannelScores(*v) for c, v in scores.items()})
-    run["info/maximize_channels"] = ChannelsInfo(PRETRAINED, Unit(27, 27), ReceptiveField(106, 116, 106, 116), 30, 5.0,
-                                                 {c: ChannelStart(*v) for c, v in starts.items()})
-    run["metrics/maximize_class"] = ClassMetrics(0.9954, RobustnessScores(mean_probability=0.5,
-                                                                          top1_kept_fraction=0.75))
+    run["info/maximize_channels"] = ChannelsInfo(
+        PRETRAINED,
+        Unit(27, 27),
+        ReceptiveField(106, 116, 106, 116),
+        30,
+        5.0,
+        {c: ChannelStart(*v) for c, v in starts.items()},
+    )
+    run["metrics/maximize_class"] = ClassMetrics(
+        0.9954, RobustnessScores(mean_probability=0.5, top1_kept_fraction=0.75)
+    )
     run["info/maximize_class"] = ClassInfo(
-        PRETRAINED, 207, "golden retriever", "prob", 40, 5.0, initial_probability=0.0009, logit=20.0,
+        PRETRAINED,
+        207,
+        "golden retriever",
+        "prob",
+        40,
+        5.0,
+        initial_probability=0.0009,
+        logit=20.0,
         top5=[Guess(207, "golden retriever", 0.9954), Guess(208, "Labrador retriever", 0.003)],
-        robustness=RobustnessInfo(trials=8, max_shift=0.05, max_scale=0.1, min_probability=0.1))
-    run["metrics/attack"] = AttackMetrics(UnboundedScores(0.9987), BoundedScores(success_rate=0.97,
-                                                                                  success_rate_uint8=0.95))
+        robustness=RobustnessInfo(trials=8, max_shift=0.05, max_scale=0.1, min_probability=0.1),
+    )
+    run["metrics/attack"] = AttackMetrics(
+        UnboundedScores(0.9987), BoundedScores(success_rate=0.97, success_rate_uint8=0.95)
+    )
     run["info/attack"] = AttackInfo(
-        PRETRAINED, 207, "golden retriever", ship_test_index=1, input_size=224,
-        unbounded=UnboundedInfo(40, 5.0, target_probability_before=0.0001,
-                                before=Top1(510, "container ship", 0.6, 0.6),
-                                after=Top1(207, "golden retriever", 0.9987, 0.0001),
-                                linf=0.1, linf_255=25.5, l2=3.0, rms=0.01),
-        bounded=BoundedInfo(8 / 255, 1 / 255, 40, images=100, successes=97, clean_predicted_as_target=0,
-                            max_linf=0.0314, median_steps_to_success=6, clean_accuracy=None))
+        PRETRAINED,
+        207,
+        "golden retriever",
+        ship_test_index=1,
+        input_size=224,
+        unbounded=UnboundedInfo(
+            40,
+            5.0,
+            target_probability_before=0.0001,
+            before=Top1(510, "container ship", 0.6, 0.6),
+            after=Top1(207, "golden retriever", 0.9987, 0.0001),
+            linf=0.1,
+            linf_255=25.5,
+            l2=3.0,
+            rms=0.01,
+        ),
+        bounded=BoundedInfo(
+            8 / 255,
+            1 / 255,
+            40,
+            images=100,
+            successes=97,
+            clean_predicted_as_target=0,
+            max_linf=0.0314,
+            median_steps_to_success=6,
+            clean_accuracy=None,
+        ),
+    )
     for model in ("cnn", "resnet"):
         cifar_analyses(run, model, epochs=100, subset=False)
     return run
@@ -133,8 +191,9 @@ def smoke_run() -> Run:
     for name in ("predict", "filters", "maximize_channels", "maximize_class", "attack"):
         run[f"info/{name}"].model = RANDOM
     run["metrics/attack"].bounded = BoundedScores(success_rate=0.0, success_rate_uint8=0.0)
-    run["info/attack"].bounded = dataclasses.replace(run["info/attack"].bounded, images=8, successes=0,
-                                                     median_steps_to_success=None)
+    run["info/attack"].bounded = dataclasses.replace(
+        run["info/attack"].bounded, images=8, successes=0, median_steps_to_success=None
+    )
     for model in ("cnn", "resnet"):
         cifar_analyses(run, model, epochs=2, subset=True)
     return run
@@ -188,9 +247,24 @@ def edit_json(path: Path, change: Callable[[dict[str, Any]], Any]) -> None:
 
 def run_report(root: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "stages.report", "--reports", "reports", "--stats", "data/stats.json",
-         "--out", "reports/README.md", "--html", "reports/index.html"],
-        cwd=root, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [
+            sys.executable,
+            "-m",
+            "stages.report",
+            "--reports",
+            "reports",
+            "--stats",
+            "data/stats.json",
+            "--out",
+            "reports/README.md",
+            "--html",
+            "reports/index.html",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
 
@@ -295,8 +369,12 @@ def test_cifar_table_puts_the_seed_figure_beside_each_number(full_page: tuple[Pa
     assert row(markdown, "training speed")[1] == "5,679 images/s"
     assert row(markdown, "device")[1] == "`cuda`"
     assert row(markdown, "architecture") == [
-        "architecture", "channels 64-128-256-512, kernel_sizes 7-5-3-2, dropout 0.25, fc_widths 512-256-128",
-        "kernel_sizes 7-5-3-2", "width 64, blocks 2-2-2-2, kernel_size 3", "width 64"]
+        "architecture",
+        "channels 64-128-256-512, kernel_sizes 7-5-3-2, dropout 0.25, fc_widths 512-256-128",
+        "kernel_sizes 7-5-3-2",
+        "width 64, blocks 2-2-2-2, kernel_size 3",
+        "width 64",
+    ]
 
 
 def test_training_and_validation_scores_come_from_the_train_stages_summary(tmp_path: Path) -> None:
@@ -336,8 +414,25 @@ def test_another_class_is_not_compared_with_the_seeds(tmp_path: Path) -> None:
 def test_the_page_shows_no_number_that_was_not_measured_or_seeded(full_page: tuple[Path, str]) -> None:
     """Every number in the CIFAR table is one of ours (by hand above) or the seed's."""
     _, markdown = full_page
-    allowed = {"81.2", "90.0", "84.7", "89.2", "0.4321", "0.3675", "87.7", "89.8", "0.3456", "0.3194", "90.1",
-               "88.4", "0.2345", "0.3386", "100", "1,234", "5,679"}
+    allowed = {
+        "81.2",
+        "90.0",
+        "84.7",
+        "89.2",
+        "0.4321",
+        "0.3675",
+        "87.7",
+        "89.8",
+        "0.3456",
+        "0.3194",
+        "90.1",
+        "88.4",
+        "0.2345",
+        "0.3386",
+        "100",
+        "1,234",
+        "5,679",
+    }
     table = markdown.split("| test accuracy |")[1].split("| architecture |")[0]  # the architecture: above
     numbers = set(re.findall(r"\d[\d,]*(?:\.\d+)?", table))
     assert numbers <= allowed, numbers - allowed
@@ -383,13 +478,22 @@ def assert_one_line_failure(root: Path, result: subprocess.CompletedProcess[str]
         (lambda i: i.info("attack").unlink(), ("reports/info/attack.json: not found",)),
         (lambda i: i.metrics("attack").write_text('{"unbounded": {'), ("attack.json: not valid JSON",)),
         (lambda i: i.metrics("cnn").write_text("[1, 2]"), ("cnn.json: must hold a JSON object",)),
-        (lambda i: i.stats.write_text('{"mean": [0.5], "std": [0.2, 0.2, 0.2]}'),
-         ("stats.json: mean must be a list of 3 numbers",)),
+        (
+            lambda i: i.stats.write_text('{"mean": [0.5], "std": [0.2, 0.2, 0.2]}'),
+            ("stats.json: mean must be a list of 3 numbers",),
+        ),
         (lambda i: i.filters_md.unlink(), ("reports/filters/summary.md: not found",)),
         (lambda i: i.figure("attack").unlink(), ("reports/figures/attack.png: not found",)),
     ],
-    ids=["missing-metrics", "missing-info", "truncated-json", "not-an-object", "bad-stats", "missing-table",
-         "missing-figure"],
+    ids=[
+        "missing-metrics",
+        "missing-info",
+        "truncated-json",
+        "not-an-object",
+        "bad-stats",
+        "missing-table",
+        "missing-figure",
+    ],
 )
 def test_missing_or_malformed_input_is_one_line_and_writes_nothing(tmp_path: Path, damage, fragments) -> None:
     inputs = write_inputs(tmp_path, full_run())
@@ -401,23 +505,47 @@ def test_missing_or_malformed_input_is_one_line_and_writes_nothing(tmp_path: Pat
 @pytest.mark.parametrize(
     ("key", "change", "message"),
     [
-        ("metrics/attack", lambda m: m["bounded"].pop("success_rate"),
-         "reports/metrics/attack.json: missing bounded.success_rate"),
-        ("metrics/cnn", lambda m: m["test"].update(accuracy="high"),
-         'reports/metrics/cnn.json: test.accuracy must be a number in [0, 1], got "high"'),
-        ("metrics/cnn", lambda m: m["test"].update(accuracy=float("nan")),
-         "reports/metrics/cnn.json: test.accuracy must be a number in [0, 1], got nan"),
+        (
+            "metrics/attack",
+            lambda m: m["bounded"].pop("success_rate"),
+            "reports/metrics/attack.json: missing bounded.success_rate",
+        ),
+        (
+            "metrics/cnn",
+            lambda m: m["test"].update(accuracy="high"),
+            'reports/metrics/cnn.json: test.accuracy must be a number in [0, 1], got "high"',
+        ),
+        (
+            "metrics/cnn",
+            lambda m: m["test"].update(accuracy=float("nan")),
+            "reports/metrics/cnn.json: test.accuracy must be a number in [0, 1], got nan",
+        ),
         ("train/resnet", lambda m: m.pop("val"), "reports/train/resnet/metrics.json: missing val"),
-        ("info/resnet", lambda m: m.update(model="cnn"),
-         "reports/info/resnet.json: holds the metrics of 'cnn', not 'resnet'"),
-        ("info/attack", lambda m: m["model"].pop("random_weights"),
-         "reports/info/attack.json: missing model.random_weights"),
-        ("metrics/maximize_channels", lambda m: m["channels"]["5"].pop("activation"),
-         "reports/metrics/maximize_channels.json: missing channels.5.activation"),
-        ("metrics/predict", lambda m: m["with_normalization"].update(above_0_98=-1),
-         "reports/metrics/predict.json: with_normalization.above_0_98 must be a non-negative integer, got -1"),
-        ("info/cnn", lambda m: m["data"].update(subset="yes"),
-         'reports/info/cnn.json: data.subset must be true or false, got "yes"'),
+        (
+            "info/resnet",
+            lambda m: m.update(model="cnn"),
+            "reports/info/resnet.json: holds the metrics of 'cnn', not 'resnet'",
+        ),
+        (
+            "info/attack",
+            lambda m: m["model"].pop("random_weights"),
+            "reports/info/attack.json: missing model.random_weights",
+        ),
+        (
+            "metrics/maximize_channels",
+            lambda m: m["channels"]["5"].pop("activation"),
+            "reports/metrics/maximize_channels.json: missing channels.5.activation",
+        ),
+        (
+            "metrics/predict",
+            lambda m: m["with_normalization"].update(above_0_98=-1),
+            "reports/metrics/predict.json: with_normalization.above_0_98 must be a non-negative integer, got -1",
+        ),
+        (
+            "info/cnn",
+            lambda m: m["data"].update(subset="yes"),
+            'reports/info/cnn.json: data.subset must be true or false, got "yes"',
+        ),
     ],
 )
 def test_a_malformed_field_names_file_and_key(tmp_path: Path, key: str, change, message: str) -> None:
@@ -508,8 +636,12 @@ def test_dvc_deps_of_the_report_stage_are_exactly_what_it_reads() -> None:
     for path in input_files(inputs):
         assert any(path == dep or dep in path.parents for dep in deps), path
     # ... and the folders it depends on whole hold only files it reads: every stage's metrics and side file.
-    outs = {next(iter(o)) if isinstance(o, dict) else o for st in STAGES.values()
-            for kind in ("outs", "metrics", "plots") for o in st.get(kind, [])}
+    outs = {
+        next(iter(o)) if isinstance(o, dict) else o
+        for st in STAGES.values()
+        for kind in ("outs", "metrics", "plots")
+        for o in st.get(kind, [])
+    }
     for folder in (inputs.metrics_dir, inputs.info_dir):
         written = {Path(o) for o in outs if Path(o).parent == folder}
         read = {p for p in input_files(inputs) if p.parent == folder}
@@ -534,8 +666,14 @@ sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "op
 write_report(Inputs(Path("reports"), Path("data/stats.json")), Path("reports/README.md"), Path("reports/index.html"))
 print(json.dumps(opened))
 """
-    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr
     opened = {(tmp_path / p).resolve() for p in json.loads(result.stdout) if not p.endswith(".pyc")}
     local = {p for p in opened if tmp_path.resolve() in p.parents}

@@ -75,8 +75,12 @@ def test_random_crop_is_a_shifted_window_of_the_zero_padded_image() -> None:
     assert cropped.shape == (2, 3, 8, 8)
     padded = torch.nn.functional.pad(images, (2, 2, 2, 2))
     for b in range(2):
-        windows = [(dy, dx) for dy in range(5) for dx in range(5)
-                   if torch.equal(padded[b, :, dy:dy + 8, dx:dx + 8].to(torch.uint8), cropped[b])]
+        windows = [
+            (dy, dx)
+            for dy in range(5)
+            for dx in range(5)
+            if torch.equal(padded[b, :, dy : dy + 8, dx : dx + 8].to(torch.uint8), cropped[b])
+        ]
         assert windows, f"image {b} is not a window of its padded original"
 
 
@@ -112,8 +116,17 @@ def test_resnet_trains_too(tmp_path: Path) -> None:
 
 
 def test_fast_learns_with_its_recipe_and_fit_sets_its_whitening(tmp_path: Path) -> None:
-    run = tiny_run(tmp_path, epochs=3, model="fast", optimizer="sgd", lr=0.2, schedule="linear", warmup=0.2,
-                   label_smoothing=0.2, lookahead=0.5)
+    run = tiny_run(
+        tmp_path,
+        epochs=3,
+        model="fast",
+        optimizer="sgd",
+        lr=0.2,
+        schedule="linear",
+        warmup=0.2,
+        label_smoothing=0.2,
+        lookahead=0.5,
+    )
     model = tiny_model(run)
     assert not model.net.whiten.weight.any()  # zero until it has seen data
     summary = fit(run, model)
@@ -152,8 +165,7 @@ def test_precision_is_part_of_the_resume_fingerprint(tmp_path: Path, monkeypatch
 
 def test_linear_schedule_warms_up_then_decays_to_zero() -> None:
     factor = loop.LinearWarmupDecay(total_steps=10, warmup=0.2)
-    assert [factor(s) for s in range(10)] == pytest.approx([0.5, 1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25,
-                                                            0.125])
+    assert [factor(s) for s in range(10)] == pytest.approx([0.5, 1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125])
     assert factor(10) == 0.0
 
 
@@ -311,33 +323,74 @@ def stage_inputs(tmp_path_factory) -> Path:
     """A converted tiny dataset and stats, in the layout the download and stats stages write."""
     root = tmp_path_factory.mktemp("stages")
     images, labels = learnable_images(300, seed=2)
-    np.savez(root / "cifar10.npz", train_images=images[:240], train_labels=labels[:240],
-             test_images=images[240:], test_labels=labels[240:], class_names=np.array(CLASSES))
+    np.savez(
+        root / "cifar10.npz",
+        train_images=images[:240],
+        train_labels=labels[:240],
+        test_images=images[240:],
+        test_labels=labels[240:],
+        class_names=np.array(CLASSES),
+    )
     (root / "stats.json").write_text(json.dumps({"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}))
-    params = {"seed": 0, "device": "cpu", "data": {"val_fraction": 0.1},  # the sections the stages require
-              "train": {"epochs": 2, "batch_size": 32, "lr": 0.01}, "cnn": TINY_CNN, "resnet": TINY_RESNET,
-              "fast": {"model": TINY_FAST, "train": {"epochs": 1, "batch_size": 32}}, "evaluate": {"misclassified": 8}}
+    params = {
+        "seed": 0,
+        "device": "cpu",
+        "data": {"val_fraction": 0.1},  # the sections the stages require
+        "train": {"epochs": 2, "batch_size": 32, "lr": 0.01},
+        "cnn": TINY_CNN,
+        "resnet": TINY_RESNET,
+        "fast": {"model": TINY_FAST, "train": {"epochs": 1, "batch_size": 32}},
+        "evaluate": {"misclassified": 8},
+    }
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     return root
 
 
 def run_stage(script: str, *args: str) -> subprocess.CompletedProcess:
     module = "stages." + script.removesuffix(".py")
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
 def train_and_evaluate(inputs: Path, out: Path, model: str = "cnn") -> subprocess.CompletedProcess:
-    trained = run_stage("train.py", "--model", model, "--params", str(inputs / "params.yaml"),
-                        "--data", str(inputs / "cifar10.npz"), "--stats", str(inputs / "stats.json"),
-                        "--out", str(out / f"{model}.pt"), "--resume-checkpoint", str(out / "ckpt.pt"),
-                        "--live", str(out / "live"))
+    trained = run_stage(
+        "train.py",
+        "--model",
+        model,
+        "--params",
+        str(inputs / "params.yaml"),
+        "--data",
+        str(inputs / "cifar10.npz"),
+        "--stats",
+        str(inputs / "stats.json"),
+        "--out",
+        str(out / f"{model}.pt"),
+        "--resume-checkpoint",
+        str(out / "ckpt.pt"),
+        "--live",
+        str(out / "live"),
+    )
     assert trained.returncode == 0, trained.stderr
-    return run_stage("evaluate.py", "--model", model, "--params", str(inputs / "params.yaml"),
-                     "--data", str(inputs / "cifar10.npz"), "--checkpoint", str(out / f"{model}.pt"),
-                     "--metrics", str(out / "metrics.json"), "--info", str(out / "info.json"),
-                     "--predictions", str(out / "predictions.csv"), "--per-class", str(out / "per_class.csv"),
-                     "--figures", str(out / "figures"))
+    return run_stage(
+        "evaluate.py",
+        "--model",
+        model,
+        "--params",
+        str(inputs / "params.yaml"),
+        "--data",
+        str(inputs / "cifar10.npz"),
+        "--checkpoint",
+        str(out / f"{model}.pt"),
+        "--metrics",
+        str(out / "metrics.json"),
+        "--info",
+        str(out / "info.json"),
+        "--predictions",
+        str(out / "predictions.csv"),
+        "--per-class",
+        str(out / "per_class.csv"),
+        "--figures",
+        str(out / "figures"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -371,8 +424,11 @@ def test_stages_write_metrics_with_the_documented_schema(trained_once: Path) -> 
         assert rows[0].split("\t") == ["step", "accuracy"] and [r.split("\t")[0] for r in rows[1:]] == ["1", "2"]
     predictions = (tmp_path / "predictions.csv").read_text().splitlines()
     assert predictions[0] == "actual,predicted" and len(predictions) == 61
-    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["confusion.png", "curves.png",
-                                                                       "misclassified.png"]
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == [
+        "confusion.png",
+        "curves.png",
+        "misclassified.png",
+    ]
 
 
 def test_train_stage_trains_fast_with_the_fast_recipe(stage_inputs: Path, tmp_path: Path) -> None:
@@ -400,28 +456,57 @@ def test_two_runs_with_the_same_params_write_the_same_metrics(
 
 @pytest.mark.parametrize(
     ("stats_text", "message"),
-    [(None, "stats.json not found: run the stats stage first"), ("{not json", "stats.json is not valid JSON"),
-     ('{"mean": [0.5, 0.5]}', 'must hold {"mean": [r, g, b], "std": [r, g, b]}')],
+    [
+        (None, "stats.json not found: run the stats stage first"),
+        ("{not json", "stats.json is not valid JSON"),
+        ('{"mean": [0.5, 0.5]}', 'must hold {"mean": [r, g, b], "std": [r, g, b]}'),
+    ],
 )
 def test_train_refuses_missing_or_malformed_stats(stage_inputs: Path, tmp_path: Path, stats_text, message) -> None:
     stats = tmp_path / "stats.json"
     if stats_text is not None:
         stats.write_text(stats_text)
     out = tmp_path / "out"
-    result = run_stage("train.py", "--model", "cnn", "--params", str(stage_inputs / "params.yaml"),
-                       "--data", str(stage_inputs / "cifar10.npz"), "--stats", str(stats),
-                       "--out", str(out / "cnn.pt"), "--resume-checkpoint", str(out / "ckpt.pt"),
-                       "--live", str(out / "live"))
+    result = run_stage(
+        "train.py",
+        "--model",
+        "cnn",
+        "--params",
+        str(stage_inputs / "params.yaml"),
+        "--data",
+        str(stage_inputs / "cifar10.npz"),
+        "--stats",
+        str(stats),
+        "--out",
+        str(out / "cnn.pt"),
+        "--resume-checkpoint",
+        str(out / "ckpt.pt"),
+        "--live",
+        str(out / "live"),
+    )
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and message in result.stderr
     assert not out.exists()
 
 
 def test_train_refuses_an_unknown_model_listing_the_choices(stage_inputs: Path, tmp_path: Path) -> None:
-    result = run_stage("train.py", "--model", "vgg", "--params", str(stage_inputs / "params.yaml"),
-                       "--data", str(stage_inputs / "cifar10.npz"), "--stats", str(stage_inputs / "stats.json"),
-                       "--out", str(tmp_path / "m.pt"), "--resume-checkpoint", str(tmp_path / "c.pt"),
-                       "--live", str(tmp_path / "live"))
+    result = run_stage(
+        "train.py",
+        "--model",
+        "vgg",
+        "--params",
+        str(stage_inputs / "params.yaml"),
+        "--data",
+        str(stage_inputs / "cifar10.npz"),
+        "--stats",
+        str(stage_inputs / "stats.json"),
+        "--out",
+        str(tmp_path / "m.pt"),
+        "--resume-checkpoint",
+        str(tmp_path / "c.pt"),
+        "--live",
+        str(tmp_path / "live"),
+    )
     assert result.returncode == 1
     assert result.stderr.strip() == "error: unknown model 'vgg'; choices: cnn, resnet, fast"
     assert list(tmp_path.iterdir()) == []
@@ -430,9 +515,27 @@ def test_train_refuses_an_unknown_model_listing_the_choices(stage_inputs: Path, 
 @pytest.mark.parametrize("model", ["resnet", "fast"])
 def test_benchmark_prints_both_loops_per_precision_and_the_old_baseline(model: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "visionlab.training.benchmark", "--model", model, "--width", "4", "--batch-size", "8",
-         "--steps", "2", "--rounds", "1", "--device", "cpu"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "visionlab.training.benchmark",
+            "--model",
+            model,
+            "--width",
+            "4",
+            "--batch-size",
+            "8",
+            "--steps",
+            "2",
+            "--rounds",
+            "1",
+            "--device",
+            "cpu",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -462,10 +565,23 @@ def test_resume_refuses_a_checkpoint_trained_with_other_normalisation(stage_inpu
     stats.write_text(json.dumps({"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}))
 
     def train() -> subprocess.CompletedProcess:
-        return run_stage("train.py", "--model", "cnn", "--params", str(tmp_path / "params.yaml"),
-                         "--data", str(stage_inputs / "cifar10.npz"), "--stats", str(stats),
-                         "--out", str(tmp_path / "cnn.pt"), "--resume-checkpoint", str(tmp_path / "ckpt.pt"),
-                         "--live", str(tmp_path / "live"))
+        return run_stage(
+            "train.py",
+            "--model",
+            "cnn",
+            "--params",
+            str(tmp_path / "params.yaml"),
+            "--data",
+            str(stage_inputs / "cifar10.npz"),
+            "--stats",
+            str(stats),
+            "--out",
+            str(tmp_path / "cnn.pt"),
+            "--resume-checkpoint",
+            str(tmp_path / "ckpt.pt"),
+            "--live",
+            str(tmp_path / "live"),
+        )
 
     assert train().returncode == 0
     params["train"]["resume"] = True

@@ -37,8 +37,15 @@ SEED_ALEXNET: dict[str, dict[str, Any]] = {
     # 4: softmax probability of class 207 (golden retriever) after 40 steps from the same noise
     "maximize_class": {"model": "alexnet", "class_index": 207, "steps": 40, "step_size": 5.0, "probability": 1.0},
     # 5: one CIFAR-10 ship, 40 unbounded steps on p(golden retriever): it reached 1.0, so 1 of 1 succeeded
-    "attack": {"model": "alexnet", "target_class": 207, "steps": 40, "step_size": 5.0, "target_probability": 1.0,
-               "ships": 1, "success_rate": 1.0},
+    "attack": {
+        "model": "alexnet",
+        "target_class": 207,
+        "steps": 40,
+        "step_size": 5.0,
+        "target_probability": 1.0,
+        "ships": 1,
+        "success_rate": 1.0,
+    },
 }
 
 # Part 1's data: "60,000 32x32 RGB images in 10 classes".

@@ -184,9 +184,10 @@ def _read_members(archive: Path) -> dict[str, bytes]:
     wanted = {f"{BATCH_DIR}/{name}" for name in (*TRAIN_BATCHES, TEST_BATCH, META)}
     found: dict[str, bytes] = {}
     try:
-        with gzip.GzipFile(archive, "rb") as raw, tarfile.open(
-            fileobj=_BoundedStream(raw, MAX_TAR_BYTES, archive.name), mode="r:"
-        ) as tar:
+        with (
+            gzip.GzipFile(archive, "rb") as raw,
+            tarfile.open(fileobj=_BoundedStream(raw, MAX_TAR_BYTES, archive.name), mode="r:") as tar,
+        ):
             for member in tar:
                 if member.name in wanted and member.isfile():
                     name = member.name.rsplit("/", 1)[1]
@@ -232,9 +233,7 @@ def _batch_arrays(name: str, batch: dict[str, Any]) -> tuple[np.ndarray, np.ndar
         raise PipelineError(f"{BATCH_DIR}/{name}: 'labels' must be a list of integers")
     labels_array = labels_array.astype(np.int64)
     if labels_array.shape != (data.shape[0],):
-        raise PipelineError(
-            f"{BATCH_DIR}/{name}: {labels_array.size} labels for {data.shape[0]} images"
-        )
+        raise PipelineError(f"{BATCH_DIR}/{name}: {labels_array.size} labels for {data.shape[0]} images")
     bad = labels_array[(labels_array < 0) | (labels_array >= NUM_CLASSES)]
     if bad.size:
         raise PipelineError(f"{BATCH_DIR}/{name}: label {int(bad[0])} outside 0..{NUM_CLASSES - 1}")

@@ -198,8 +198,7 @@ def _load_into(net: AlexNet, state_dict: dict[str, Any], source: Path) -> None:
     wrong_shape = [
         k
         for k in expected
-        if k in state_dict
-        and (not isinstance(state_dict[k], torch.Tensor) or state_dict[k].shape != expected[k].shape)
+        if k in state_dict and (not isinstance(state_dict[k], torch.Tensor) or state_dict[k].shape != expected[k].shape)
     ]
     if missing or unexpected or wrong_shape:
         parts = []

@@ -174,8 +174,9 @@ def attack_ships(clf: Classifier, data: Cifar10, settings: AttackParams, section
 
 
 def _top1_record(scores: dict[str, Any]) -> Top1:
-    return Top1(scores["top1_index"], scores["top1_name"], scores["top1_probability"],
-                scores["original_top1_probability"])
+    return Top1(
+        scores["top1_index"], scores["top1_name"], scores["top1_probability"], scores["original_top1_probability"]
+    )
 
 
 def attack_records(clf: Classifier, settings: AttackParams, attack: ShipAttack) -> tuple[AttackMetrics, AttackInfo]:
@@ -183,8 +184,9 @@ def attack_records(clf: Classifier, settings: AttackParams, attack: ShipAttack) 
     u, sweep = attack.unbounded.metrics, attack.sweep
     metrics = AttackMetrics(
         UnboundedScores(target_probability=u["after"]["target_probability"]),
-        BoundedScores(success_rate=sweep["targeted_success_rate"],
-                      success_rate_uint8=sweep["success_rate_after_uint8_rounding"]),
+        BoundedScores(
+            success_rate=sweep["targeted_success_rate"], success_rate_uint8=sweep["success_rate_after_uint8_rounding"]
+        ),
     )
     info = AttackInfo(
         model=probed_model(clf.name, clf.random_weights, clf.provenance),

@@ -41,6 +41,7 @@ def warn_if_stats_differ(trained: TrainedModel, stats_path: Path) -> None:
     mean, std = load_stats(stats_path)
     drift = max(abs(a - b) for a, b in zip([*mean, *std], [*trained.mean, *trained.std], strict=True))
     if drift > STATS_TOLERANCE:
+
         def fmt(values: list[float]) -> str:
             return "[" + ", ".join(f"{v:.4f}" for v in values) + "]"
 

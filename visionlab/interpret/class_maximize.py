@@ -88,8 +88,12 @@ def class_records(
     if settings.robustness_trials:
         kept = result.jittered_top1 == settings.class_index
         robustness = RobustnessScores(float(result.jittered_probabilities.mean()), float(kept.float().mean()))
-        robustness_info = RobustnessInfo(settings.robustness_trials, settings.max_shift, settings.max_scale,
-                                         float(result.jittered_probabilities.min()))
+        robustness_info = RobustnessInfo(
+            settings.robustness_trials,
+            settings.max_shift,
+            settings.max_scale,
+            float(result.jittered_probabilities.min()),
+        )
     metrics = ClassMetrics(result.probability, robustness)
     info = ClassInfo(
         model=probed_model(clf.name, clf.random_weights, clf.provenance),
@@ -108,10 +112,14 @@ def class_records(
 
 def class_summary(clf: Classifier, settings: MaximizeClassParams, result: ClassResult) -> str:
     """The stage's log lines."""
-    text = (f"{clf.name} class {clf.label(settings.class_index)}: p {result.initial_probability:.4f} -> "
-            f"{result.probability:.4f} after {settings.steps} steps")
+    text = (
+        f"{clf.name} class {clf.label(settings.class_index)}: p {result.initial_probability:.4f} -> "
+        f"{result.probability:.4f} after {settings.steps} steps"
+    )
     if settings.robustness_trials:
         kept = float((result.jittered_top1 == settings.class_index).float().mean())
-        text += (f"\nafter {settings.robustness_trials} random shifts/rescales: mean p "
-                 f"{float(result.jittered_probabilities.mean()):.4f}, still top-1 in {100 * kept:.0f} %")
+        text += (
+            f"\nafter {settings.robustness_trials} random shifts/rescales: mean p "
+            f"{float(result.jittered_probabilities.mean()):.4f}, still top-1 in {100 * kept:.0f} %"
+        )
     return text

@@ -32,9 +32,7 @@ def conv_preactivation(conv: nn.Conv2d, normalize: nn.Module, images: torch.Tens
     return conv(normalize(images))
 
 
-def conv_unit(
-    conv: nn.Conv2d, normalize: nn.Module, channels: int | Sequence[int], row: int, col: int
-) -> Objective:
+def conv_unit(conv: nn.Conv2d, normalize: nn.Module, channels: int | Sequence[int], row: int, col: int) -> Objective:
     """Pre-ReLU activation of unit (row, col); image i of a batch scores channel ``channels[i]``.
 
     A batch thus optimises several channels at once; the images do not interact.

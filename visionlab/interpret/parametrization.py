@@ -5,9 +5,7 @@ from __future__ import annotations
 import torch
 
 
-def noise_image(
-    size: int, mean: float, std: float, seed: int, device: torch.device | str = "cpu"
-) -> torch.Tensor:
+def noise_image(size: int, mean: float, std: float, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """A (1, 3, size, size) image of N(mean, std) pixels, clamped to [0, 1].
 
     Drawn on the CPU from its own generator so the same seed gives the same image on any device

@@ -67,8 +67,16 @@ def predictions_csv(predictions: list[Prediction]) -> str:
         for mode in MODES:
             for rank, guess in enumerate(pred.top[mode], start=1):
                 writer.writerow(
-                    [pred.image.name, pred.image.source, pred.image.note, mode, rank, guess.index, guess.name,
-                     f"{guess.probability:.6f}"]
+                    [
+                        pred.image.name,
+                        pred.image.source,
+                        pred.image.note,
+                        mode,
+                        rank,
+                        guess.index,
+                        guess.name,
+                        f"{guess.probability:.6f}",
+                    ]
                 )
     return out.getvalue()
 

@@ -203,4 +203,3 @@ def _drop_none(data: Any) -> Any:
     if isinstance(data, list):
         return [_drop_none(v) for v in data]
     return data
-

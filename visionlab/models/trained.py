@@ -101,8 +101,10 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
         raise PipelineError(f"{path} holds a {name} model, not {expected}")
     parse_section(name, saved["config"], f"{path} config")
     names = saved["class_names"]
-    if not isinstance(names, list | tuple) or len(names) != NUM_CLASSES or not all(
-        isinstance(n, str) and n for n in names
+    if (
+        not isinstance(names, list | tuple)
+        or len(names) != NUM_CLASSES
+        or not all(isinstance(n, str) and n for n in names)
     ):
         raise refuse(f"class_names must be {NUM_CLASSES} names, got {_short(names)}")
     if not finite_numbers(saved["mean"], 3, 0.0, 1.0):

@@ -35,10 +35,17 @@ def attack_figure(
     interp = "nearest" if clf.input_size <= 64 else "antialiased"
     fig, axes = plt.subplots(2, 3, figsize=(11, 8.2), layout="constrained")
     rows = (
-        (f"unbounded: {details['steps']} steps of size {details['step_size']:g} on p(target)", unbounded,
-         unbounded_scores),
-        (f"bounded: ε = {details['epsilon'] * 255:.0f}/255, {details['steps']} signed steps of "
-         f"{details['epsilon_step'] * 255:.0f}/255", bounded, bounded_scores),
+        (
+            f"unbounded: {details['steps']} steps of size {details['step_size']:g} on p(target)",
+            unbounded,
+            unbounded_scores,
+        ),
+        (
+            f"bounded: ε = {details['epsilon'] * 255:.0f}/255, {details['steps']} signed steps of "
+            f"{details['epsilon_step'] * 255:.0f}/255",
+            bounded,
+            bounded_scores,
+        ),
     )
     target_name = short(clf.class_names[target])
     for row_axes, (label, adversarial, scores) in zip(axes, rows, strict=True):
@@ -71,7 +78,20 @@ def attack_figure(
 def ship_attack_figure(clf: Classifier, settings: AttackParams, attack: ShipAttack) -> plt.Figure:
     """:func:`attack_figure` for an attack stage's result."""
     u = attack.unbounded
-    details = {"steps": settings.steps, "step_size": settings.step_size, "epsilon": settings.epsilon,
-               "epsilon_step": settings.epsilon_step}
-    return attack_figure(clf, settings.target_class, u.original, u.adversarial, u.metrics["after"], attack.bounded,
-                         attack.bounded_scores, u.metrics["before"], details)
+    details = {
+        "steps": settings.steps,
+        "step_size": settings.step_size,
+        "epsilon": settings.epsilon,
+        "epsilon_step": settings.epsilon_step,
+    }
+    return attack_figure(
+        clf,
+        settings.target_class,
+        u.original,
+        u.adversarial,
+        u.metrics["after"],
+        attack.bounded,
+        attack.bounded_scores,
+        u.metrics["before"],
+        details,
+    )

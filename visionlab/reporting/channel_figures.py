@@ -27,8 +27,11 @@ def _channel_row(axes: Sequence[plt.Axes], result: ChannelResult, seed_value: fl
     seed = f" (seed report: {seed_value:g})" if seed_value is not None else ""
     full.set_title(f"channel {result.channel}: activation {result.activation:.2f}{seed}", fontsize=9)
     top, bottom, left, right = _crop_box(field, margin, image.shape[0])
-    zoom.imshow(image[top:bottom, left:right], interpolation="nearest", extent=(left - 0.5, right - 0.5, bottom - 0.5,
-                                                                                top - 0.5))
+    zoom.imshow(
+        image[top:bottom, left:right],
+        interpolation="nearest",
+        extent=(left - 0.5, right - 0.5, bottom - 0.5, top - 0.5),
+    )
     zoom.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, edgecolor="red", linewidth=1))
     zoom.set_title(f"receptive field rows {r0}–{r1 - 1}, cols {c0}–{c1 - 1}", fontsize=9)
     best.imshow(rgb(result.analytic.pattern), interpolation="nearest")
@@ -43,8 +46,12 @@ def channel_figure(result: ChannelResult, seed_value: float | None, random_weigh
     fig, axes = plt.subplots(1, 3, figsize=(11, 4.2), layout="constrained")
     _channel_row(axes, result, seed_value)
     row, col = result.unit
-    title_with_banner(fig, f"AlexNet conv1 channel {result.channel}, unit ({row}, {col}) before ReLU", random_weights,
-           f"weights={weights}")
+    title_with_banner(
+        fig,
+        f"AlexNet conv1 channel {result.channel}, unit ({row}, {col}) before ReLU",
+        random_weights,
+        f"weights={weights}",
+    )
     return fig
 
 
@@ -56,6 +63,10 @@ def channels_panel(
     for row_axes, result in zip(axes, results, strict=True):
         _channel_row(row_axes, result, seeds.get(result.channel))
     row, col = results[0].unit
-    title_with_banner(fig, f"AlexNet conv1, centre unit ({row}, {col}) of each channel, maximised before ReLU",
-           random_weights, f"weights={weights}; red box: the unit's receptive field")
+    title_with_banner(
+        fig,
+        f"AlexNet conv1, centre unit ({row}, {col}) of each channel, maximised before ReLU",
+        random_weights,
+        f"weights={weights}; red box: the unit's receptive field",
+    )
     return fig

@@ -37,8 +37,13 @@ def learning_curves(history: Sequence[dict[str, float]], model_name: str, note: 
         if seed_log:
             seed_epochs = list(seed_log)
             for split, col, colour in (("train", seed_cols[0], "tab:blue"), ("val", seed_cols[1], "tab:orange")):
-                ax.scatter(seed_epochs, [seed_log[e][col] for e in seed_epochs], color=colour, marker="x",
-                           label=f"{split} (seed report)")
+                ax.scatter(
+                    seed_epochs,
+                    [seed_log[e][col] for e in seed_epochs],
+                    color=colour,
+                    marker="x",
+                    label=f"{split} (seed report)",
+                )
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
@@ -55,8 +60,19 @@ def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str], title: 
     totals = confusion.sum(axis=1, keepdims=True)
     fractions = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
     fig, ax = plt.subplots(figsize=(8, 7))
-    sns.heatmap(fractions, annot=confusion, fmt="d", cmap="Blues", vmin=0, vmax=1, square=True,
-                xticklabels=class_names, yticklabels=class_names, cbar_kws={"label": "fraction of true class"}, ax=ax)
+    sns.heatmap(
+        fractions,
+        annot=confusion,
+        fmt="d",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        square=True,
+        xticklabels=class_names,
+        yticklabels=class_names,
+        cbar_kws={"label": "fraction of true class"},
+        ax=ax,
+    )
     ax.set_xlabel("predicted")
     ax.set_ylabel("actual")
     ax.set_title(title + "\n" + note.replace("; ", "\n"), fontsize=9)

@@ -60,8 +60,9 @@ def make_model(name: str, config: dict[str, Any], device: torch.device, channels
 def synthetic_data(n: int, device: torch.device, seed: int = 0, image_size: int = 32) -> DeviceSplit:
     """``n`` random uint8 images and labels, generated on ``device``."""
     generator = torch.Generator(device=device).manual_seed(seed)
-    images = torch.randint(0, 256, (n, 3, image_size, image_size), generator=generator, device=device,
-                           dtype=torch.uint8)
+    images = torch.randint(
+        0, 256, (n, 3, image_size, image_size), generator=generator, device=device, dtype=torch.uint8
+    )
     return DeviceSplit(images, torch.randint(0, 10, (n,), generator=generator, device=device))
 
 
@@ -161,8 +162,10 @@ def measure(
 
     variants = [Variant("old", bare("fp32", channels_last=False), [])] if old_baseline else []
     for precision in precisions:
-        variants += [Variant(f"project {precision}", project(precision), []),
-                     Variant(f"bare {precision}", bare(precision), [])]
+        variants += [
+            Variant(f"project {precision}", project(precision), []),
+            Variant(f"bare {precision}", bare(precision), []),
+        ]
     for variant in variants:  # warm up: allocator, kernels, autotuning
         variant.run()
     started = time.perf_counter()
@@ -184,15 +187,18 @@ def benchmark_table(rates: Rates, precisions: list[str], skipped: dict[str, str]
     header = f"{'precision':<10}{'loop':<30}{'images/s':>10}{'vs bare':>9}{'GFLOP/s':>10}{'vs old':>8}"
     lines = [header]
     if old is not None:
-        lines.append(f"{'fp32':<10}{'bare, NCHW (old baseline)':<30}{_rate(old)}{'':>9}{rates.gflops('old'):>10,.1f}"
-                     f"{1:>8.2f}")
+        lines.append(
+            f"{'fp32':<10}{'bare, NCHW (old baseline)':<30}{_rate(old)}{'':>9}{rates.gflops('old'):>10,.1f}{1:>8.2f}"
+        )
     for precision in precisions:
         if precision in skipped:
             lines.append(f"{precision:<10}skipped: {skipped[precision]}")
             continue
         project, bare = rates.rate(f"project {precision}"), rates.rate(f"bare {precision}")
-        for loop, rate, label in (("project (train_epoch), chl", project, f"project {precision}"),
-                                  ("bare, channels_last", bare, f"bare {precision}")):
+        for loop, rate, label in (
+            ("project (train_epoch), chl", project, f"project {precision}"),
+            ("bare, channels_last", bare, f"bare {precision}"),
+        ):
             ratio = f"{project / bare:>9.3f}" if loop.startswith("project") else f"{'':>9}"
             versus = f"{rate / old:>8.2f}" if old else ""
             lines.append(f"{precision:<10}{loop:<30}{_rate(rate)}{ratio}{rates.gflops(label):>10,.1f}{versus}")
@@ -226,8 +232,10 @@ def main() -> None:
         if precision == "bf16" and resolve_precision("bf16", device) != "bf16":
             if args.emulated_bf16 and device.type == "cpu":
                 continue
-            skipped[precision] = (f"not native on this {device.type} (no AVX-512-BF16/AMX): training with "
-                                  "precision bf16 runs fp32 here (--emulated-bf16 times it anyway)")
+            skipped[precision] = (
+                f"not native on this {device.type} (no AVX-512-BF16/AMX): training with "
+                "precision bf16 runs fp32 here (--emulated-bf16 times it anyway)"
+            )
     if args.emulated_bf16:  # time bf16 autocast even on a CPU that only emulates it
         import visionlab.training.loop as loop
 
@@ -237,9 +245,11 @@ def main() -> None:
 
     native = "native bf16" if device.type == "cuda" or cpu_has_native_bf16() else "no native bf16"
     label = f"{args.model} ({', '.join(f'{k}={v}' for k, v in config.items())}), batch {recipe.batch_size}"
-    print(f"benchmark: {label}, {device} ({torch.get_num_threads()} threads, {native}); "
-          f"{args.rounds} rounds x {args.steps} steps, median; {rates.flops_per_image / 1e6:,.0f} MFLOP per image "
-          "(forward+backward)")
+    print(
+        f"benchmark: {label}, {device} ({torch.get_num_threads()} threads, {native}); "
+        f"{args.rounds} rounds x {args.steps} steps, median; {rates.flops_per_image / 1e6:,.0f} MFLOP per image "
+        "(forward+backward)"
+    )
     for line in benchmark_table(rates, precisions, skipped):
         print(line)
 

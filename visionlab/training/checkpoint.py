@@ -139,8 +139,11 @@ def load_resume_checkpoint(path: str | Path, fingerprint: dict[str, Any], device
         raise PipelineError(f"cannot resume from {path}: not a training checkpoint ({err}); {RESUME_ADVICE}") from None
     saved = state.get("fingerprint") if isinstance(state, dict) else None
     if not isinstance(saved, dict):
-        what = "it holds a " + type(state).__name__ if not isinstance(state, dict) else (
-            "its fingerprint is " + ("missing" if saved is None else f"a {type(saved).__name__}"))
+        what = (
+            "it holds a " + type(state).__name__
+            if not isinstance(state, dict)
+            else ("its fingerprint is " + ("missing" if saved is None else f"a {type(saved).__name__}"))
+        )
         raise PipelineError(f"cannot resume from {path}: not a training checkpoint ({what}); {RESUME_ADVICE}")
     if saved.get("model") != fingerprint["model"]:
         raise PipelineError(

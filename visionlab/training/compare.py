@@ -53,8 +53,16 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 
 
 def train_one(
-    name: str, config: dict[str, Any], recipe: TrainParams, seed: int, mean: list[float], std: list[float],
-    train: DeviceSplit, val: DeviceSplit, test: DeviceSplit, workdir: Path,
+    name: str,
+    config: dict[str, Any],
+    recipe: TrainParams,
+    seed: int,
+    mean: list[float],
+    std: list[float],
+    train: DeviceSplit,
+    val: DeviceSplit,
+    test: DeviceSplit,
+    workdir: Path,
 ) -> dict[str, Any]:
     """One ``fit`` as the train stage runs it; per epoch: cumulative wall seconds and test accuracy."""
     torch.manual_seed(seed)
@@ -73,16 +81,30 @@ def train_one(
         curve.append((trained_for, accuracy))
 
     run = TrainingRun(
-        model_name=name, model_config=config, params=replace(recipe, resume=False), seed=seed, train=train,
-        val=val, checkpoint_path=workdir / f"{name}-{len(list(workdir.iterdir()))}.pt", fingerprint_extra={},
-        log_epoch=log_epoch, progress=False,
+        model_name=name,
+        model_config=config,
+        params=replace(recipe, resume=False),
+        seed=seed,
+        train=train,
+        val=val,
+        checkpoint_path=workdir / f"{name}-{len(list(workdir.iterdir()))}.pt",
+        fingerprint_extra={},
+        log_epoch=log_epoch,
+        progress=False,
     )
     cpu0 = time.process_time()
     summary = fit(run, model)
     wall = time.perf_counter() - started - outside
     cpu = time.process_time() - cpu0
-    return {"model": name, "epochs": recipe.epochs, "precision": summary["precision"], "wall_seconds": wall,
-            "cpu_seconds": cpu, "test_accuracy": curve[-1][1], "curve": curve}
+    return {
+        "model": name,
+        "epochs": recipe.epochs,
+        "precision": summary["precision"],
+        "wall_seconds": wall,
+        "cpu_seconds": cpu,
+        "test_accuracy": curve[-1][1],
+        "curve": curve,
+    }
 
 
 def accuracy_at(curve: list[tuple[float, float]], seconds: float) -> float:
@@ -135,15 +157,26 @@ def main() -> None:
     for r in results:
         print(f"  {r['model']:8} {r['epochs']:3d} epochs: {accuracy_at(r['curve'], shortest):.4f}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"device": str(device), "threads": torch.get_num_threads(),
-                                               "precision_native": resolve_precision("bf16", device),
-                                               "runs": results}, indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "device": str(device),
+                    "threads": torch.get_num_threads(),
+                    "precision_native": resolve_precision("bf16", device),
+                    "runs": results,
+                },
+                indent=1,
+            )
+        )
 
 
 def _print_result(r: dict[str, Any]) -> None:
     curve = ", ".join(f"{t:.0f}s:{acc:.3f}" for t, acc in r["curve"])
-    print(f"{r['model']:8} {r['epochs']:3d} epochs ({r['precision']}): test accuracy {r['test_accuracy']:.4f} in "
-          f"{r['wall_seconds']:.1f} s wall, {r['cpu_seconds']:.1f} s CPU | per epoch {curve}", flush=True)
+    print(
+        f"{r['model']:8} {r['epochs']:3d} epochs ({r['precision']}): test accuracy {r['test_accuracy']:.4f} in "
+        f"{r['wall_seconds']:.1f} s wall, {r['cpu_seconds']:.1f} s CPU | per epoch {curve}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -56,8 +56,17 @@ FULL_TRAIN_IMAGES = 45_000  # CIFAR-10's 50,000 less the 10 % validation split
 SEED_EPOCHS = 100
 
 # Dense (no sparsity) bf16 tensor-core peaks, TFLOP/s, from the vendors' data sheets.
-BF16_PEAK_TFLOPS = {"H200": 989.0, "H100 SXM": 989.0, "H100 NVL": 835.0, "H100 PCIe": 756.0, "H100": 989.0,
-                    "A100": 312.0, "L40S": 362.0, "A10G": 70.0, "L4": 121.0}
+BF16_PEAK_TFLOPS = {
+    "H200": 989.0,
+    "H100 SXM": 989.0,
+    "H100 NVL": 835.0,
+    "H100 PCIe": 756.0,
+    "H100": 989.0,
+    "A100": 312.0,
+    "L40S": 362.0,
+    "A10G": 70.0,
+    "L4": 121.0,
+}
 
 
 @dataclass
@@ -78,11 +87,20 @@ class Sizes:
 
 FULL = Sizes(50_000, (128, 512), 40, 3, {"resnet": {"width": 64}}, 2, None, 10, 16, 40.0)
 TINY = Sizes(
-    256, (16, 32), 2, 1,
-    {"resnet": {"width": 4, "blocks": [1, 1, 1, 1]},
-     "cnn": {"channels": [4, 4, 4, 4], "fc_widths": [16, 16, 16]},
-     "fast": {"widths": [8, 8, 8]}},
-    1, 256, 2, 2, 30.0,
+    256,
+    (16, 32),
+    2,
+    1,
+    {
+        "resnet": {"width": 4, "blocks": [1, 1, 1, 1]},
+        "cnn": {"channels": [4, 4, 4, 4], "fc_widths": [16, 16, 16]},
+        "fast": {"widths": [8, 8, 8]},
+    },
+    1,
+    256,
+    2,
+    2,
+    30.0,
 )
 
 
@@ -167,15 +185,27 @@ def throughput(check: Check, params: Any, sizes: Sizes, device: torch.device, pe
             steps = max(1, min(sizes.steps, sizes.synthetic_images // batch))
 
             def work(name=name, config=config, recipe=recipe, batch=batch, steps=steps) -> str:
-                measured = measure(name, config, replace(recipe, batch_size=batch, precision="auto"), device,
-                                   ["auto"], steps, sizes.rounds, data=data, old_baseline=False, seed=params.seed,
-                                   budget_s=sizes.row_budget_s)
+                measured = measure(
+                    name,
+                    config,
+                    replace(recipe, batch_size=batch, precision="auto"),
+                    device,
+                    ["auto"],
+                    steps,
+                    sizes.rounds,
+                    data=data,
+                    old_baseline=False,
+                    seed=params.seed,
+                    budget_s=sizes.row_budget_s,
+                )
                 project, bare = measured.rate("project auto"), measured.rate("bare auto")
                 rates[(name, batch)] = project
                 tflops = measured.gflops("project auto") / 1e3
                 of_peak = f", {100 * tflops / peak:.1f} % of peak" if peak else ""
-                return (f"project {project:,.0f} img/s, bare {bare:,.0f} img/s, ratio {project / bare:.3f}, "
-                        f"{tflops:.2f} TFLOP/s{of_peak}")
+                return (
+                    f"project {project:,.0f} img/s, bare {bare:,.0f} img/s, ratio {project / bare:.3f}, "
+                    f"{tflops:.2f} TFLOP/s{of_peak}"
+                )
 
             label = f"{name} ({_config_text(config)}), batch {batch}, {steps} steps x {sizes.rounds} rounds"
             check.step("throughput", label, work)
@@ -193,8 +223,11 @@ def projections(check: Check, params: Any, rates: dict[tuple[str, int], float]) 
             seconds = epochs * FULL_TRAIN_IMAGES / rate
             return f"{_duration(seconds)} of training steps ({rate:,.0f} img/s; validation not included)"
 
-        check.step("projection", f"{name}: {what} {epochs} epochs x {FULL_TRAIN_IMAGES:,} images, batch "
-                   f"{recipe.batch_size}", work)
+        check.step(
+            "projection",
+            f"{name}: {what} {epochs} epochs x {FULL_TRAIN_IMAGES:,} images, batch {recipe.batch_size}",
+            work,
+        )
 
 
 # --- 3, 4 and 5: training, stages, bf16 against fp32 ------------------------------------------
@@ -207,8 +240,14 @@ def synthetic_sample(path: Path, n_train: int, n_test: int, seed: int = 0) -> No
     palette = np.linspace(20, 235, 10)
     base = np.stack([palette[labels], palette[(labels * 3) % 10], palette[(labels * 7) % 10]], axis=1)
     images = np.clip(base[:, :, None, None] + rng.normal(0, 30, (len(labels), 3, 32, 32)), 0, 255).astype(np.uint8)
-    np.savez(path, train_images=images[:n_train], train_labels=labels[:n_train], test_images=images[n_train:],
-             test_labels=labels[n_train:], class_names=np.array(CLASSES))
+    np.savez(
+        path,
+        train_images=images[:n_train],
+        train_labels=labels[:n_train],
+        test_images=images[n_train:],
+        test_labels=labels[n_train:],
+        class_names=np.array(CLASSES),
+    )
 
 
 def train_short(
@@ -226,18 +265,44 @@ def train_short(
     torch.manual_seed(params.seed)
     net = build_model(name, config)
     model = Normalized(net, mean, std).to(device, memory_format=torch.channels_last)
-    run = TrainingRun(name, config, recipe, params.seed, DeviceSplit.from_split(train, device),
-                      DeviceSplit.from_split(val, device), out / "checkpoints" / f"{name}.pt", {}, progress=False)
+    run = TrainingRun(
+        name,
+        config,
+        recipe,
+        params.seed,
+        DeviceSplit.from_split(train, device),
+        DeviceSplit.from_split(val, device),
+        out / "checkpoints" / f"{name}.pt",
+        {},
+        progress=False,
+    )
     with contextlib.redirect_stdout(io.StringIO()):
         summary = fit(run, model)
-    summary.update(train_images=len(train.labels), val_images=len(val.labels), test_images=len(data.test_labels),
-                   subset=True, train_params=as_dict(recipe))
+    summary.update(
+        train_images=len(train.labels),
+        val_images=len(val.labels),
+        test_images=len(data.test_labels),
+        subset=True,
+        train_params=as_dict(recipe),
+    )
     path = out / f"{name}.pt"
-    save_checkpoint(path, {"model": name, "config": config, "state_dict": net.state_dict(), "mean": mean,
-                           "std": std, "class_names": list(data.class_names), "summary": summary})
+    save_checkpoint(
+        path,
+        {
+            "model": name,
+            "config": config,
+            "state_dict": net.state_dict(),
+            "mean": mean,
+            "std": std,
+            "class_names": list(data.class_names),
+            "summary": summary,
+        },
+    )
     last = summary["history"][-1]
-    return (f"{recipe.epochs} epoch(s), {len(train.labels):,} images, {summary['precision']}: val accuracy "
-            f"{last['val_accuracy']:.3f}, {summary['images_per_second']:,.0f} img/s"), path
+    return (
+        f"{recipe.epochs} epoch(s), {len(train.labels):,} images, {summary['precision']}: val accuracy "
+        f"{last['val_accuracy']:.3f}, {summary['images_per_second']:,.0f} img/s"
+    ), path
 
 
 def run_stage_module(module: str, argv: list[str]) -> str:
@@ -266,8 +331,12 @@ def stage_params(path: Path, device: torch.device, sizes: Sizes, input_dir: Path
         "alexnet": {"weights": "none"},
         "predict": {"input_dir": str(input_dir), "cifar_images": 2},
         "maximize_channels": {"channels": [0, 5], "steps": sizes.stage_steps},
-        "maximize_class": {"model": model, "steps": sizes.stage_steps, "robustness_trials": 2,
-                           **({"class_index": 3} if model != "alexnet" else {})},
+        "maximize_class": {
+            "model": model,
+            "steps": sizes.stage_steps,
+            "robustness_trials": 2,
+            **({"class_index": 3} if model != "alexnet" else {}),
+        },
         "attack": {"model": "alexnet", "steps": sizes.stage_steps, "max_images": sizes.attack_images},
         "evaluate": {"misclassified": 8},
     }
@@ -284,8 +353,10 @@ def bf16_against_fp32(path: Path, sample: Path, device: torch.device) -> str:
     with torch.autocast(device.type, dtype=torch.bfloat16):  # bf16 even where it is only emulated (CPU mode)
         _, bf16 = predict(model, test, precision="fp32")
     labels = test.labels.cpu().numpy()
-    return (f"test accuracy bf16 {float((bf16 == labels).mean()):.4f} vs fp32 {float((fp32 == labels).mean()):.4f}; "
-            f"same prediction for {100 * float((bf16 == fp32).mean()):.1f} % of {len(labels):,} images")
+    return (
+        f"test accuracy bf16 {float((bf16 == labels).mean()):.4f} vs fp32 {float((fp32 == labels).mean()):.4f}; "
+        f"same prediction for {100 * float((bf16 == fp32).mean()):.1f} % of {len(labels):,} images"
+    )
 
 
 # --- the check ---------------------------------------------------------------------------------
@@ -313,8 +384,11 @@ def main() -> None:
     params = load_params(args.params)
     check = Check(args.budget)
     name, peak = peak_bf16_tflops(device)
-    print(f"GPU check: {name}, torch {torch.__version__}, Python {sys.version.split()[0]}; dense bf16 peak "
-          f"{f'{peak:,.0f} TFLOP/s' if peak else 'unknown'}; budget {args.budget:.0f} s", flush=True)
+    print(
+        f"GPU check: {name}, torch {torch.__version__}, Python {sys.version.split()[0]}; dense bf16 peak "
+        f"{f'{peak:,.0f} TFLOP/s' if peak else 'unknown'}; budget {args.budget:.0f} s",
+        flush=True,
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out or tmp)
@@ -329,6 +403,7 @@ def main() -> None:
         models_dir = out / "models"
         trained: dict[str, Path] = {}
         for model in MODELS:
+
             def work(model=model) -> str:
                 text, path = train_short(model, params, sizes, device, sample, models_dir)
                 trained[model] = path
@@ -339,45 +414,118 @@ def main() -> None:
         input_dir = out / "photos"
         input_dir.mkdir(exist_ok=True)
         stats = out / "stats.json"
-        stats.write_text(json.dumps(dict(zip(("mean", "std"), channel_stats(load_cifar10(sample).train_images),
-                                             strict=True))))
+        stats.write_text(
+            json.dumps(dict(zip(("mean", "std"), channel_stats(load_cifar10(sample).train_images), strict=True)))
+        )
         probe = "fast" if "fast" in trained else "alexnet"
         stage_yaml = out / "stage_params.yaml"
         stage_params(stage_yaml, device, sizes, input_dir, probe)
         reports = out / "reports"
         common = ["--params", str(stage_yaml)]
         stages: list[tuple[str, str, list[str]]] = [
-            (f"evaluate@{m}", "evaluate", ["--model", m, "--data", str(sample), "--checkpoint", str(trained[m]),
-                                           "--metrics", str(reports / f"{m}.json"),
-                                           "--predictions", str(reports / m / "predictions.csv"),
-                                           "--figures", str(reports / m)])
-            for m in MODELS if m in trained
+            (
+                f"evaluate@{m}",
+                "evaluate",
+                [
+                    "--model",
+                    m,
+                    "--data",
+                    str(sample),
+                    "--checkpoint",
+                    str(trained[m]),
+                    "--metrics",
+                    str(reports / f"{m}.json"),
+                    "--predictions",
+                    str(reports / m / "predictions.csv"),
+                    "--figures",
+                    str(reports / m),
+                ],
+            )
+            for m in MODELS
+            if m in trained
         ]
         stages += [
-            ("predict", "predict", ["--data", str(sample), "--csv", str(reports / "p.csv"),
-                                    "--markdown", str(reports / "p.md"), "--figure", str(reports / "p.png"),
-                                    "--metrics", str(reports / "p.json")]),
-            ("filters", "filters", ["--figure", str(reports / "f.png"), "--markdown", str(reports / "f.md"),
-                                    "--metrics", str(reports / "f.json")]),
-            ("maximize_channels", "maximize_channels", ["--figures", str(reports / "mc"),
-                                                        "--metrics", str(reports / "mc.json")]),
-            (f"maximize_class ({probe})", "maximize_class", ["--stats", str(stats), "--models", str(models_dir),
-                                                             "--figure", str(reports / "mk.png"),
-                                                             "--metrics", str(reports / "mk.json")]),
-            ("attack (alexnet)", "attack", ["--data", str(sample), "--stats", str(stats), "--models", str(models_dir),
-                                            "--figure", str(reports / "a.png"), "--metrics", str(reports / "a.json")]),
+            (
+                "predict",
+                "predict",
+                [
+                    "--data",
+                    str(sample),
+                    "--csv",
+                    str(reports / "p.csv"),
+                    "--markdown",
+                    str(reports / "p.md"),
+                    "--figure",
+                    str(reports / "p.png"),
+                    "--metrics",
+                    str(reports / "p.json"),
+                ],
+            ),
+            (
+                "filters",
+                "filters",
+                [
+                    "--figure",
+                    str(reports / "f.png"),
+                    "--markdown",
+                    str(reports / "f.md"),
+                    "--metrics",
+                    str(reports / "f.json"),
+                ],
+            ),
+            (
+                "maximize_channels",
+                "maximize_channels",
+                ["--figures", str(reports / "mc"), "--metrics", str(reports / "mc.json")],
+            ),
+            (
+                f"maximize_class ({probe})",
+                "maximize_class",
+                [
+                    "--stats",
+                    str(stats),
+                    "--models",
+                    str(models_dir),
+                    "--figure",
+                    str(reports / "mk.png"),
+                    "--metrics",
+                    str(reports / "mk.json"),
+                ],
+            ),
+            (
+                "attack (alexnet)",
+                "attack",
+                [
+                    "--data",
+                    str(sample),
+                    "--stats",
+                    str(stats),
+                    "--models",
+                    str(models_dir),
+                    "--figure",
+                    str(reports / "a.png"),
+                    "--metrics",
+                    str(reports / "a.json"),
+                ],
+            ),
         ]
         for label, module, argv in stages:
-            check.step("stage", f"{label} on {device.type}", lambda m=module, a=argv: run_stage_module(m, common + a),
-                       reserve_s=20)
+            check.step(
+                "stage",
+                f"{label} on {device.type}",
+                lambda m=module, a=argv: run_stage_module(m, common + a),
+                reserve_s=20,
+            )
         for model, path in trained.items():
             check.step("bf16 vs fp32", f"{model}, {device.type}", lambda p=path: bf16_against_fp32(p, sample, device))
 
     print()
     print(check.table())
     failed = check.failed
-    print(f"\n{len(check.rows) - len(failed)} of {len(check.rows)} rows passed in "
-          f"{time.perf_counter() - check.started:.0f} s" + (f"; failed: {len(failed)}" if failed else ""))
+    print(
+        f"\n{len(check.rows) - len(failed)} of {len(check.rows)} rows passed in "
+        f"{time.perf_counter() - check.started:.0f} s" + (f"; failed: {len(failed)}" if failed else "")
+    )
     sys.exit(1 if failed else 0)
 
 

@@ -106,8 +106,10 @@ def steps_per_epoch(n_images: int, batch_size: int) -> int:
 def cpu_has_native_bf16() -> bool:
     """AVX-512-BF16 or AMX: without them bf16 autocast on the CPU is emulated and many times slower than fp32."""
     cpu = torch.cpu
-    return bool(getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
-                or getattr(cpu, "_is_amx_tile_supported", lambda: False)())
+    return bool(
+        getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
+        or getattr(cpu, "_is_amx_tile_supported", lambda: False)()
+    )
 
 
 def resolve_precision(requested: str, device: torch.device) -> str:

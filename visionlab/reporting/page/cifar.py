@@ -29,8 +29,9 @@ def data_section(inputs: Inputs, models: dict[str, Evaluation]) -> tuple[list[Bl
             raise PipelineError(f"{other.info_path}: data split {theirs} differs from {cnn.info_path}'s {counts}")
     prov = Provenance()
     if cnn.info.data.subset:
-        prov.sample.append(f"These are the CIFAR-10 sample's {sum(counts.values()):,} images, not the full "
-                           f"{SEED_DATA['images']:,}.")
+        prov.sample.append(
+            f"These are the CIFAR-10 sample's {sum(counts.values()):,} images, not the full {SEED_DATA['images']:,}."
+        )
     blocks: list[Block] = [
         Heading(2, "1. Data"),
         *prov.alerts(),
@@ -43,10 +44,14 @@ def data_section(inputs: Inputs, models: dict[str, Evaluation]) -> tuple[list[Bl
                 ["all images", f"{sum(counts.values()):,}", seed_cell(f"{SEED_DATA['images']:,}")],
             ],
         ),
-        Para("Per-channel mean and standard deviation of the training split (pixels in 0..1), used to "
-             "normalise every split:"),
-        Table(["channel", "mean", "std"],
-              [[c, f"{mu:.4f}", f"{sd:.4f}"] for c, mu, sd in zip(("red", "green", "blue"), mean, std, strict=True)]),
+        Para(
+            "Per-channel mean and standard deviation of the training split (pixels in 0..1), used to "
+            "normalise every split:"
+        ),
+        Table(
+            ["channel", "mean", "std"],
+            [[c, f"{mu:.4f}", f"{sd:.4f}"] for c, mu, sd in zip(("red", "green", "blue"), mean, std, strict=True)],
+        ),
     ]
     return blocks, prov
 
@@ -105,9 +110,11 @@ def cifar_section(
     blocks: list[Block] = [
         Heading(2, "2. CIFAR-10: CNN and ResNet"),
         *prov.alerts(),
-        Para("Each number of this run sits beside the seed report's (— where the seed gives none). "
-             "Accuracies and losses are on the test split, the held-out validation split, and the training "
-             "split as logged in the last epoch."),
+        Para(
+            "Each number of this run sits beside the seed report's (— where the seed gives none). "
+            "Accuracies and losses are on the test split, the held-out validation split, and the training "
+            "split as logged in the last epoch."
+        ),
         Table(header, rows),
     ]
     for name in MODELS:
@@ -115,12 +122,18 @@ def cifar_section(
         seed_log = " (crosses: the seed report's log)" if SEED_CIFAR.get(name, {}).get("log") else ""
         blocks += [
             Heading(3, title),
-            figure_block(inputs, f"{name}_curves", page_dir,
-                         f"{title}: loss and accuracy per epoch, training and validation{seed_log}"),
-            FigureRow([
-                figure_block(inputs, f"{name}_confusion", page_dir, f"{title}: confusion matrix on the test split"),
-                figure_block(inputs, f"{name}_misclassified", page_dir, f"{title}: misclassified test images"),
-            ]),
+            figure_block(
+                inputs,
+                f"{name}_curves",
+                page_dir,
+                f"{title}: loss and accuracy per epoch, training and validation{seed_log}",
+            ),
+            FigureRow(
+                [
+                    figure_block(inputs, f"{name}_confusion", page_dir, f"{title}: confusion matrix on the test split"),
+                    figure_block(inputs, f"{name}_misclassified", page_dir, f"{title}: misclassified test images"),
+                ]
+            ),
         ]
     return blocks, prov
 

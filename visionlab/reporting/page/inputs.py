@@ -124,8 +124,12 @@ class Stage(Generic[M, I]):
 
 def load_stage(inputs: Inputs, name: str, metrics_cls: type[M], info_cls: type[I]) -> Stage[M, I]:
     """``reports/metrics/<name>.json`` and ``reports/info/<name>.json`` as their records."""
-    return Stage(load_record(metrics_cls, inputs.metrics(name)), load_record(info_cls, inputs.info(name)),
-                 inputs.metrics(name), inputs.info(name))
+    return Stage(
+        load_record(metrics_cls, inputs.metrics(name)),
+        load_record(info_cls, inputs.info(name)),
+        inputs.metrics(name),
+        inputs.info(name),
+    )
 
 
 def load_markdown(path: Path) -> str:
@@ -159,8 +163,10 @@ def load_channel_stats(path: Path) -> tuple[list[float], list[float]]:
 
     def channels(key: str) -> list[float]:
         values = data.get(key)
-        if not isinstance(values, list) or len(values) != 3 or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
+        if (
+            not isinstance(values, list)
+            or len(values) != 3
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values)
         ):
             raise PipelineError(f"{path}: {key} must be a list of 3 numbers (red, green, blue)")
         return [float(v) for v in values]

@@ -17,8 +17,10 @@ from visionlab.seed_report import SEED_CIFAR
 
 SEED_EPOCHS = int(SEED_CIFAR["resnet"]["epochs"])  # the seed's log stops at 100 (it lists 128)
 SEED_RESNET_WIDTH = 64  # "channels double per layer from 64 to 512"
-RANDOM_ALEXNET = ("AlexNet has random weights (`alexnet.weights=none`), not the ImageNet ones: "
-                  "its predictions, filters and maximised images are meaningless.")
+RANDOM_ALEXNET = (
+    "AlexNet has random weights (`alexnet.weights=none`), not the ImageNet ones: "
+    "its predictions, filters and maximised images are meaningless."
+)
 
 
 @dataclass
@@ -30,8 +32,11 @@ class Provenance:
     smoke: list[str] = field(default_factory=list)
 
     def merge(self, other: Provenance) -> None:
-        for mine, theirs in ((self.random_weights, other.random_weights), (self.sample, other.sample),
-                             (self.smoke, other.smoke)):
+        for mine, theirs in (
+            (self.random_weights, other.random_weights),
+            (self.sample, other.sample),
+            (self.smoke, other.smoke),
+        ):
             mine.extend(item for item in theirs if item not in mine)
 
     def alerts(self) -> list[Block]:
@@ -61,8 +66,10 @@ def model_provenance(models: dict[str, EvalInfo]) -> Provenance:
     for name, info in models.items():
         title = MODEL_TITLES[name]
         if info.data.subset:
-            what = (f"trained on the CIFAR-10 sample ({info.data.train_images:,} training and "
-                    f"{info.data.test_images:,} test images), not the full data set.")
+            what = (
+                f"trained on the CIFAR-10 sample ({info.data.train_images:,} training and "
+                f"{info.data.test_images:,} test images), not the full data set."
+            )
             sample.setdefault(what, []).append(title)
         problems = []
         if info.epochs < SEED_EPOCHS:

@@ -29,8 +29,7 @@ def to_markdown(blocks: Sequence[Block]) -> str:
         elif isinstance(block, Bullets):
             out.append("\n".join(f"- {item}" for item in block.items))
         elif isinstance(block, Table):
-            lines = ["| " + " | ".join(map(_md_cell, block.header)) + " |",
-                     "|" + "---|" * len(block.header)]
+            lines = ["| " + " | ".join(map(_md_cell, block.header)) + " |", "|" + "---|" * len(block.header)]
             lines += ["| " + " | ".join(map(_md_cell, row)) + " |" for row in block.rows]
             out.append("\n".join(lines))
         elif isinstance(block, Figure | FigureRow):
@@ -61,13 +60,23 @@ code { background: #f4f4f4; padding: 0 0.2em; }
 
 def _html_figure(figure: Figure) -> str:
     src = html.escape(figure.path, quote=True)
-    return (f'<figure><a href="{src}"><img src="{src}" alt="{html.escape(figure.caption, quote=True)}"></a>'
-            f"<figcaption>{_inline(figure.caption)}</figcaption></figure>")
+    return (
+        f'<figure><a href="{src}"><img src="{src}" alt="{html.escape(figure.caption, quote=True)}"></a>'
+        f"<figcaption>{_inline(figure.caption)}</figcaption></figure>"
+    )
 
 
 def to_html(blocks: Sequence[Block], title: str) -> str:
-    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-           f"<title>{html.escape(title)}</title>", f"<style>{STYLE}</style>", "</head>", "<body>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        f"<style>{STYLE}</style>",
+        "</head>",
+        "<body>",
+    ]
     for block in blocks:
         if isinstance(block, Heading):
             out.append(f"<h{block.level}>{_inline(block.text)}</h{block.level}>")
