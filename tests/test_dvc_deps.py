@@ -9,6 +9,7 @@ The comparison goes both ways: a missing dep lets an edit go unnoticed, an extra
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 import re
 import shlex
@@ -20,6 +21,7 @@ import pytest
 import yaml
 
 from visionlab.models import MODEL_CLASSES, model_module
+from visionlab.params import RecipeParams, TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("visionlab", "stages")
@@ -88,10 +90,31 @@ def import_closure(*modules: str) -> set[str]:
 
 
 def resolved_stages() -> dict[str, dict]:
-    """``dvc.yaml``'s stages with matrix items expanded: name -> (item, definition)."""
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    """``dvc.yaml``'s stages with matrix and foreach items expanded: name -> (item, definition).
+
+    A ``foreach`` over a dict (inline, or ``${var}`` from ``dvc.yaml``'s ``vars``) gives one stage per
+    key, ``${key}`` the key and ``${item.<field>}`` the item's fields; its ``item`` here is
+    ``{"model": key, **fields}``. Any ``${key}`` or ``${item...}`` left over fails.
+    """
+    document = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))
+    variables = {k: v for entry in document.get("vars", []) if isinstance(entry, dict) for k, v in entry.items()}
     resolved = {}
-    for name, stage in stages.items():
+    for name, stage in document["stages"].items():
+        if "foreach" in stage:
+            items = stage["foreach"]
+            if isinstance(items, str):
+                match = re.fullmatch(r"\$\{(\w+)\}", items)
+                assert match and match.group(1) in variables, f"{name}: foreach {items!r} names no dvc.yaml var"
+                items = variables[match.group(1)]
+            assert isinstance(items, dict), f"{name}: foreach must be a dict of items"
+            assert set(stage) == {"foreach", "do"}, f"{name}: a foreach stage holds only foreach and do"
+            for key, fields in items.items():
+                text = yaml.safe_dump(stage["do"]).replace("${key}", str(key))
+                for field, value in fields.items():
+                    text = text.replace("${item." + field + "}", str(value))
+                assert "${key}" not in text and "${item." not in text, f"{name}@{key}: unresolved {text!r}"
+                resolved[f"{name}@{key}"] = {"item": {"model": key, **fields}, **yaml.safe_load(text)}
+            continue
         if "matrix" not in stage:
             resolved[name] = {"item": {}, **stage}
             continue
@@ -214,3 +237,26 @@ def test_a_stage_runs_the_code_of_the_checkout_it_stands_in(tmp_path: Path) -> N
     )
     assert result.returncode == 0, result.stderr
     assert f"{marker} {clone / 'visionlab' / '__init__.py'}" in result.stdout
+
+
+def test_each_model_trains_on_exactly_its_own_params() -> None:
+    # Every recipe key but train.resume (a resumed run equals an uninterrupted one), from the model's own
+    # recipe (fast: fast.train), and its own section: a train.lr change never reruns train@fast.
+    recipe_keys = [f.name for f in dataclasses.fields(RecipeParams)]
+    expected = {
+        "cnn": ("train", "cnn"),
+        "resnet": ("train", "resnet"),
+        "fast": ("fast.train", "fast.model"),
+    }
+    assert {name for name in STAGES if name.startswith("train@")} == {f"train@{m}" for m in expected}
+    for model, (recipe, section) in expected.items():
+        params = STAGES[f"train@{model}"]["params"]
+        assert params == ["seed", "device", "data.val_fraction", *(f"{recipe}.{k}" for k in recipe_keys), section]
+    assert "resume" not in recipe_keys and {f.name for f in dataclasses.fields(TrainParams)} - set(recipe_keys) == {
+        "resume"
+    }
+
+
+def test_every_cifar_model_has_the_same_stages() -> None:
+    for stage in ("train", "evaluate", "maximize_class_cifar", "attack_cifar"):
+        assert {name for name in STAGES if name.startswith(f"{stage}@")} == {f"{stage}@{m}" for m in MODEL_CLASSES}

@@ -53,6 +53,7 @@ SEED_CONFIGS = {  # the seed's architectures (params.yaml's defaults)
         "fc_widths": [512, 256, 128],
     },
     "resnet": {"width": 64, "blocks": [2, 2, 2, 2], "kernel_size": 3},
+    "fast": {"widths": [32, 64, 128], "logit_scale": 0.125, "tta": "flip_shift"},  # ours, not the seed's
 }
 PRETRAINED = ProbedModel("alexnet", random_weights=False, alexnet_weights="IMAGENET1K_V1")
 RANDOM = ProbedModel("alexnet", random_weights=True, alexnet_weights="none")
@@ -104,6 +105,7 @@ def full_run() -> Run:
     counts = DataCounts(train_images=45000, val_images=5000, test_images=10000, subset=False)
     cifar_model(run, "cnn", 0.8123, 100, counts)
     cifar_model(run, "resnet", 0.9001, 100, counts)
+    cifar_model(run, "fast", 0.9234, 14, counts)  # its own recipe: 14 epochs, at least its default 10
     raw = [0.2112, 0.3, 0.4, 0.5, 0.9999]
     norm = [0.7, 0.9, 0.99, 0.995, 1.0]
     run["metrics/predict"] = PredictMetrics(ModeScores(0.4, 1), ModeScores(0.99, 3), top1_agreement=0.6)
@@ -176,8 +178,8 @@ def full_run() -> Run:
             clean_accuracy=None,
         ),
     )
-    for model in ("cnn", "resnet"):
-        cifar_analyses(run, model, epochs=100, subset=False)
+    for model, epochs in (("cnn", 100), ("resnet", 100), ("fast", 14)):
+        cifar_analyses(run, model, epochs=epochs, subset=False)
     return run
 
 
@@ -185,7 +187,7 @@ def smoke_run() -> Run:
     """What `.ci/pipeline.sh` produces: random AlexNet weights, the sample, 2 epochs, few ships."""
     run = full_run()
     counts = DataCounts(train_images=4119, val_images=458, test_images=1017, subset=True)
-    for model in ("cnn", "resnet"):
+    for model in ("cnn", "resnet", "fast"):
         run[f"info/{model}"] = dataclasses.replace(run[f"info/{model}"], epochs=2, data=counts)
         run[f"train/{model}"].step = 2
     for name in ("predict", "filters", "maximize_channels", "maximize_class", "attack"):
@@ -194,7 +196,7 @@ def smoke_run() -> Run:
     run["info/attack"].bounded = dataclasses.replace(
         run["info/attack"].bounded, images=8, successes=0, median_steps_to_success=None
     )
-    for model in ("cnn", "resnet"):
+    for model in ("cnn", "resnet", "fast"):
         cifar_analyses(run, model, epochs=2, subset=True)
     return run
 
@@ -310,6 +312,8 @@ def test_page_states_random_weights_sample_and_smoke_at_the_top(smoke_page: dict
     assert "random weights" in top and "alexnet.weights=none" in top
     assert "sample" in top and "4,119 training" in top
     assert "smoke" in top and "2 epochs (the seed: 100)" in top
+    assert "fast was trained with 2 epochs (fast's default: 10)." in top  # its own recipe's length, not the seed's
+    assert "the probed fast trained 2 epochs (fast's default: 10)." in top
     assert "8 ships (a full run: 100)" in top
 
 
@@ -359,12 +363,15 @@ def test_a_narrow_resnet_is_flagged_from_the_config_in_its_side_file(tmp_path: P
 
 def test_cifar_table_puts_the_seed_figure_beside_each_number(full_page: tuple[Path, str]) -> None:
     _, markdown = full_page
-    # columns: label, CNN, CNN (seed), ResNet, ResNet (seed)
-    assert row(markdown, "test accuracy") == ["test accuracy", "81.2 %", "84.7 %", "90.0 %", "89.2 %"]
-    assert row(markdown, "test loss") == ["test loss", "0.4321", "—", "0.4321", "0.3675"]
-    assert row(markdown, "validation accuracy") == ["validation accuracy", "87.7 %", "—", "87.7 %", "89.8 %"]
-    assert row(markdown, "training accuracy") == ["training accuracy", "90.1 %", "—", "90.1 %", "88.4 %"]
-    assert row(markdown, "epochs") == ["epochs", "100", "—", "100", "100"]
+    # columns: label, CNN, CNN (seed), ResNet, ResNet (seed), Fast, Fast (seed): the seed has no fast model
+    header = "| | CNN | CNN (seed) | ResNet | ResNet (seed) | Fast | Fast (seed) |"
+    assert header in [re.sub(r"\s+", " ", line) for line in markdown.splitlines()]
+    assert row(markdown, "test accuracy") == ["test accuracy", "81.2 %", "84.7 %", "90.0 %", "89.2 %", "92.3 %", "—"]
+    assert row(markdown, "test loss") == ["test loss", "0.4321", "—", "0.4321", "0.3675", "0.4321", "—"]
+    assert row(markdown, "validation accuracy")[1:] == ["87.7 %", "—", "87.7 %", "89.8 %", "87.7 %", "—"]
+    assert row(markdown, "training accuracy")[1:] == ["90.1 %", "—", "90.1 %", "88.4 %", "90.1 %", "—"]
+    assert row(markdown, "epochs") == ["epochs", "100", "—", "100", "100", "14", "—"]
+    assert row(markdown, "device")[5:] == ["`cuda`", "—"]
     assert row(markdown, "training time")[1] == "1,234 s"
     assert row(markdown, "training speed")[1] == "5,679 images/s"
     assert row(markdown, "device")[1] == "`cuda`"
@@ -374,6 +381,8 @@ def test_cifar_table_puts_the_seed_figure_beside_each_number(full_page: tuple[Pa
         "kernel_sizes 7-5-3-2",
         "width 64, blocks 2-2-2-2, kernel_size 3",
         "width 64",
+        "widths 32-64-128, logit_scale 0.125, tta flip_shift",
+        "—",
     ]
 
 
@@ -429,6 +438,8 @@ def test_the_page_shows_no_number_that_was_not_measured_or_seeded(full_page: tup
         "88.4",
         "0.2345",
         "0.3386",
+        "92.3",
+        "14",
         "100",
         "1,234",
         "5,679",
@@ -442,7 +453,7 @@ def test_html_page_links_every_figure_by_a_relative_path_that_exists(full_page: 
     root, markdown = full_page
     page = (root / "reports/index.html").read_text(encoding="utf-8")
     sources = re.findall(r'<img src="([^"]+)"', page)
-    assert len(sources) == 15  # 6 training figures, 5 of AlexNet, 2 analyses on each CIFAR model
+    assert len(sources) == 20  # 9 training figures (3 models), 5 of AlexNet, 2 analyses on each CIFAR model
     for src in sources:
         assert not src.startswith("/") and (root / "reports" / src).is_file(), src
     assert "<td>81.2 %</td><td>84.7 %</td>" in page
@@ -649,7 +660,7 @@ def test_dvc_deps_of_the_report_stage_are_exactly_what_it_reads() -> None:
     # Every figure it links is a stage's plot, so `dvc plots diff` shows it for both revisions.
     plots = {Path(next(iter(o)) if isinstance(o, dict) else o) for st in STAGES.values() for o in st.get("plots", [])}
     figures = {p for p in input_files(inputs) if p.suffix == ".png"}
-    assert len(figures) == 15 and all(any(f == o or o in f.parents for o in plots) for f in figures)
+    assert len(figures) == 20 and all(any(f == o or o in f.parents for o in plots) for f in figures)
 
 
 def test_the_stage_opens_no_file_outside_its_inputs(tmp_path: Path) -> None:

@@ -315,8 +315,9 @@ def cifar_analyses_section(inputs: Inputs, page_dir: Path) -> tuple[list[Block],
     blocks: list[Block] = [
         Heading(2, "8. The same analyses on our CIFAR-10 models"),
         Para(
-            "Class maximisation and the adversarial ship, repeated on the CNN and the ResNet trained above, "
-            "with a CIFAR-10 class as the target. The seed ran them on AlexNet only, so nothing here compares."
+            "Class maximisation and the adversarial ship, repeated on the CNN, the ResNet and the fast model "
+            "trained above, with a CIFAR-10 class as the target. The seed ran them on AlexNet only, so nothing "
+            "here compares."
         ),
     ]
     prov = Provenance()

@@ -68,8 +68,8 @@ def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
     else:
         top.append(
             Para(
-                "Full settings: pretrained AlexNet, the full CIFAR-10 and the seed's training length, so "
-                "every number below compares with the seed report's beside it."
+                "Full settings: pretrained AlexNet, the full CIFAR-10 and the seed's training length (the fast "
+                "model: its own recipe's), so every number below compares with the seed report's beside it."
             )
         )
     top.append(

@@ -23,7 +23,7 @@ def data_section(inputs: Inputs, models: dict[str, Evaluation]) -> tuple[list[Bl
     mean, std = load_channel_stats(inputs.stats)
     cnn = models["cnn"]
     counts = _split_counts(cnn.info)
-    for other in models.values():  # both models must have seen the same split
+    for other in models.values():  # every model must have seen the same split
         theirs = _split_counts(other.info)
         if theirs != counts:
             raise PipelineError(f"{other.info_path}: data split {theirs} differs from {cnn.info_path}'s {counts}")
@@ -102,16 +102,21 @@ def cifar_section(
             seed = SEED_CIFAR.get(name, {})
             row += [get(name), str(int(seed[seed_key])) if seed_key and seed_key in seed else NOT_REPORTED]
         rows.append(row)
-    seed_arch = {"cnn": f"kernel_sizes {_compact(SEED_CNN_KERNELS)}", "resnet": f"width {SEED_RESNET_WIDTH}"}
+    seed_arch = {
+        "cnn": f"kernel_sizes {_compact(SEED_CNN_KERNELS)}",
+        "resnet": f"width {SEED_RESNET_WIDTH}",
+        "fast": NOT_REPORTED,  # ours: the seed has no such model
+    }
     row = ["architecture"]
     for name in MODELS:
         row += [", ".join(f"{k} {_compact(v)}" for k, v in models[name].info.config.items()), seed_arch[name]]
     rows.append(row)
     blocks: list[Block] = [
-        Heading(2, "2. CIFAR-10: CNN and ResNet"),
+        Heading(2, "2. CIFAR-10: CNN, ResNet and Fast"),
         *prov.alerts(),
         Para(
-            "Each number of this run sits beside the seed report's (— where the seed gives none). "
+            "Each number of this run sits beside the seed report's (— where the seed gives none; it has no fast "
+            "model, so all of Fast's seed column is —). "
             "Accuracies and losses are on the test split, the held-out validation split, and the training "
             "split as logged in the last epoch."
         ),

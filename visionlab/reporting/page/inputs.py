@@ -19,8 +19,8 @@ from visionlab.io import read_text
 from visionlab.metrics.record import load_record
 from visionlab.reporting.page.blocks import Figure
 
-MODELS = ("cnn", "resnet")
-MODEL_TITLES = {"cnn": "CNN", "resnet": "ResNet"}
+MODELS = ("cnn", "resnet", "fast")
+MODEL_TITLES = {"cnn": "CNN", "resnet": "ResNet", "fast": "Fast"}
 INTERPRET = ("predict", "filters", "maximize_channels", "maximize_class", "attack")
 CIFAR_ANALYSES = ("maximize_class", "attack")  # repeated on each trained CIFAR model: <model>_<analysis>.json
 FIGURES = {

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 
 from visionlab.metrics.evaluation import EvalInfo
 from visionlab.metrics.probe import ProbedModel
+from visionlab.params import FastRecipeParams
 from visionlab.reporting.page.blocks import Alert, Block
 from visionlab.reporting.page.inputs import MODEL_TITLES, MODELS
 from visionlab.seed_report import SEED_CIFAR
 
 SEED_EPOCHS = int(SEED_CIFAR["resnet"]["epochs"])  # the seed's log stops at 100 (it lists 128)
+# The fast model has its own short recipe: it is held to that recipe's default length, not the seed's.
+FAST_EPOCHS = FastRecipeParams().epochs
 SEED_RESNET_WIDTH = 64  # "channels double per layer from 64 to 512"
 RANDOM_ALEXNET = (
     "AlexNet has random weights (`alexnet.weights=none`), not the ImageNet ones: "
@@ -51,6 +54,13 @@ class Provenance:
         return blocks
 
 
+def full_epochs(model: str) -> tuple[int, str]:
+    """The training length below which ``model``'s run is a smoke setting, and whose length that is."""
+    if model == "fast":
+        return FAST_EPOCHS, "fast's default"
+    return SEED_EPOCHS, "the seed"
+
+
 def join_and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -72,8 +82,9 @@ def model_provenance(models: dict[str, EvalInfo]) -> Provenance:
             )
             sample.setdefault(what, []).append(title)
         problems = []
-        if info.epochs < SEED_EPOCHS:
-            problems.append(f"{info.epochs} epoch{'s' if info.epochs != 1 else ''} (the seed: {SEED_EPOCHS})")
+        full, whose = full_epochs(name)
+        if info.epochs < full:
+            problems.append(f"{info.epochs} epoch{'s' if info.epochs != 1 else ''} ({whose}: {full})")
         width = info.config.get("width")
         if isinstance(width, int) and not isinstance(width, bool) and width < SEED_RESNET_WIDTH:
             problems.append(f"width {width} (the seed: {SEED_RESNET_WIDTH})")
@@ -94,8 +105,9 @@ def trained_provenance(model: ProbedModel, title: str) -> Provenance:
         return p
     if trained.subset:
         p.sample.append(f"The probed {title} was trained on the CIFAR-10 sample.")
-    if trained.epochs is not None and trained.epochs < SEED_EPOCHS:
-        p.smoke.append(f"The probed {title} trained {trained.epochs} epochs (the seed: {SEED_EPOCHS}).")
+    full, whose = full_epochs(model.name)
+    if trained.epochs is not None and trained.epochs < full:
+        p.smoke.append(f"The probed {title} trained {trained.epochs} epochs ({whose}: {full}).")
     return p
 
 
