@@ -30,8 +30,10 @@ STAGES = {
     "stats",
     "train@cnn",
     "train@resnet",
+    "train@fast",
     "evaluate@cnn",
     "evaluate@resnet",
+    "evaluate@fast",
     "predict",
     "filters",
     "maximize_channels",
@@ -39,8 +41,10 @@ STAGES = {
     "attack",
     "maximize_class_cifar@cnn",
     "maximize_class_cifar@resnet",
+    "maximize_class_cifar@fast",
     "attack_cifar@cnn",
     "attack_cifar@resnet",
+    "attack_cifar@fast",
     "report",
 }
 
@@ -50,6 +54,25 @@ TINY = {
     "train": {"epochs": 1, "batch_size": 16},
     "cnn": {"channels": [4, 4, 4, 4], "fc_widths": [8, 8, 8]},
     "resnet": {"width": 4, "blocks": [1, 1, 1, 1]},
+    # fast.model and fast.train are its own sections (update() below replaces them whole, so give every
+    # key that must differ from params.yaml); fp32: the same numbers on any CPU, bf16 or not.
+    "fast": {
+        "model": {"widths": [4, 8, 8], "logit_scale": 0.1111111111111111, "tta": "flip"},
+        "train": {
+            "epochs": 1,
+            "batch_size": 16,
+            "optimizer": "sgd",
+            "lr": 0.5,
+            "weight_decay": 0.0005,
+            "momentum": 0.85,
+            "schedule": "linear",
+            "warmup": 0.2,
+            "label_smoothing": 0.2,
+            "augment": {"crop_padding": 2, "flip": True},
+            "lookahead": 0.0,
+            "precision": "fp32",
+        },
+    },
     "evaluate": {"misclassified": 4},
     "alexnet": {"weights": "none"},
     "predict": {"cifar_images": 1, "top_k": 3},
@@ -225,8 +248,20 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
         "attack_cifar@resnet",
         "report",
     }, rerun.stdout
+    # fast's own recipe (fast.train): only fast's stages; the seed recipe's models do not read it.
+    params["fast"]["train"]["lr"] = 0.4
+    p.write_params(params)
+    rerun = p.dvc("repro")
+    assert p.ran(rerun) == {
+        "check_params",
+        "train@fast",
+        "evaluate@fast",
+        "maximize_class_cifar@fast",
+        "attack_cifar@fast",
+        "report",
+    }, rerun.stdout
     p.git("add", "-A")
-    p.git("commit", "-q", "-m", "attack steps 3, resnet width 6: the baseline for what follows")
+    p.git("commit", "-q", "-m", "attack steps 3, resnet width 6, fast lr 0.4: the baseline for what follows")
 
     # An edit to a shared module: `dvc status` names every stage that imports it, and only those.
     normalize = p.root / "visionlab/models/normalize.py"
@@ -278,19 +313,20 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     # The trained models are declared artifacts: `dvc ls` lists them, and once a version is registered
     # (a GTO tag, as `gto register cnn` writes it) `dvc artifacts get` fetches one by name.
     listed = p.dvc("ls", ".", "models").stdout.split()
-    assert {"cnn.pt", "resnet.pt"} <= set(listed)
+    assert {"cnn.pt", "resnet.pt", "fast.pt"} <= set(listed)
     p.git("tag", "-a", "cnn@v0.0.1", "-m", "Registering artifact cnn version 0.0.1")
     fetched = clone.dvc("artifacts", "get", str(p.root), "cnn", "-o", str(tmp_path / "cnn.pt"))
     assert fetched.returncode == 0 and hashlib.md5((tmp_path / "cnn.pt").read_bytes()).hexdigest() == model
 
-    # (b) An experiment with 2 epochs: the trained models and everything after them rerun, the AlexNet
-    # analyses do not, and `dvc metrics diff` against the committed baseline lists the changed metrics.
+    # (b) An experiment with 2 epochs (train.epochs, the seed recipe): the models it trains and everything
+    # after them rerun; the AlexNet analyses and fast (its own recipe, fast.train) do not; and
+    # `dvc metrics diff` against the committed baseline lists the changed metrics.
     baseline = {name: json.loads((p.root / f"reports/metrics/{name}.json").read_text()) for name in ("cnn", "resnet")}
     exp = p.dvc("exp", "run", "-S", "train.epochs=2")
     assert {"train@cnn", "train@resnet", "evaluate@cnn", "evaluate@resnet", "attack_cifar@cnn", "report"} <= p.ran(exp)
-    assert not {"download", "stats", "predict", "filters", "maximize_channels", "maximize_class", "attack"} & p.ran(
-        exp
-    ), exp.stdout
+    untouched = {"download", "stats", "predict", "filters", "maximize_channels", "maximize_class", "attack"}
+    untouched |= {"train@fast", "evaluate@fast", "maximize_class_cifar@fast", "attack_cifar@fast"}
+    assert not untouched & p.ran(exp), exp.stdout
     assert p.dvc("exp", "list", "--name-only").stdout.split(), "no experiment was recorded"
     diff = json.loads(p.dvc("metrics", "diff", "--json", "HEAD").stdout)
     for name in ("cnn", "resnet"):
