@@ -329,3 +329,18 @@ def test_stage_cli_reports_bad_params_in_one_line(tmp_path: Path, run_stage: Any
     assert result.stderr.splitlines() == [f"error: {params}: {message}"]
     assert result.stdout == ""
     assert list(out_dir.iterdir()) == []
+
+
+def test_a_model_config_is_checked_against_its_own_section_nested_for_fast() -> None:
+    # A checkpoint's config is its model's constructor arguments: fast's are fast.model, not fast.
+    from visionlab.params import FastModelParams, model_section, parse_section
+
+    assert [model_section(m) for m in ("cnn", "resnet", "fast")] == ["cnn", "resnet", "fast.model"]
+    parsed = parse_section("fast.model", {"widths": [4, 8, 8], "logit_scale": 0.125, "tta": "flip"}, "ckpt config")
+    assert parsed == FastModelParams(widths=[4, 8, 8], logit_scale=0.125, tta="flip")
+    with pytest.raises(PipelineError, match=r"^ckpt config: unknown key fast\.widths"):
+        parse_section("fast", {"widths": [4, 8, 8]}, "ckpt config")
+    with pytest.raises(PipelineError, match=r"^ckpt config: fast\.model\.tta must be one of"):
+        parse_section("fast.model", {"tta": "rotate"}, "ckpt config")
+    with pytest.raises(PipelineError, match=r"'fast\.nope' is not a section"):
+        parse_section("fast.nope", {}, "ckpt config")

@@ -420,11 +420,19 @@ def load_params(path: str | Path = "params.yaml", required: Sequence[str] = ()) 
 
 
 def parse_section(name: str, raw: Any, source: str) -> Any:
-    """Validate ``raw`` as the top-level section ``name`` (e.g. a model config stored in a checkpoint)."""
-    section = _section_type(typing.get_type_hints(Params).get(name))
-    if section is None:
-        raise PipelineError(f"{source}: {name!r} is not a section of params.yaml")
+    """Validate ``raw`` as the section ``name``, dotted for a nested one (``fast.model``), e.g. a model
+    config stored in a checkpoint."""
+    section: type | None = Params
+    for part in name.split("."):
+        section = _section_type(typing.get_type_hints(section).get(part))
+        if section is None:
+            raise PipelineError(f"{source}: {name!r} is not a section of params.yaml")
     return _build(section, raw, f"{name}.", source)
+
+
+def model_section(name: str) -> str:
+    """The params section holding model ``name``'s constructor arguments: ``fast.model`` for fast, else ``name``."""
+    return "fast.model" if name == "fast" else name
 
 
 def as_dict(section: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import torch
 from visionlab.errors import PipelineError
 from visionlab.models import MODELS, build_model
 from visionlab.models.normalize import Normalized
-from visionlab.params import parse_section
+from visionlab.params import model_section, parse_section
 from visionlab.torchfile import UnreadableFile, finite_numbers, load_weights_only
 
 NUM_CLASSES = 10  # the models are CIFAR-10 classifiers
@@ -99,7 +99,7 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
         raise refuse(f"model {_short(name)} is none of {', '.join(MODELS)}")
     if expected is not None and name != expected:
         raise PipelineError(f"{path} holds a {name} model, not {expected}")
-    parse_section(name, saved["config"], f"{path} config")
+    parse_section(model_section(name), saved["config"], f"{path} config")
     names = saved["class_names"]
     if (
         not isinstance(names, list | tuple)
