@@ -46,7 +46,7 @@ def main() -> None:
         provenance_note,
     )
 
-    note = provenance_note(trained.summary)
+    note = provenance_note(trained.summary, model_name=args.model)
 
     figures = Path(args.figures)
     save_figure(learning_curves(trained.summary["history"], args.model, note), figures / "curves.png")

@@ -694,3 +694,13 @@ print(json.dumps(opened))
     assert (tmp_path / "reports/metrics/attack.json").resolve() in local  # the hook did see the reads
     assert (tmp_path / "reports/info/attack.json").resolve() in local
     assert inputs.stats.resolve() in local
+
+
+def test_the_figures_note_holds_fast_to_its_own_default_length_not_the_seeds() -> None:
+    from visionlab.reporting.training_figures import provenance_note
+
+    summary = {"epochs": 14, "device": "cpu", "train_images": 45000, "subset": False}
+    assert provenance_note(summary, model_name="fast") == "14 epochs on cpu, 45,000 training images"
+    assert "SHORT RUN: the seed trained 100 epochs" in provenance_note(summary, model_name="resnet")
+    short = provenance_note({**summary, "epochs": 2}, model_name="fast")
+    assert short.endswith("SHORT RUN: fast's default recipe trains 10 epochs")

@@ -13,15 +13,23 @@ import numpy as np
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
+from visionlab.params import FastRecipeParams
 from visionlab.seed_report import SEED_CIFAR
 
 
-def provenance_note(summary: dict[str, Any], seed_epochs: int = 100) -> str:
-    """One line saying what this model was trained on, flagging the sample archive and short runs."""
+def provenance_note(summary: dict[str, Any], seed_epochs: int = 100, model_name: str | None = None) -> str:
+    """One line saying what this model was trained on, flagging the sample archive and short runs.
+
+    A short run is one below the seed's epochs; for ``fast`` (its own short recipe), below its default's.
+    """
     parts = [f"{summary['epochs']} epochs on {summary['device']}, {summary['train_images']:,} training images"]
     if summary.get("subset"):
         parts.append("SAMPLE SUBSET of CIFAR-10 (the full training set has 50,000)")
-    if summary["epochs"] < seed_epochs:
+    if model_name == "fast":
+        default = FastRecipeParams().epochs
+        if summary["epochs"] < default:
+            parts.append(f"SHORT RUN: fast's default recipe trains {default} epochs")
+    elif summary["epochs"] < seed_epochs:
         parts.append(f"SHORT RUN: the seed trained {seed_epochs} epochs")
     return "; ".join(parts)
 
