@@ -143,10 +143,10 @@ def write_inputs(root: Path, metrics: dict[str, dict[str, Any]]) -> Inputs:
     return inputs
 
 
-def run_report(root: Path) -> subprocess.CompletedProcess[str]:
+def run_report(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "stages.report", "--reports", "reports", "--stats", "data/stats.json",
-         "--out", "reports/README.md", "--html", "reports/index.html"],
+         "--out", "reports/README.md", "--html", "reports/index.html", *extra],
         cwd=root, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
@@ -251,6 +251,28 @@ def test_cifar_table_puts_the_seed_figure_beside_each_number(full_page: tuple[Pa
     assert row(markdown, "training time")[1] == "1,234 s"
     assert row(markdown, "training speed")[1] == "5,679 images/s"
     assert row(markdown, "device")[1] == "`cuda`"
+
+
+def test_fast_is_shown_beside_the_seed_models_when_asked_for(tmp_path: Path) -> None:
+    metrics = full_metrics()
+    metrics["fast"] = cifar_metrics("fast", 0.7345, 14, False)
+    metrics["fast"]["config"] = {"widths": [32, 64, 128], "logit_scale": 0.111, "tta": "flip_shift"}
+    inputs = write_inputs(tmp_path, metrics)
+    assert inputs.metrics("fast") not in input_paths(inputs)  # not read unless asked for
+    fast_inputs = Inputs(inputs.reports, inputs.stats, ("cnn", "resnet", "fast"))
+    for path in input_paths(fast_inputs):
+        if path.suffix == ".png" and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert run_report(tmp_path, "--models", "cnn", "resnet", "fast").returncode == 0
+    markdown = (tmp_path / "reports/README.md").read_text(encoding="utf-8")
+    # columns: label, CNN, CNN (seed), ResNet, ResNet (seed), fast (no seed column)
+    header = ["", "CNN", "CNN (seed)", "ResNet", "ResNet (seed)", "fast"]
+    assert any([c.strip() for c in line.strip().strip("|").split("|")] == header for line in markdown.splitlines())
+    assert row(markdown, "test accuracy") == ["test accuracy", "81.2 %", "84.7 %", "90.0 %", "89.2 %", "73.5 %"]
+    assert row(markdown, "epochs")[-1] == "14" and "smoke" not in markdown.lower()  # 14 epochs is its recipe
+    assert "## 2. CIFAR-10: CNN, ResNet and fast" in markdown and "figures/fast/curves.png" in markdown
+    assert {inputs.metrics("fast"), inputs.figure("fast_confusion")} <= set(input_paths(fast_inputs))
 
 
 def test_alexnet_numbers_sit_beside_the_seed_figures(full_page: tuple[Path, str]) -> None:

@@ -27,11 +27,12 @@ from visionlab.errors import PipelineError
 from visionlab.io import read_text, write_text
 from visionlab.seed_report import SEED_ALEXNET, SEED_CIFAR, SEED_DATA
 
-MODELS = ("cnn", "resnet")
-MODEL_TITLES = {"cnn": "CNN", "resnet": "ResNet"}
+MODELS = ("cnn", "resnet")  # the seed's models: always on the page
+ALL_MODELS = (*MODELS, "fast")  # fast joins with `--models cnn resnet fast` (it has no seed figures)
+MODEL_TITLES = {"cnn": "CNN", "resnet": "ResNet", "fast": "fast"}
 INTERPRET = ("predict", "filters", "maximize_channels", "maximize_class", "attack")
 FIGURES = {
-    **{f"{m}_{kind}": f"{m}/{kind}.png" for m in MODELS for kind in ("curves", "confusion", "misclassified")},
+    **{f"{m}_{kind}": f"{m}/{kind}.png" for m in ALL_MODELS for kind in ("curves", "confusion", "misclassified")},
     "predict": "predict.png",
     "filters": "alexnet_conv1_filters.png",
     "maximize_channels": "maximize_channels/panel.png",
@@ -54,6 +55,7 @@ class Inputs:
 
     reports: Path
     stats: Path
+    models: tuple[str, ...] = MODELS  # the CIFAR models shown: the seed's, and fast where asked for
 
     def metrics(self, name: str) -> Path:
         return self.reports / "metrics" / f"{name}.json"
@@ -74,10 +76,10 @@ def input_paths(inputs: Inputs) -> list[Path]:
     """Every file the report reads or links, in the order of ``dvc.yaml``'s deps."""
     return [
         inputs.stats,
-        *(inputs.metrics(name) for name in (*MODELS, *INTERPRET)),
+        *(inputs.metrics(name) for name in (*inputs.models, *INTERPRET)),
         inputs.predictions_md,
         inputs.filters_md,
-        *(inputs.figure(key) for key in FIGURES),
+        *(inputs.figure(key) for key in FIGURES if key.rsplit("_", 1)[0] not in set(ALL_MODELS) - set(inputs.models)),
     ]
 
 
@@ -280,7 +282,7 @@ def _model_provenance(models: dict[str, Metrics]) -> Provenance:
             sample.setdefault(what, []).append(title)
         problems = []
         epochs = m.integer("epochs")
-        if epochs < SEED_EPOCHS:
+        if name in MODELS and epochs < SEED_EPOCHS:  # fast's short schedule is its point
             problems.append(f"{epochs} epoch{'s' if epochs != 1 else ''} (the seed: {SEED_EPOCHS})")
         if m.has("config.width") and m.integer("config.width") < SEED_RESNET_WIDTH:
             problems.append(f"width {m.integer('config.width')} (the seed: {SEED_RESNET_WIDTH})")
@@ -381,14 +383,17 @@ def cifar_section(inputs: Inputs, models: dict[str, Metrics], page_dir: Path) ->
         ("training accuracy", "train.accuracy", "train_accuracy", pct, "fraction"),
         ("training loss", "train.loss", "train_loss", loss, "number"),
     ]
-    header = ["", *[col for n in MODELS for col in (f"{MODEL_TITLES[n]}", f"{MODEL_TITLES[n]} (seed)")]]
+    names = list(models)
+    seeded = {name: name in MODELS for name in names}  # the seed trained cnn and resnet only: no column for fast
+    header = ["", *[col for n in names
+                    for col in (f"{MODEL_TITLES[n]}", *([f"{MODEL_TITLES[n]} (seed)"] if seeded[n] else []))]]
     rows: list[list[str]] = []
     for label, key, seed_key, fmt, kind in rows_spec:
         row = [label]
-        for name in MODELS:
+        for name in names:
             m = models[name]
             value = m.fraction(key) if kind == "fraction" else m.number(key)
-            row += [fmt(value), _seed_cifar(name, seed_key, fmt)]
+            row += [fmt(value), *([_seed_cifar(name, seed_key, fmt)] if seeded[name] else [])]
         rows.append(row)
     extra = [
         ("epochs", lambda m: str(m.integer("epochs")), "epochs", lambda v: str(int(v))),
@@ -398,28 +403,32 @@ def cifar_section(inputs: Inputs, models: dict[str, Metrics], page_dir: Path) ->
     ]
     for label, get, seed_key, seed_fmt in extra:
         row = [label]
-        for name in MODELS:
+        for name in names:
             seed = SEED_CIFAR.get(name, {})
-            row += [get(models[name]), seed_fmt(seed[seed_key]) if seed_key and seed_key in seed else NOT_REPORTED]
+            seed_cell = seed_fmt(seed[seed_key]) if seed_key and seed_key in seed else NOT_REPORTED
+            row += [get(models[name]), *([seed_cell] if seeded[name] else [])]
         rows.append(row)
     if any(m.has("config") for m in models.values()):  # the architecture, when the metrics record it
         seed_arch = {"cnn": f"kernel_sizes {_compact(SEED_CNN_KERNELS)}", "resnet": f"width {SEED_RESNET_WIDTH}"}
         row = ["architecture"]
-        for name in MODELS:
+        for name in names:
             m = models[name]
             arch = ", ".join(f"{k} {_compact(v)}" for k, v in m.mapping("config").items()) if m.has("config") \
                 else NOT_REPORTED
-            row += [arch, seed_arch[name]]
+            row += [arch, *([seed_arch[name]] if seeded[name] else [])]
         rows.append(row)
     blocks: list[Block] = [
-        Heading(2, "2. CIFAR-10: CNN and ResNet"),
+        Heading(2, f"2. CIFAR-10: {_and([MODEL_TITLES[n] for n in names])}"),
         *prov.warnings(),
         Para("Each number of this run sits beside the seed report's (— where the seed gives none). "
              "Accuracies and losses are on the test split, the held-out validation split, and the training "
              "split as logged in the last epoch."),
         Table(header, rows),
     ]
-    for name in MODELS:
+    if "fast" in models:
+        blocks.append(Para("`fast` is this project's own fast model and recipe (params section `fast`); the seed "
+                           "has no such model, so its columns have no seed figures."))
+    for name in names:
         title = MODEL_TITLES[name]
         seed_log = " (crosses: the seed report's log)" if SEED_CIFAR.get(name, {}).get("log") else ""
         blocks += [
@@ -649,7 +658,7 @@ def attack_section(inputs: Inputs, m: Metrics, page_dir: Path) -> tuple[list[Blo
 
 def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
     """All blocks of the page; raises PipelineError on the first missing or malformed input."""
-    models = {name: Metrics(inputs.metrics(name)) for name in MODELS}
+    models = {name: Metrics(inputs.metrics(name)) for name in inputs.models}
     for name, m in models.items():
         if m.text("model") != name:
             raise PipelineError(f"{m.path}: holds the metrics of {m.text('model')!r}, not {name!r}")
