@@ -102,6 +102,9 @@ class Project:
         for stage in pipeline["stages"].values():
             if "matrix" in stage:
                 stage["matrix"]["model"] = list(models)
+        for entry in pipeline.get("vars", []):  # `foreach: ${cifar_models}` stages loop over these models
+            if isinstance(entry, dict) and "cifar_models" in entry:
+                entry["cifar_models"] = {m: v for m, v in entry["cifar_models"].items() if m in models}
         (self.root / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
 
     def experiments(self) -> dict[str, dict]:

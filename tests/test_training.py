@@ -434,9 +434,9 @@ def test_stages_write_metrics_with_the_documented_schema(trained_once: Path) -> 
 def test_train_stage_trains_fast_with_the_fast_recipe(stage_inputs: Path, tmp_path: Path) -> None:
     evaluated = train_and_evaluate(stage_inputs, tmp_path, model="fast")
     assert evaluated.returncode == 0, evaluated.stderr
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["model"] == "fast" and metrics["config"] == TINY_FAST
-    assert metrics["epochs"] == 1  # fast.train.epochs, not train.epochs (2)
+    info = json.loads((tmp_path / "info.json").read_text())
+    assert info["model"] == "fast" and info["config"] == TINY_FAST
+    assert info["epochs"] == 1  # fast.train.epochs, not train.epochs (2)
     saved = torch.load(tmp_path / "fast.pt", weights_only=True)
     assert saved["summary"]["train_params"]["optimizer"] == "sgd"  # fast's recipe, not the seed's nadam
     assert saved["state_dict"]["whiten.weight"].any()  # whitening set from the training images
@@ -549,7 +549,8 @@ def test_benchmark_prints_both_loops_per_precision_and_the_old_baseline(model: s
     rate = lambda cells: float(cells[0].replace(",", ""))  # noqa: E731
     assert rate(old) > 0 and rate(project) > 0 and rate(bare) > 0
     assert float(project[1]) == pytest.approx(rate(project) / rate(bare), rel=0.01, abs=0.002)  # project/bare
-    assert float(project[-1]) == pytest.approx(rate(project) / rate(old), rel=0.01, abs=0.01)  # against the old
+    # the rates are printed rounded (one decimal under 1,000 images/s): allow for that in the ratio
+    assert float(project[-1]) == pytest.approx(rate(project) / rate(old), rel=0.03, abs=0.01)  # against the old
     bf16 = [line for line in lines if line.startswith("bf16")]
     if loop.cpu_has_native_bf16():
         assert len(bf16) == 2 and all(rate(line[40:].split()) > 0 for line in bf16)

@@ -327,17 +327,15 @@ def run_stage_module(module: str, argv: list[str]) -> str:
 def stage_params(path: Path, device: torch.device, sizes: Sizes, input_dir: Path, model: str) -> None:
     """A params.yaml for the analysis stages: this device, random AlexNet weights, few steps."""
     params = {
+        "seed": 0,
         "device": device.type,
         "alexnet": {"weights": "none"},
         "predict": {"input_dir": str(input_dir), "cifar_images": 2},
         "maximize_channels": {"channels": [0, 5], "steps": sizes.stage_steps},
-        "maximize_class": {
-            "model": model,
-            "steps": sizes.stage_steps,
-            "robustness_trials": 2,
-            **({"class_index": 3} if model != "alexnet" else {}),
-        },
-        "attack": {"model": "alexnet", "steps": sizes.stage_steps, "max_images": sizes.attack_images},
+        "maximize_class": {"steps": sizes.stage_steps, "robustness_trials": 2},
+        "attack": {"steps": sizes.stage_steps, "max_images": sizes.attack_images},
+        "maximize_class_cifar": {"steps": sizes.stage_steps, "robustness_trials": 2},
+        "attack_cifar": {"steps": sizes.stage_steps, "max_images": sizes.attack_images},
         "evaluate": {"misclassified": 8},
     }
     path.write_text(yaml.safe_dump(params))
@@ -422,93 +420,34 @@ def main() -> None:
         stage_params(stage_yaml, device, sizes, input_dir, probe)
         reports = out / "reports"
         common = ["--params", str(stage_yaml)]
-        stages: list[tuple[str, str, list[str]]] = [
-            (
-                f"evaluate@{m}",
-                "evaluate",
-                [
-                    "--model",
-                    m,
-                    "--data",
-                    str(sample),
-                    "--checkpoint",
-                    str(trained[m]),
-                    "--metrics",
-                    str(reports / f"{m}.json"),
-                    "--predictions",
-                    str(reports / m / "predictions.csv"),
-                    "--figures",
-                    str(reports / m),
-                ],
-            )
-            for m in MODELS
-            if m in trained
-        ]
+
+        def outs(name: str) -> list[str]:
+            return ["--metrics", str(reports / f"{name}.json"), "--info", str(reports / f"{name}.info.json")]
+
+        stages: list[tuple[str, str, list[str]]] = []
+        for m in (m for m in MODELS if m in trained):
+            checkpoint = ["--model", m, "--checkpoint", str(trained[m])]
+            stages += [
+                (f"evaluate@{m}", "evaluate", [*checkpoint, "--data", str(sample), *outs(m),
+                                               "--per-class", str(reports / m / "per_class.csv"),
+                                               "--predictions", str(reports / m / "predictions.csv"),
+                                               "--figures", str(reports / m)]),
+                (f"maximize_class_cifar@{m}", "maximize_class_cifar",
+                 [*checkpoint, "--stats", str(stats), "--figure", str(reports / m / "mk.png"), *outs(f"{m}_mk")]),
+                (f"attack_cifar@{m}", "attack_cifar",
+                 [*checkpoint, "--data", str(sample), "--stats", str(stats), "--figure", str(reports / m / "a.png"),
+                  *outs(f"{m}_a")]),
+            ]  # fmt: skip
         stages += [
-            (
-                "predict",
-                "predict",
-                [
-                    "--data",
-                    str(sample),
-                    "--csv",
-                    str(reports / "p.csv"),
-                    "--markdown",
-                    str(reports / "p.md"),
-                    "--figure",
-                    str(reports / "p.png"),
-                    "--metrics",
-                    str(reports / "p.json"),
-                ],
-            ),
-            (
-                "filters",
-                "filters",
-                [
-                    "--figure",
-                    str(reports / "f.png"),
-                    "--markdown",
-                    str(reports / "f.md"),
-                    "--metrics",
-                    str(reports / "f.json"),
-                ],
-            ),
-            (
-                "maximize_channels",
-                "maximize_channels",
-                ["--figures", str(reports / "mc"), "--metrics", str(reports / "mc.json")],
-            ),
-            (
-                f"maximize_class ({probe})",
-                "maximize_class",
-                [
-                    "--stats",
-                    str(stats),
-                    "--models",
-                    str(models_dir),
-                    "--figure",
-                    str(reports / "mk.png"),
-                    "--metrics",
-                    str(reports / "mk.json"),
-                ],
-            ),
-            (
-                "attack (alexnet)",
-                "attack",
-                [
-                    "--data",
-                    str(sample),
-                    "--stats",
-                    str(stats),
-                    "--models",
-                    str(models_dir),
-                    "--figure",
-                    str(reports / "a.png"),
-                    "--metrics",
-                    str(reports / "a.json"),
-                ],
-            ),
-        ]
+            ("predict", "predict", ["--data", str(sample), "--csv", str(reports / "p.csv"),
+                                    "--markdown", str(reports / "p.md"), "--figure", str(reports / "p.png"),
+                                    *outs("p")]),
+            ("filters", "filters", ["--figure", str(reports / "f.png"), "--markdown", str(reports / "f.md"),
+                                    *outs("f")]),
+            ("maximize_channels", "maximize_channels", ["--figures", str(reports / "mc"), *outs("mc")]),
+            ("maximize_class (alexnet)", "maximize_class", ["--figure", str(reports / "mk.png"), *outs("mk")]),
+            ("attack (alexnet)", "attack", ["--data", str(sample), "--figure", str(reports / "a.png"), *outs("a")]),
+        ]  # fmt: skip
         for label, module, argv in stages:
             check.step(
                 "stage",
