@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+import dvc_project
 import pytest
 import yaml
 from cifar_archive import make_cifar_archive
+from dvc_project import tracked_files
 from test_dvc_deps import STAGES as STAGE_DEFS
 from test_dvc_deps import expected_code
 
@@ -84,43 +84,11 @@ TINY = {
 }
 
 
-def tracked_files() -> list[str]:
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
-    return [name for name in listed.stdout.split("\0") if name and (ROOT / name).is_file()]
+class Project(dvc_project.Project):
+    """The shared test project, plus what only the contract test reads."""
 
-
-class Project:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        # The copy's own code, not the editable install's (which points at the original checkout).
-        self.env = {**os.environ, "PYTHONPATH": str(root), "DVC_NO_ANALYTICS": "1"}
-        # Stages write __pycache__/ as CI does (a developer's PYTHONDONTWRITEBYTECODE would hide
-        # bytecode landing in directory deps and making the next repro rerun stages).
-        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            list(args),
-            cwd=self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            stdin=subprocess.DEVNULL,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-        return result
-
-    def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.run(sys.executable, "-m", "dvc", *args, check=check)
-
-    def git(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.run("git", *args)
-
-    def ran(self, result: subprocess.CompletedProcess[str]) -> set[str]:
-        """The stages a `dvc repro` / `dvc exp run` actually ran, from DVC's "Running stage 'x':" lines."""
-        return set(re.findall(r"^Running stage '([^']+)':", result.stdout + result.stderr, flags=re.MULTILINE))
+    def dvc(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        return super().dvc(*args, check=check, timeout=timeout)  # a whole tiny pipeline runs in one call
 
     def restored(self, result: subprocess.CompletedProcess[str]) -> set[str]:
         """The stages DVC took from the run-cache instead of running them."""
@@ -128,20 +96,8 @@ class Project:
             re.findall(r"^Stage '([^']+)' is cached - skipping run", result.stdout + result.stderr, flags=re.MULTILINE)
         )
 
-    def status(self) -> dict:
-        return json.loads(self.dvc("status", "--json").stdout or "{}")
-
-    def md5(self, path: str) -> str:
-        return hashlib.md5((self.root / path).read_bytes()).hexdigest()
-
     def lock_digest(self) -> str:
         return hashlib.sha256((self.root / "dvc.lock").read_bytes()).hexdigest()
-
-    def params(self) -> dict:
-        return yaml.safe_load((self.root / "params.yaml").read_text())
-
-    def write_params(self, params: dict) -> None:
-        (self.root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
