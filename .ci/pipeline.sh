@@ -2,7 +2,8 @@
 # Smoke run of the whole DVC pipeline, then the two checks that keep it honest:
 #   1. `dvc exp run` with the smoke overrides below, on a local CIFAR-10 archive;
 #   2. `dvc status` must be clean afterwards;
-#   3. a second `dvc repro` must do nothing (no stage runs, dvc.lock and every output untouched).
+#   3. `dvc metrics show` must list numbers only, at most 60 of them (.ci/metrics_budget.py);
+#   4. a second `dvc repro` must do nothing (no stage runs, dvc.lock and every output untouched).
 #
 # Usage: bash .ci/pipeline.sh [path/to/cifar-10-python.tar.gz]
 #   Without an argument it uses the shared sample (../shared/data/cifar10-sample beside the repo
@@ -96,6 +97,9 @@ if ! python -c 'import json, sys; sys.exit(0 if json.loads(sys.argv[1] or "{}") 
     echo "error: dvc status is not clean right after the pipeline ran" >&2
     exit 1
 fi
+
+phase "metrics a person can compare: numbers only, at most 60 values"
+dvc metrics show --json | python .ci/metrics_budget.py
 
 phase "second dvc repro must do nothing"
 lock_before=$(python -c 'import hashlib; print(hashlib.sha256(open("dvc.lock", "rb").read()).hexdigest())')

@@ -7,7 +7,7 @@ from visionlab.interpret.alexnet import INPUT_SIZE, load_alexnet
 from visionlab.interpret.classifiers import RANDOM_WEIGHTS_NOTE
 from visionlab.interpret.filters import ConvSummary, conv_summaries, filter_images
 from visionlab.io import save_figure, write_text
-from visionlab.metrics.filters import ConvShape, FiltersInfo, FiltersMetrics, WeightStats
+from visionlab.metrics.filters import ConvShape, FiltersInfo, WeightStats
 from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
@@ -43,7 +43,6 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--figure", default="reports/figures/alexnet_conv1_filters.png")
     parser.add_argument("--markdown", default="reports/filters/summary.md")
-    parser.add_argument("--metrics", default="reports/metrics/filters.json")
     parser.add_argument("--info", default="reports/info/filters.json")
     args = parser.parse_args()
 
@@ -51,13 +50,13 @@ def main() -> None:
     alex = load_alexnet(params.alexnet.weights)  # CPU: one forward pass of zeros, nothing to speed up
     summaries = conv_summaries(alex.net.features, INPUT_SIZE, count=2)
     weight = alex.conv1.weight.detach()
-    metrics = FiltersMetrics(WeightStats(min=float(weight.min()), max=float(weight.max()), std=float(weight.std())))
     shapes = {s.name: ConvShape(**s.shape()) for s in summaries}
     info = FiltersInfo(
         ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights),
         INPUT_SIZE,
         shapes["conv1"],
         shapes["conv2"],
+        WeightStats(min=float(weight.min()), max=float(weight.max()), std=float(weight.std())),
     )
     from visionlab.reporting.filters_figure import (
         filters_figure,  # plotting (matplotlib) loads only once there is something to draw
@@ -66,7 +65,6 @@ def main() -> None:
     save_figure(filters_figure(filter_images(alex.conv1), alex.random_weights, alex.weights), args.figure)
     write_text(args.markdown, summary_markdown(summaries, alex.weights, alex.random_weights))
     write_record(args.info, info)
-    write_record(args.metrics, metrics)
     for s in summaries:
         print(
             f"{s.name}: {s.in_channels}->{s.out_channels}, {s.kernel}x{s.kernel}/{s.stride}, "

@@ -14,10 +14,10 @@ from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.maximize import maximize_conv1_channels
 from visionlab.io import save_figure
 from visionlab.metrics.channels import (
+    ChannelDetail,
     ChannelScores,
     ChannelsInfo,
     ChannelsMetrics,
-    ChannelStart,
     ReceptiveField,
     Unit,
 )
@@ -48,7 +48,7 @@ def main() -> None:
         alex, settings.channels, settings.steps, settings.step_size, settings.init_mean, settings.init_std, params.seed
     )
 
-    metrics = ChannelsMetrics({str(r.channel): ChannelScores(r.activation, r.fraction) for r in results})
+    metrics = ChannelsMetrics({str(r.channel): ChannelScores(r.activation) for r in results})
     (r0, r1), (c0, c1) = results[0].analytic.field.rows, results[0].analytic.field.cols
     info = ChannelsInfo(
         model=ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights),
@@ -56,7 +56,7 @@ def main() -> None:
         receptive_field=ReceptiveField(row_first=r0, row_last=r1 - 1, col_first=c0, col_last=c1 - 1),
         steps=settings.steps,
         step_size=settings.step_size,
-        channels={str(r.channel): ChannelStart(r.initial_activation, r.analytic.value) for r in results},
+        channels={str(r.channel): ChannelDetail(r.initial_activation, r.analytic.value, r.fraction) for r in results},
     )
     figures = Path(args.figures)
     # plotting (matplotlib) loads only once there is something to draw

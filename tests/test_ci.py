@@ -215,6 +215,7 @@ def pipeline_copy(tmp_path: Path, with_sample: bool) -> Path:
     project = tmp_path / "work" / "project"
     (project / ".ci").mkdir(parents=True)
     shutil.copy(ROOT / ".ci/pipeline.sh", project / ".ci/pipeline.sh")
+    shutil.copy(ROOT / ".ci/metrics_budget.py", project / ".ci/metrics_budget.py")
     (project / "dvc.lock").write_text("schema: '2.0'\n")
     for folder in ("data", "models", "reports"):
         (project / folder).mkdir()
@@ -231,6 +232,9 @@ FAKE_DVC = """
 echo "dvc $*" >> "$CALLS"
 if [ "$1" = status ]; then
     if [ -n "${FAKE_STATUS:-}" ]; then echo "$FAKE_STATUS"; else echo '{}'; fi
+elif [ "$1" = metrics ]; then
+    if [ -n "${FAKE_METRICS:-}" ]; then echo "$FAKE_METRICS"
+    else echo '{"": {"data": {"m.json": {"data": {"test": {"accuracy": 0.5}}}}}}'; fi
 elif [ "$1" = repro ]; then
     if [ -n "${FAKE_REPRO:-}" ]; then printf '%b' "$FAKE_REPRO"; else echo "Data and pipelines are up to date."; fi
     if [ -n "${FAKE_TOUCH:-}" ]; then echo changed > "$FAKE_TOUCH"; fi
@@ -271,7 +275,8 @@ def test_pipeline_runs_the_smoke_experiment_on_the_sample_then_checks(tmp_path: 
     result = run_pipeline(project, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     calls = (tmp_path / "calls").read_text().splitlines()
-    assert [c.split()[1] for c in calls] == ["exp", "status", "repro"]
+    assert [c.split()[1] for c in calls] == ["exp", "status", "metrics", "repro"]
+    assert "1 metric values, all numbers (at most 60)" in result.stdout
     exp = calls[0]
     for override in (
         "-S data.url=../shared/data/cifar10-sample/cifar-10-python.tar.gz",
@@ -312,6 +317,38 @@ def test_pipeline_fails_unless_the_second_repro_does_nothing(tmp_path: Path, env
     result = run_pipeline(project, tmp_path, **env)
     assert result.returncode == 1
     assert message in result.stderr
+
+
+def _shown(values: dict[str, Any]) -> str:
+    """``dvc metrics show --json`` of a workspace with one metrics file holding ``values``."""
+    return json.dumps({"": {"data": {"reports/metrics/m.json": {"data": values}}}})
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({f"v{i}": 0.5 for i in range(61)}, "error: 61 metric values, more than the 60 a person can compare"),
+        (
+            {"a": {"model": "cnn"}, "b": True, "c": 1},
+            "error: metrics must be numbers, and 2 are not: "
+            "a.model (reports/metrics/m.json), b (reports/metrics/m.json)",
+        ),
+    ],
+    ids=["too-many", "text-and-boolean"],
+)
+def test_pipeline_fails_on_metrics_a_person_cannot_compare(tmp_path: Path, values: dict, message: str) -> None:
+    project = pipeline_copy(tmp_path, with_sample=True)
+    result = run_pipeline(project, tmp_path, FAKE_METRICS=_shown(values))
+    assert result.returncode == 1
+    assert message in result.stderr.splitlines()
+    assert "repro" not in (tmp_path / "calls").read_text()  # it stops there
+
+
+def test_sixty_numbers_pass_the_metrics_check(tmp_path: Path) -> None:
+    project = pipeline_copy(tmp_path, with_sample=True)
+    result = run_pipeline(project, tmp_path, FAKE_METRICS=_shown({f"v{i}": {"x": i} for i in range(60)}))
+    assert result.returncode == 0, result.stderr
+    assert "60 metric values, all numbers (at most 60)" in result.stdout
 
 
 def test_ci_run_stops_before_the_tests_when_formatting_is_off(tmp_path: Path) -> None:

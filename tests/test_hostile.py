@@ -583,6 +583,8 @@ def test_train_stage_refuses_a_malformed_resume_checkpoint_before_opening_its_ou
         checkpoint,
         "--live",
         live,
+        "--info",
+        live.with_name("train_info.json"),
     ]
     assert run_main("train", args, monkeypatch, capfd)[0] == 0
 

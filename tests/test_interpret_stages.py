@@ -20,7 +20,7 @@ from visionlab.errors import PipelineError, run_stage
 from visionlab.metrics.attack import AttackInfo, AttackMetrics
 from visionlab.metrics.channels import ChannelsInfo, ChannelsMetrics
 from visionlab.metrics.classes import ClassInfo, ClassMetrics
-from visionlab.metrics.filters import FiltersInfo, FiltersMetrics
+from visionlab.metrics.filters import FiltersInfo
 from visionlab.metrics.predict import PredictInfo, PredictMetrics
 from visionlab.metrics.record import load_record
 from visionlab.models import build_model
@@ -48,9 +48,9 @@ FAST = {  # every stage's work cut to a few steps
     "maximize_class_cifar": {"steps": 2, "robustness_trials": 2},
     "attack_cifar": {"steps": 1, "max_images": 2},
 }
-SCHEMAS = {  # stage -> (metrics record, info record)
+SCHEMAS = {  # stage -> (metrics record, info record); filters has no metrics file
     "predict": (PredictMetrics, PredictInfo),
-    "filters": (FiltersMetrics, FiltersInfo),
+    "filters": (None, FiltersInfo),
     "maximize_channels": (ChannelsMetrics, ChannelsInfo),
     "maximize_class": (ClassMetrics, ClassInfo),
     "attack": (AttackMetrics, AttackInfo),
@@ -124,7 +124,7 @@ class Workspace:
 
     def args(self, stage: str) -> list[str]:
         o = self.out
-        return {
+        specific = {
             "predict": ["--data", self.data, "--csv", o / "p.csv", "--markdown", o / "p.md", "--figure", o / "p.png"],
             "filters": ["--figure", o / "f.png", "--markdown", o / "f.md"],
             "maximize_channels": ["--figures", o / "channels"],
@@ -152,7 +152,9 @@ class Workspace:
                 "--figure",
                 o / "ca.png",
             ],
-        }[stage] + ["--metrics", o / "metrics" / f"{stage}.json", "--info", o / "info" / f"{stage}.json"]
+        }[stage]
+        metrics = [] if SCHEMAS[stage][0] is None else ["--metrics", o / "metrics" / f"{stage}.json"]
+        return [*specific, *metrics, "--info", o / "info" / f"{stage}.json"]
 
     def run(self, stage: str, **overrides: dict[str, Any]) -> tuple[int, str]:
         """Run the stage's main as its CLI does; return (exit status, stderr)."""
@@ -197,8 +199,10 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFi
 
 def test_filters_stage(ws: Workspace) -> None:
     assert ws.run("filters")[0] == 0
-    m, info = ws.metrics("filters"), ws.info("filters")
-    assert set(m["conv1_weight"]) == {"min", "max", "std"} and m["conv1_weight"]["std"] > 0
+    info = ws.info("filters")
+    weight = info["conv1_weight"]  # describes the loaded weights: a side-file detail, not a metric
+    assert set(weight) == {"min", "max", "std"} and weight["min"] < 0 < weight["max"] and weight["std"] > 0
+    assert not (ws.out / "metrics" / "filters.json").exists()
     assert info["model"] == {"name": "alexnet", "random_weights": True, "alexnet_weights": "none"}
     assert info["conv1"] == {
         "in_channels": 3,
@@ -227,9 +231,13 @@ def test_maximize_channels_stage(ws: Workspace) -> None:
     assert info["unit"] == {"row": 27, "col": 27}
     assert info["receptive_field"] == {"row_first": 106, "row_last": 116, "col_first": 106, "col_last": 116}
     assert set(m["channels"]) == set(info["channels"]) == {"0", "7"}
-    assert set(m["channels"]["0"]) == {"activation", "fraction_of_analytic_max"}  # the seed's: visionlab.seed_report
-    assert min(c["fraction_of_analytic_max"] for c in m["channels"].values()) >= 0.99
-    assert set(info["channels"]["7"]) == {"initial_activation", "analytic_max"}
+    assert set(m["channels"]["0"]) == {"activation"}  # the number the seed reports: visionlab.seed_report
+    assert set(info["channels"]["7"]) == {"initial_activation", "analytic_max", "fraction_of_analytic_max"}
+    for channel, detail in info["channels"].items():
+        assert detail["fraction_of_analytic_max"] >= 0.99
+        assert detail["fraction_of_analytic_max"] == pytest.approx(
+            m["channels"][channel]["activation"] / detail["analytic_max"]
+        )
     names = sorted(p.name for p in (ws.out / "channels").iterdir())
     assert names == ["channel_00.png", "channel_07.png", "panel.png"]
 

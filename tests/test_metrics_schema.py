@@ -122,9 +122,9 @@ def test_every_schema_module_has_records() -> None:
         "EvalMetrics",
         "EvalInfo",
         "TrainingSummary",
+        "TrainingInfo",
         "PredictMetrics",
         "PredictInfo",
-        "FiltersMetrics",
         "FiltersInfo",
         "ChannelsMetrics",
         "ChannelsInfo",
@@ -153,6 +153,7 @@ def test_metrics_records_hold_numbers_only(cls: type) -> None:
 @pytest.mark.parametrize(
     ("stage", "schema"),
     [
+        ("train", "training"),
         ("evaluate", "evaluation"),
         ("predict", "predict"),
         ("filters", "filters"),

@@ -56,6 +56,12 @@ def test_repo_params_yaml_loads_every_value() -> None:
     assert params.train.augment.flip is True
 
 
+def test_the_schema_defaults_are_the_shipped_params_yaml() -> None:
+    # The report holds a run to its recipe's default length (fast: fast.train.epochs) and the README
+    # quotes the shipped recipe: a default that drifts from params.yaml would mislabel a full run as short.
+    assert load_params(REPO_ROOT / "params.yaml") == Params()
+
+
 def test_an_empty_params_file_is_refused_in_one_line(tmp_path: Path) -> None:
     # A stage must never run on silent defaults because params.yaml was emptied.
     for text in ("# nothing set\n", "{}\n", ""):

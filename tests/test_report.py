@@ -31,15 +31,15 @@ from visionlab.metrics.attack import (
     UnboundedInfo,
     UnboundedScores,
 )
-from visionlab.metrics.channels import ChannelScores, ChannelsInfo, ChannelsMetrics, ChannelStart, ReceptiveField, Unit
+from visionlab.metrics.channels import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
 from visionlab.metrics.classes import ClassInfo, ClassMetrics, Guess, RobustnessInfo, RobustnessScores
 from visionlab.metrics.evaluation import DataCounts, EvalInfo, EvalMetrics, EvalScores
-from visionlab.metrics.filters import ConvShape, FiltersInfo, FiltersMetrics, WeightStats
+from visionlab.metrics.filters import ConvShape, FiltersInfo, WeightStats
 from visionlab.metrics.predict import ImagePrediction, ModeScores, PredictInfo, PredictMetrics
 from visionlab.metrics.predict import Top1 as PredictTop1
 from visionlab.metrics.probe import ProbedModel, TrainedModel
 from visionlab.metrics.record import leaf_fields, record_dict
-from visionlab.metrics.training import SplitScores, Timing, TrainingSummary
+from visionlab.metrics.training import SplitScores, Timing, TrainingInfo, TrainingSummary
 from visionlab.reporting.page.build import build_page
 from visionlab.reporting.page.inputs import Inputs, dep_paths, input_files
 
@@ -70,8 +70,9 @@ def cifar_model(run: Run, model: str, test_acc: float, epochs: int, counts: Data
         step=epochs,
         train=SplitScores(loss=0.2345, accuracy=0.9012),
         val=SplitScores(loss=0.3456, accuracy=0.8771),
-        timing=Timing(1234.4, 1300.0, 5678.9),
+        timing=Timing(1234.4),
     )
+    run[f"info/{model}_train"] = TrainingInfo(wall_seconds=1300.0, images_per_second=5678.9, precision="bf16")
 
 
 def cifar_analyses(run: Run, model: str, epochs: int, subset: bool) -> None:
@@ -105,7 +106,7 @@ def full_run() -> Run:
     counts = DataCounts(train_images=45000, val_images=5000, test_images=10000, subset=False)
     cifar_model(run, "cnn", 0.8123, 100, counts)
     cifar_model(run, "resnet", 0.9001, 100, counts)
-    cifar_model(run, "fast", 0.9234, 14, counts)  # its own recipe: 14 epochs, at least its default 10
+    cifar_model(run, "fast", 0.9234, 14, counts)  # its own recipe's default length, 14 epochs
     raw = [0.2112, 0.3, 0.4, 0.5, 0.9999]
     norm = [0.7, 0.9, 0.99, 0.995, 1.0]
     run["metrics/predict"] = PredictMetrics(ModeScores(0.4, 1), ModeScores(0.99, 3), top1_agreement=0.6)
@@ -118,10 +119,15 @@ def full_run() -> Run:
             for i, (r, n) in enumerate(zip(raw, norm, strict=True))
         ],
     )
-    run["metrics/filters"] = FiltersMetrics(WeightStats(min=-0.5, max=0.6, std=0.1))
-    run["info/filters"] = FiltersInfo(PRETRAINED, 224, ConvShape(3, 64, 11, 4, 2, 55), ConvShape(64, 192, 5, 1, 2, 27))
-    scores = {"0": (61.234, 0.8748), "5": (33.333, 0.8333), "10": (44.444, 0.8889), "20": (99.876, 0.9080)}
-    starts = {"0": (0.5, 70.0), "5": (0.1, 40.0), "10": (0.2, 50.0), "20": (0.3, 110.0)}
+    run["info/filters"] = FiltersInfo(
+        PRETRAINED,
+        224,
+        ConvShape(3, 64, 11, 4, 2, 55),
+        ConvShape(64, 192, 5, 1, 2, 27),
+        WeightStats(min=-0.5, max=0.6, std=0.1),
+    )
+    scores = {"0": (61.234,), "5": (33.333,), "10": (44.444,), "20": (99.876,)}
+    starts = {"0": (0.5, 70.0, 0.8748), "5": (0.1, 40.0, 0.8333), "10": (0.2, 50.0, 0.8889), "20": (0.3, 110.0, 0.9080)}
     run["metrics/maximize_channels"] = ChannelsMetrics({c: ChannelScores(*v) for c, v in scores.items()})
     run["info/maximize_channels"] = ChannelsInfo(
         PRETRAINED,
@@ -129,7 +135,7 @@ def full_run() -> Run:
         ReceptiveField(106, 116, 106, 116),
         30,
         5.0,
-        {c: ChannelStart(*v) for c, v in starts.items()},
+        {c: ChannelDetail(*v) for c, v in starts.items()},
     )
     run["metrics/maximize_class"] = ClassMetrics(
         0.9954, RobustnessScores(mean_probability=0.5, top1_kept_fraction=0.75)
@@ -312,8 +318,8 @@ def test_page_states_random_weights_sample_and_smoke_at_the_top(smoke_page: dict
     assert "random weights" in top and "alexnet.weights=none" in top
     assert "sample" in top and "4,119 training" in top
     assert "smoke" in top and "2 epochs (the seed: 100)" in top
-    assert "fast was trained with 2 epochs (fast's default: 10)." in top  # its own recipe's length, not the seed's
-    assert "the probed fast trained 2 epochs (fast's default: 10)." in top
+    assert "fast was trained with 2 epochs (fast's default: 14)." in top  # its own recipe's length, not the seed's
+    assert "the probed fast trained 2 epochs (fast's default: 14)." in top
     assert "8 ships (a full run: 100)" in top
 
 
@@ -445,7 +451,7 @@ def test_the_page_shows_no_number_that_was_not_measured_or_seeded(full_page: tup
         "5,679",
     }
     table = markdown.split("| test accuracy |")[1].split("| architecture |")[0]  # the architecture: above
-    numbers = set(re.findall(r"\d[\d,]*(?:\.\d+)?", table))
+    numbers = set(re.findall(r"(?<![\w.])\d[\d,]*(?:\.\d+)?", table))  # not the 16 of bf16
     assert numbers <= allowed, numbers - allowed
 
 
@@ -703,4 +709,4 @@ def test_the_figures_note_holds_fast_to_its_own_default_length_not_the_seeds() -
     assert provenance_note(summary, model_name="fast") == "14 epochs on cpu, 45,000 training images"
     assert "SHORT RUN: the seed trained 100 epochs" in provenance_note(summary, model_name="resnet")
     short = provenance_note({**summary, "epochs": 2}, model_name="fast")
-    assert short.endswith("SHORT RUN: fast's default recipe trains 10 epochs")
+    assert short.endswith("SHORT RUN: fast's default recipe trains 14 epochs")

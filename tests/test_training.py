@@ -18,7 +18,7 @@ from visionlab.data.cifar import Split
 from visionlab.errors import PipelineError
 from visionlab.metrics.evaluation import DataCounts, EvalInfo, EvalMetrics
 from visionlab.metrics.record import load_record
-from visionlab.metrics.training import TrainingSummary
+from visionlab.metrics.training import TrainingInfo, TrainingSummary
 from visionlab.models import build_model
 from visionlab.models.normalize import Normalized
 from visionlab.params import TrainParams
@@ -368,6 +368,8 @@ def train_and_evaluate(inputs: Path, out: Path, model: str = "cnn") -> subproces
         str(out / "ckpt.pt"),
         "--live",
         str(out / "live"),
+        "--info",
+        str(out / "train_info.json"),
     )
     assert trained.returncode == 0, trained.stderr
     return run_stage(
@@ -414,9 +416,14 @@ def test_stages_write_metrics_with_the_documented_schema(trained_once: Path) -> 
     per_class = (tmp_path / "per_class.csv").read_text().splitlines()
     assert per_class[0] == "class,accuracy" and [r.split(",")[0] for r in per_class[1:]] == CLASSES
     assert all(0 <= float(r.split(",")[1]) <= 1 for r in per_class[1:])
-    # Timings are the train stage's, in DVCLive's summary beside the last epoch's values.
+    # The training time is the train stage's metric, in DVCLive's summary beside the last epoch's values;
+    # the details are in its side file.
     summary = load_record(TrainingSummary, tmp_path / "live/metrics.json")
-    assert summary.timing.train_seconds > 0 and summary.timing.images_per_second > 0
+    assert summary.timing.train_seconds > 0
+    assert set(json.loads((tmp_path / "live/metrics.json").read_text())["timing"]) == {"train_seconds"}
+    timing = load_record(TrainingInfo, tmp_path / "train_info.json")
+    assert timing.wall_seconds >= summary.timing.train_seconds and timing.precision == "fp32"
+    assert timing.images_per_second == pytest.approx(2 * (216 // 32) * 32 / summary.timing.train_seconds, rel=1e-6)
     assert summary.step == 2 and 0 <= summary.val.accuracy <= 1 and summary.train.loss > 0
     # DVCLive curves: one row per epoch, steps numbered by epoch
     for split in ("train", "val"):
@@ -483,6 +490,8 @@ def test_train_refuses_missing_or_malformed_stats(stage_inputs: Path, tmp_path: 
         str(out / "ckpt.pt"),
         "--live",
         str(out / "live"),
+        "--info",
+        str(out / "train_info.json"),
     )
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and message in result.stderr
@@ -506,6 +515,8 @@ def test_train_refuses_an_unknown_model_listing_the_choices(stage_inputs: Path, 
         str(tmp_path / "c.pt"),
         "--live",
         str(tmp_path / "live"),
+        "--info",
+        str(tmp_path / "train_info.json"),
     )
     assert result.returncode == 1
     assert result.stderr.strip() == "error: unknown model 'vgg'; choices: cnn, resnet, fast"
@@ -582,6 +593,8 @@ def test_resume_refuses_a_checkpoint_trained_with_other_normalisation(stage_inpu
             str(tmp_path / "ckpt.pt"),
             "--live",
             str(tmp_path / "live"),
+            "--info",
+            str(tmp_path / "train_info.json"),
         )
 
     assert train().returncode == 0
@@ -589,6 +602,7 @@ def test_resume_refuses_a_checkpoint_trained_with_other_normalisation(stage_inpu
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     stats.write_text(json.dumps({"mean": [0.4, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}))
     (tmp_path / "cnn.pt").unlink()  # DVC removes a stage's outs before running it
+    (tmp_path / "train_info.json").unlink()
     shutil.rmtree(tmp_path / "live")
     refused = train()
     assert refused.returncode == 1

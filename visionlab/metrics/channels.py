@@ -1,6 +1,8 @@
 """The maximize_channels stage's files: ``reports/metrics/maximize_channels.json`` and its info file.
 
-Both map a conv1 channel number (as a string: JSON keys are strings) to that channel's values.
+Both map a conv1 channel number (as a string: JSON keys are strings) to that channel's values: the metrics
+the final activation (the number the seed reports), the info where it started and how close it came to
+the analytic maximum.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from visionlab.metrics.record import Count, Info, Metrics, NonNegative
 @dataclass
 class ChannelScores:
     activation: float  # pre-ReLU, after the last step
-    fraction_of_analytic_max: float
 
 
 @dataclass
@@ -23,9 +24,10 @@ class ChannelsMetrics(Metrics):
 
 
 @dataclass
-class ChannelStart:
+class ChannelDetail:
     initial_activation: float
     analytic_max: float  # the largest value the unit can take over [0, 1] images
+    fraction_of_analytic_max: float  # the final activation over analytic_max
 
 
 @dataclass
@@ -49,4 +51,4 @@ class ChannelsInfo(Info):
     receptive_field: ReceptiveField
     steps: Count
     step_size: NonNegative
-    channels: dict[str, ChannelStart]
+    channels: dict[str, ChannelDetail]

@@ -1,11 +1,15 @@
-"""The filters stage's files: ``reports/metrics/filters.json`` and ``reports/info/filters.json``."""
+"""The filters stage's side file ``reports/info/filters.json``.
+
+The stage has no metrics file: the shapes and weight statistics of AlexNet's conv layers describe the
+loaded weights, not a result that changes between experiments.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from visionlab.metrics.probe import ProbedModel
-from visionlab.metrics.record import Count, Info, Metrics, NonNegative
+from visionlab.metrics.record import Count, Info, NonNegative
 
 
 @dataclass
@@ -13,11 +17,6 @@ class WeightStats:
     min: float
     max: float
     std: NonNegative
-
-
-@dataclass
-class FiltersMetrics(Metrics):
-    conv1_weight: WeightStats
 
 
 @dataclass
@@ -36,3 +35,4 @@ class FiltersInfo(Info):
     input_size: Count
     conv1: ConvShape
     conv2: ConvShape
+    conv1_weight: WeightStats

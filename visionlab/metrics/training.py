@@ -1,13 +1,15 @@
-"""The train stage's metrics: DVCLive's summary ``reports/train/<model>/metrics.json``.
+"""The train stage's files: DVCLive's summary ``reports/train/<model>/metrics.json`` (the metrics) and the
+side file ``reports/info/<model>_train.json``.
 
-DVCLive writes it (the last epoch's values, its ``step``, and the run's ``timing``); the report reads it.
+DVCLive writes the summary (the last epoch's values, its ``step``, and ``timing.train_seconds``); the report
+reads it. The side file holds the timing details a person reads but rarely compares column by column.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from visionlab.metrics.record import Count, Fraction, Metrics, NonNegative
+from visionlab.metrics.record import Count, Fraction, Info, Metrics, NonNegative
 
 
 @dataclass
@@ -18,9 +20,7 @@ class SplitScores:
 
 @dataclass
 class Timing:
-    train_seconds: NonNegative
-    wall_seconds: NonNegative
-    images_per_second: NonNegative
+    train_seconds: NonNegative  # time in training steps only, summed over resumed runs
 
 
 @dataclass
@@ -29,3 +29,10 @@ class TrainingSummary(Metrics):
     train: SplitScores
     val: SplitScores
     timing: Timing
+
+
+@dataclass
+class TrainingInfo(Info):
+    wall_seconds: NonNegative  # the whole loop: steps, validation and checkpoints
+    images_per_second: NonNegative  # training images per second of train_seconds
+    precision: str  # what ran: fp32 or bf16

@@ -443,7 +443,7 @@ def main() -> None:
                                     "--markdown", str(reports / "p.md"), "--figure", str(reports / "p.png"),
                                     *outs("p")]),
             ("filters", "filters", ["--figure", str(reports / "f.png"), "--markdown", str(reports / "f.md"),
-                                    *outs("f")]),
+                                    "--info", str(reports / "f.info.json")]),  # no metrics: nothing to compare
             ("maximize_channels", "maximize_channels", ["--figures", str(reports / "mc"), *outs("mc")]),
             ("maximize_class (alexnet)", "maximize_class", ["--figure", str(reports / "mk.png"), *outs("mk")]),
             ("attack (alexnet)", "attack", ["--data", str(sample), "--figure", str(reports / "a.png"), *outs("a")]),

@@ -9,7 +9,7 @@ from visionlab.errors import PipelineError
 from visionlab.metrics.attack import AttackInfo, AttackMetrics
 from visionlab.metrics.channels import ChannelsInfo, ChannelsMetrics
 from visionlab.metrics.classes import ClassInfo, ClassMetrics
-from visionlab.metrics.filters import FiltersInfo, FiltersMetrics
+from visionlab.metrics.filters import FiltersInfo
 from visionlab.metrics.predict import PredictInfo, PredictMetrics
 from visionlab.reporting.page.blocks import (
     NOT_REPORTED,
@@ -116,10 +116,7 @@ def predict_section(
     return blocks, prov
 
 
-def filters_section(
-    inputs: Inputs, stage: Stage[FiltersMetrics, FiltersInfo], page_dir: Path
-) -> tuple[list[Block], Provenance]:
-    info = stage.info
+def filters_section(inputs: Inputs, info: FiltersInfo, page_dir: Path) -> tuple[list[Block], Provenance]:
     prov = probed_provenance(info.model)
     seed = SEED_ALEXNET["filters"]
     rows = [
@@ -157,15 +154,15 @@ def channels_section(
         scores = m.channels[channel]
         if channel not in info.channels:
             raise PipelineError(f"{stage.info_path}: missing channels.{channel}")
-        start = info.channels[channel]
+        detail = info.channels[channel]
         seed_act = seed["activations"].get(int(channel))
         rows.append(
             [
                 channel,
-                f"{start.initial_activation:.2f}",
+                f"{detail.initial_activation:.2f}",
                 f"{scores.activation:.2f}",
-                f"{start.analytic_max:.2f}",
-                pct(scores.fraction_of_analytic_max, 2),
+                f"{detail.analytic_max:.2f}",
+                pct(detail.fraction_of_analytic_max, 2),
                 seed_cell(seed_value(seed_act)) if seed_act is not None else NOT_REPORTED,
             ]
         )

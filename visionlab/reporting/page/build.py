@@ -10,10 +10,10 @@ from visionlab.metrics.attack import AttackInfo, AttackMetrics
 from visionlab.metrics.channels import ChannelsInfo, ChannelsMetrics
 from visionlab.metrics.classes import ClassInfo, ClassMetrics
 from visionlab.metrics.evaluation import EvalInfo, EvalMetrics
-from visionlab.metrics.filters import FiltersInfo, FiltersMetrics
+from visionlab.metrics.filters import FiltersInfo
 from visionlab.metrics.predict import PredictInfo, PredictMetrics
 from visionlab.metrics.record import load_record
-from visionlab.metrics.training import TrainingSummary
+from visionlab.metrics.training import TrainingInfo, TrainingSummary
 from visionlab.reporting.page.analyses import (
     attack_section,
     channels_section,
@@ -23,7 +23,7 @@ from visionlab.reporting.page.analyses import (
     predict_section,
 )
 from visionlab.reporting.page.blocks import Alert, Block, Bullets, Heading, Para
-from visionlab.reporting.page.cifar import cifar_section, data_section
+from visionlab.reporting.page.cifar import Training, cifar_section, data_section
 from visionlab.reporting.page.inputs import MODELS, Inputs, load_stage
 from visionlab.reporting.page.provenance import Provenance, join_and
 from visionlab.reporting.page.render import to_html, to_markdown
@@ -35,12 +35,18 @@ def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
     for name, m in models.items():
         if m.info.model != name:
             raise PipelineError(f"{m.info_path}: holds the metrics of {m.info.model!r}, not {name!r}")
-    training = {name: load_record(TrainingSummary, inputs.training_metrics(name)) for name in MODELS}
+    training = {
+        name: Training(
+            load_record(TrainingSummary, inputs.training_metrics(name)),
+            load_record(TrainingInfo, inputs.training_info(name)),
+        )
+        for name in MODELS
+    }
     sections = [
         data_section(inputs, models),
         cifar_section(inputs, models, training, page_dir),
         predict_section(inputs, load_stage(inputs, "predict", PredictMetrics, PredictInfo), page_dir),
-        filters_section(inputs, load_stage(inputs, "filters", FiltersMetrics, FiltersInfo), page_dir),
+        filters_section(inputs, load_record(FiltersInfo, inputs.info("filters")), page_dir),
         channels_section(inputs, load_stage(inputs, "maximize_channels", ChannelsMetrics, ChannelsInfo), page_dir),
         class_section(inputs, load_stage(inputs, "maximize_class", ClassMetrics, ClassInfo), page_dir),
         attack_section(inputs, load_stage(inputs, "attack", AttackMetrics, AttackInfo), page_dir),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from visionlab.errors import PipelineError
 from visionlab.metrics.evaluation import EvalInfo, EvalMetrics
-from visionlab.metrics.training import TrainingSummary
+from visionlab.metrics.training import TrainingInfo, TrainingSummary
 from visionlab.reporting.page.blocks import NOT_REPORTED, Block, FigureRow, Heading, Para, Table, pct, seed_cell
 from visionlab.reporting.page.inputs import MODEL_TITLES, MODELS, Inputs, Stage, figure_block, load_channel_stats
 from visionlab.reporting.page.provenance import SEED_RESNET_WIDTH, Provenance, model_provenance
@@ -17,6 +18,14 @@ from visionlab.seed_report import SEED_CIFAR, SEED_DATA
 SEED_CNN_KERNELS = [7, 5, 3, 2]
 
 Evaluation = Stage[EvalMetrics, EvalInfo]
+
+
+@dataclass
+class Training:
+    """The train stage's DVCLive summary (its metrics) and its side file."""
+
+    summary: TrainingSummary
+    info: TrainingInfo
 
 
 def data_section(inputs: Inputs, models: dict[str, Evaluation]) -> tuple[list[Block], Provenance]:
@@ -72,7 +81,7 @@ def _seed_cifar(model: str, key: str, fmt: Callable[[float], str]) -> str:
 
 
 def cifar_section(
-    inputs: Inputs, models: dict[str, Evaluation], training: dict[str, TrainingSummary], page_dir: Path
+    inputs: Inputs, models: dict[str, Evaluation], training: dict[str, Training], page_dir: Path
 ) -> tuple[list[Block], Provenance]:
     prov = Provenance()
     prov.merge(model_provenance({name: m.info for name, m in models.items()}))
@@ -81,10 +90,10 @@ def cifar_section(
     rows_spec: list[tuple[str, Callable[[str], float], str, Callable[[float], str]]] = [
         ("test accuracy", lambda n: models[n].metrics.test.accuracy, "test_accuracy", pct),
         ("test loss", lambda n: models[n].metrics.test.loss, "test_loss", loss),
-        ("validation accuracy", lambda n: training[n].val.accuracy, "val_accuracy", pct),
-        ("validation loss", lambda n: training[n].val.loss, "val_loss", loss),
-        ("training accuracy", lambda n: training[n].train.accuracy, "train_accuracy", pct),
-        ("training loss", lambda n: training[n].train.loss, "train_loss", loss),
+        ("validation accuracy", lambda n: training[n].summary.val.accuracy, "val_accuracy", pct),
+        ("validation loss", lambda n: training[n].summary.val.loss, "val_loss", loss),
+        ("training accuracy", lambda n: training[n].summary.train.accuracy, "train_accuracy", pct),
+        ("training loss", lambda n: training[n].summary.train.loss, "train_loss", loss),
     ]
     header = ["", *[col for n in MODELS for col in (f"{MODEL_TITLES[n]}", f"{MODEL_TITLES[n]} (seed)")]]
     rows: list[list[str]] = []
@@ -92,9 +101,10 @@ def cifar_section(
         rows.append([label, *[cell for name in MODELS for cell in (fmt(get(name)), _seed_cifar(name, seed_key, fmt))]])
     extra: list[tuple[str, Callable[[str], str], str | None]] = [
         ("epochs", lambda n: str(models[n].info.epochs), "epochs"),
-        ("training time", lambda n: f"{training[n].timing.train_seconds:,.0f} s", None),
-        ("training speed", lambda n: f"{training[n].timing.images_per_second:,.0f} images/s", None),
+        ("training time", lambda n: f"{training[n].summary.timing.train_seconds:,.0f} s", None),
+        ("training speed", lambda n: f"{training[n].info.images_per_second:,.0f} images/s", None),
         ("device", lambda n: f"`{models[n].info.device}`", None),
+        ("precision", lambda n: training[n].info.precision, None),
     ]
     for label, get, seed_key in extra:
         row = [label]

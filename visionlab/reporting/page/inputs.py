@@ -62,8 +62,12 @@ class Inputs:
         return self.info_dir / f"{name}.json"
 
     def training_metrics(self, model: str) -> Path:
-        """The train stage's DVCLive summary: final epoch values and the timing of the run."""
+        """The train stage's DVCLive summary: final epoch values and the training time."""
         return self.reports / "train" / model / "metrics.json"
+
+    def training_info(self, model: str) -> Path:
+        """The train stage's side file: wall time, speed and precision."""
+        return self.info(f"{model}_train")
 
     @property
     def predictions_md(self) -> Path:
@@ -77,9 +81,15 @@ class Inputs:
         return self.figures_dir / FIGURES[key]
 
 
-def record_names() -> list[str]:
-    """The stages' names in ``reports/metrics/<name>.json`` and ``reports/info/<name>.json``."""
-    return [*MODELS, *INTERPRET, *(f"{m}_{kind}" for m in MODELS for kind in CIFAR_ANALYSES)]
+def metrics_names() -> list[str]:
+    """The stages' names in ``reports/metrics/<name>.json`` (filters has none: it measures nothing to compare)."""
+    interpret = [name for name in INTERPRET if name != "filters"]
+    return [*MODELS, *interpret, *(f"{m}_{kind}" for m in MODELS for kind in CIFAR_ANALYSES)]
+
+
+def info_names() -> list[str]:
+    """The names in ``reports/info/<name>.json``: every stage's side file, the train stage's as ``<model>_train``."""
+    return [*MODELS, *INTERPRET, *(f"{m}_{kind}" for m in MODELS for kind in (*CIFAR_ANALYSES, "train"))]
 
 
 def dep_paths(inputs: Inputs) -> list[Path]:
@@ -99,8 +109,8 @@ def input_files(inputs: Inputs) -> list[Path]:
     """Every file the report reads or links; each lies in (or is) one of :func:`dep_paths`."""
     return [
         inputs.stats,
-        *(inputs.metrics(name) for name in record_names()),
-        *(inputs.info(name) for name in record_names()),
+        *(inputs.metrics(name) for name in metrics_names()),
+        *(inputs.info(name) for name in info_names()),
         *(inputs.training_metrics(m) for m in MODELS),
         inputs.predictions_md,
         inputs.filters_md,
