@@ -1,8 +1,14 @@
 """DVC stage `train@<model>`: train the CNN or the ResNet with the seed recipe (`train`), or `fast` with its own
-(`fast.train`); log curves with DVCLive."""
+(`fast.train`); log curves with DVCLive.
+
+With `train.processes` > 1 it runs itself again under torchrun, as that many data-parallel ranks
+(the same command line, so dvc.yaml's cmd stays as it is); rank 0 alone logs and writes the outputs.
+"""
 
 import argparse
+import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 from dvclive import Live
@@ -14,9 +20,29 @@ from visionlab.models import MODELS, build_model
 from visionlab.models.normalize import Normalized
 from visionlab.params import as_dict, load_params, model_and_recipe
 from visionlab.training.checkpoint import file_digest, loaded_code_digest, save_checkpoint
+from visionlab.training.distributed import join_world, launched_by_torchrun, leave_world, relaunch_under_torchrun
 from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
 
 TIMING_KEYS = ("train_seconds", "wall_seconds", "images_per_second")
+
+
+class NoLive:
+    """What ranks other than 0 log to instead of DVCLive: nothing (rank 0 writes the metrics)."""
+
+    def __init__(self) -> None:
+        self.step, self.summary = 0, {}
+
+    def __enter__(self) -> "NoLive":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def log_metric(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def make_summary(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def main() -> None:
@@ -32,18 +58,22 @@ def main() -> None:
 
     if args.model not in MODELS:
         raise PipelineError(f"unknown model {args.model!r}; choices: {', '.join(MODELS)}")
-    params = load_params(args.params, ("seed", "device", "data", "train", args.model))  # fast: train.resume only
+    params = load_params(args.params, ("seed", "device", "data", "train", args.model))  # fast: train.resume, .processes
     config, recipe = model_and_recipe(params, args.model)
+    if recipe.processes > 1 and not launched_by_torchrun():
+        sys.exit(relaunch_under_torchrun(recipe.processes, recipe.batch_size, "stages.train"))
     torch.manual_seed(params.seed)  # the initial weights are part of the run
     net = build_model(args.model, config)
     mean, std = load_stats(args.stats)
     data = load_cifar10(args.data)
     train, val = train_val_split(data, params.data.val_fraction, params.seed)
-    device = resolve_device(params.device)
-    print(
-        f"training {args.model} on {device}: {len(train.labels)} train / {len(val.labels)} val images, "
-        f"{recipe.epochs} epochs"
-    )
+    device, world = join_world(resolve_device(params.device))  # under torchrun: this rank's device
+    if world.is_main:
+        processes = f", rank 0 of {world.size}" if world.active else ""
+        print(
+            f"training {args.model} on {device}: {len(train.labels)} train / {len(val.labels)} val images, "
+            f"{recipe.epochs} epochs{processes}"
+        )
 
     model = Normalized(net, mean, std).to(device, memory_format=torch.channels_last)
     run = TrainingRun(
@@ -64,9 +94,11 @@ def main() -> None:
             "device": device.type,
             "code_sha256": loaded_code_digest(),
         },
+        world=world,
     )
     check_resumable(run, model)  # refuse a foreign or malformed checkpoint before any output is opened
-    with Live(args.live, dvcyaml=False, save_dvc_exp=False, report=None) as live:
+    live_or_not = Live(args.live, dvcyaml=False, save_dvc_exp=False, report=None) if world.is_main else NoLive()
+    with live_or_not as live:
 
         def log_epoch(row: dict) -> None:
             live.step = row["epoch"]
@@ -83,6 +115,8 @@ def main() -> None:
         live.summary["timing"] = timing
         live.make_summary()
 
+    if not world.is_main:
+        return  # rank 0 writes the model
     summary.update(
         train_images=len(train.labels),
         val_images=len(val.labels),
@@ -106,4 +140,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage(main)
+    try:
+        run_stage(main)
+    finally:
+        leave_world()
