@@ -1,7 +1,13 @@
 """DVC stage `train@<model>`: train the CNN or the ResNet with the seed recipe (`train`), or `fast` with its own
-(`fast.train`); log curves with DVCLive."""
+(`fast.train`); log curves with DVCLive.
+
+With `train.processes` > 1 it runs itself again under torchrun, as that many data-parallel ranks
+(the same command line, so dvc.yaml's cmd stays as it is); rank 0 alone logs and writes the outputs.
+"""
 
 import argparse
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -16,7 +22,21 @@ from visionlab.models import MODELS, build_model
 from visionlab.models.normalize import Normalized
 from visionlab.params import as_dict, load_params, model_and_recipe
 from visionlab.training.checkpoint import file_digest, loaded_code_digest, save_checkpoint
+from visionlab.training.distributed import join_world, launched_by_torchrun, leave_world, relaunch_under_torchrun
 from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
+
+
+def dvclive_logger(live: Live) -> Callable[[dict[str, float]], None]:
+    """Log one epoch's row (train and validation loss and accuracy) to DVCLive, step = epoch."""
+
+    def log_epoch(row: dict[str, float]) -> None:
+        live.step = int(row["epoch"])
+        for split in ("train", "val"):
+            for metric in ("loss", "accuracy"):
+                live.log_metric(f"{split}/{metric}", row[f"{split}_{metric}"])
+        live.make_summary()
+
+    return log_epoch
 
 
 def main() -> None:
@@ -33,18 +53,22 @@ def main() -> None:
 
     if args.model not in MODELS:
         raise PipelineError(f"unknown model {args.model!r}; choices: {', '.join(MODELS)}")
-    params = load_params(args.params, ("seed", "device", "data", "train", args.model))  # fast: train.resume only
+    params = load_params(args.params, ("seed", "device", "data", "train", args.model))  # fast: train.resume, .processes
     config, recipe = model_and_recipe(params, args.model)
+    if recipe.processes > 1 and not launched_by_torchrun():
+        sys.exit(relaunch_under_torchrun(recipe.processes, recipe.batch_size, "stages.train"))
     torch.manual_seed(params.seed)  # the initial weights are part of the run
     net = build_model(args.model, config)
     mean, std = load_stats(args.stats)
     data = load_cifar10(args.data)
     train, val = train_val_split(data, params.data.val_fraction, params.seed)
-    device = resolve_device(params.device)
-    print(
-        f"training {args.model} on {device}: {len(train.labels)} train / {len(val.labels)} val images, "
-        f"{recipe.epochs} epochs"
-    )
+    device, world = join_world(resolve_device(params.device))  # under torchrun: this rank's device
+    if world.is_main:
+        processes = f", rank 0 of {world.size}" if world.active else ""
+        print(
+            f"training {args.model} on {device}: {len(train.labels)} train / {len(val.labels)} val images, "
+            f"{recipe.epochs} epochs{processes}"
+        )
 
     model = Normalized(net, mean, std).to(device, memory_format=torch.channels_last)
     run = TrainingRun(
@@ -65,18 +89,14 @@ def main() -> None:
             "device": device.type,
             "code_sha256": loaded_code_digest(),
         },
+        world=world,
     )
     check_resumable(run, model)  # refuse a foreign or malformed checkpoint before any output is opened
+    if not world.is_main:
+        fit(run, model)  # this rank's share of the work; rank 0 logs and writes every output
+        return
     with Live(args.live, dvcyaml=False, save_dvc_exp=False, report=None) as live:
-
-        def log_epoch(row: dict) -> None:
-            live.step = row["epoch"]
-            for split in ("train", "val"):
-                for metric in ("loss", "accuracy"):
-                    live.log_metric(f"{split}/{metric}", row[f"{split}_{metric}"])
-            live.make_summary()
-
-        run.log_epoch = log_epoch
+        run.log_epoch = dvclive_logger(live)
         summary = fit(run, model)
         # Timings are measurements, not results: they go to the metrics and the side file, never into the
         # model file, so the same training always writes a byte-identical models/<model>.pt. The metrics
@@ -89,7 +109,6 @@ def main() -> None:
         live.summary["timing"] = {"train_seconds": summary.pop("train_seconds")}
         live.make_summary()
     write_record(args.info, info)
-
     summary.update(
         train_images=len(train.labels),
         val_images=len(val.labels),
@@ -113,4 +132,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage(main)
+    try:
+        run_stage(main)
+    finally:
+        leave_world()

@@ -241,7 +241,8 @@ def test_a_stage_runs_the_code_of_the_checkout_it_stands_in(tmp_path: Path) -> N
 
 def test_each_model_trains_on_exactly_its_own_params() -> None:
     # Every recipe key but train.resume (a resumed run equals an uninterrupted one), from the model's own
-    # recipe (fast: fast.train), and its own section: a train.lr change never reruns train@fast.
+    # recipe (fast: fast.train), and its own section: a train.lr change never reruns train@fast. Every
+    # model also reads train.processes (N processes equal one only to rounding).
     recipe_keys = [f.name for f in dataclasses.fields(RecipeParams)]
     expected = {
         "cnn": ("train", "cnn"),
@@ -251,10 +252,9 @@ def test_each_model_trains_on_exactly_its_own_params() -> None:
     assert {name for name in STAGES if name.startswith("train@")} == {f"train@{m}" for m in expected}
     for model, (recipe, section) in expected.items():
         params = STAGES[f"train@{model}"]["params"]
-        assert params == ["seed", "device", "data.val_fraction", *(f"{recipe}.{k}" for k in recipe_keys), section]
-    assert "resume" not in recipe_keys and {f.name for f in dataclasses.fields(TrainParams)} - set(recipe_keys) == {
-        "resume"
-    }
+        expected_params = ["seed", "device", "data.val_fraction", "train.processes"]
+        assert params == [*expected_params, *(f"{recipe}.{k}" for k in recipe_keys), section]
+    assert {f.name for f in dataclasses.fields(TrainParams)} - set(recipe_keys) == {"resume", "processes"}
 
 
 def test_every_cifar_model_has_the_same_stages() -> None:

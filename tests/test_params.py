@@ -97,11 +97,13 @@ def test_partial_section_keeps_the_other_defaults() -> None:
     assert params.seed == 0
 
 
-def test_fast_takes_its_own_recipe_and_the_global_resume_switch() -> None:
-    params = parse_params({"train": {"epochs": 7, "resume": True}, "fast": {"train": {"epochs": 3, "lr": 0.4}}})
+def test_fast_takes_its_own_recipe_and_the_global_resume_and_processes_switches() -> None:
+    params = parse_params(
+        {"train": {"epochs": 7, "resume": True, "processes": 4}, "fast": {"train": {"epochs": 3, "lr": 0.4}}}
+    )
     config, recipe = model_and_recipe(params, "fast")
     assert config == dataclasses.asdict(params.fast.model)
-    assert (recipe.epochs, recipe.lr, recipe.optimizer, recipe.resume) == (3, 0.4, "sgd", True)
+    assert (recipe.epochs, recipe.lr, recipe.optimizer, recipe.resume, recipe.processes) == (3, 0.4, "sgd", True, 4)
     assert isinstance(recipe, TrainParams)
     config, recipe = model_and_recipe(params, "resnet")
     assert config == dataclasses.asdict(params.resnet) and recipe is params.train
@@ -173,15 +175,23 @@ def test_largest_seed_and_kernels_that_fit_their_maps_are_accepted() -> None:
         (
             {"train": {"flip": 1}},
             "params.yaml: unknown key train.flip (known: epochs, batch_size, optimizer, lr, "
-            "weight_decay, momentum, schedule, warmup, label_smoothing, augment, lookahead, precision, resume)",
+            "weight_decay, momentum, schedule, warmup, label_smoothing, augment, lookahead, precision, resume, "
+            "processes)",
         ),
         ({"train": {"augment": {"flip": 1}}}, "params.yaml: train.augment.flip must be true or false, got 1"),
+        ({"train": {"processes": 0}}, "params.yaml: train.processes must be a positive integer, got 0"),
+        ({"train": {"processes": 2.0}}, "params.yaml: train.processes must be a positive integer, got 2.0"),
         ({"train": {"optimizer": "adam"}}, "params.yaml: train.optimizer must be one of nadam, adamw, sgd, got 'adam'"),
         ({"train": {"momentum": 1}}, "params.yaml: train.momentum must be a number in [0, 1), got 1"),
         ({"train": {"precision": "fp16"}}, "params.yaml: train.precision must be one of auto, fp32, bf16, got 'fp16'"),
         (
             {"fast": {"train": {"resume": True}}},
             "params.yaml: unknown key fast.train.resume (known: epochs, batch_size, optimizer, lr, weight_decay, "
+            "momentum, schedule, warmup, label_smoothing, augment, lookahead, precision)",
+        ),
+        (
+            {"fast": {"train": {"processes": 2}}},
+            "params.yaml: unknown key fast.train.processes (known: epochs, batch_size, optimizer, lr, weight_decay, "
             "momentum, schedule, warmup, label_smoothing, augment, lookahead, precision)",
         ),
         (

@@ -168,7 +168,10 @@ class RecipeParams:
 
 @dataclass(frozen=True)
 class TrainParams(RecipeParams):
+    """A recipe plus how it runs, shared by every model (``fast`` too): neither changes the result."""
+
     resume: bool = param(False, boolean)
+    processes: int = param(1, positive_int)  # data-parallel ranks (torchrun); the global batch is split among them
 
 
 @dataclass(frozen=True)
@@ -448,13 +451,16 @@ def model_and_recipe(params: Params, name: str) -> tuple[dict[str, Any], TrainPa
     """The constructor arguments and the training recipe of model ``name``.
 
     The seed's models take their section (``cnn``, ``resnet``) and the seed's recipe (``train``);
-    ``fast`` takes ``fast.model`` and ``fast.train``, with ``train.resume`` (resuming is not part
-    of a recipe). An unknown name gives an empty config; the model registry refuses it.
+    ``fast`` takes ``fast.model`` and ``fast.train``, with ``train.resume`` and ``train.processes``
+    (how a run is carried out is not part of a recipe). An unknown name gives an empty config; the
+    model registry refuses it.
     """
     if name == "fast":
         recipe = params.fast.train
         fields = {f.name: getattr(recipe, f.name) for f in dataclasses.fields(RecipeParams)}
-        return as_dict(params.fast.model), TrainParams(**fields, resume=params.train.resume)
+        return as_dict(params.fast.model), TrainParams(
+            **fields, resume=params.train.resume, processes=params.train.processes
+        )
     if name in MODEL_NAMES:
         return as_dict(getattr(params, name)), params.train
     return {}, params.train

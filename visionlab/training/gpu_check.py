@@ -16,19 +16,25 @@ Rows, each with its exit status (0 = fine) and a hard time budget:
 4. every evaluation and analysis stage's own code (``stages.evaluate`` for each model, predict,
    filters, maximize_channels, maximize_class, attack) run in this process on the device, with
    random AlexNet weights and few steps;
-5. test accuracy of each trained model under bf16 autocast against fp32 evaluation.
+5. test accuracy of each trained model under bf16 autocast against fp32 evaluation;
+6. the train stage (``fast``, ``train.processes=1``) run by torchrun as one rank: the data-parallel
+   path (process group, DDP) on the device.
 
-Nothing here imports dvc or dvclive (the GPU machine has neither).
+Nothing here imports dvc or dvclive (the GPU machine has neither); where dvclive is missing, the
+torchrun row gives the stage a stand-in that logs nothing, and says so.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import json
 import math
+import os
 import runpy
+import subprocess
 import sys
 import tempfile
 import time
@@ -357,6 +363,83 @@ def bf16_against_fp32(path: Path, sample: Path, device: torch.device) -> str:
     )
 
 
+# --- 6: the train stage under torchrun -----------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+# Where dvclive is not installed, the stage imports this instead (rank 0 logs to it; nothing is written).
+STANDIN_DVCLIVE = '''"""A stand-in for dvclive (not installed here): the GPU check's torchrun row logs nothing."""
+
+
+class Live:
+    def __init__(self, *args, **kwargs):
+        self.step, self.summary = 0, {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def log_metric(self, *args, **kwargs):
+        return None
+
+    def make_summary(self, *args, **kwargs):
+        return None
+'''
+
+
+def train_under_torchrun(
+    params_path: Path, device: torch.device, sizes: Sizes, sample: Path, stats: Path, out: Path, timeout_s: float
+) -> str:
+    """``torchrun --standalone --nproc_per_node 1 -m stages.train`` for ``fast`` with ``train.processes=1``."""
+    raw = yaml.safe_load(params_path.read_text())
+    raw["device"] = device.type
+    raw["train"] = {**raw.get("train", {}), "processes": 1, "resume": False}
+    fast = raw.setdefault("fast", {})
+    fast["model"] = {**fast.get("model", {}), **sizes.configs.get("fast", {})}
+    fast["train"] = {**fast.get("train", {}), "epochs": sizes.train_epochs}
+    folder = out / "torchrun"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "params.yaml").write_text(yaml.safe_dump(raw))
+    paths = [str(ROOT)]
+    standin = importlib.util.find_spec("dvclive") is None
+    if standin:
+        (folder / "standin" / "dvclive").mkdir(parents=True, exist_ok=True)
+        (folder / "standin" / "dvclive" / "__init__.py").write_text(STANDIN_DVCLIVE)
+        paths.append(str(folder / "standin"))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    if device.type == "cpu":
+        env["OMP_NUM_THREADS"] = "1"  # the suite's CPU mode: tiny ops on a shared CPU
+    command = [
+        *("torch.distributed.run", "--standalone", "--nproc_per_node", "1", "-m", "stages.train", "--model", "fast"),
+        *("--params", str(folder / "params.yaml"), "--data", str(sample), "--stats", str(stats)),
+        *("--out", str(folder / "fast.pt"), "--resume-checkpoint", str(folder / "ckpt.pt")),
+        *("--live", str(folder / "live"), "--info", str(folder / "train_info.json")),
+    ]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s
+        )
+    except subprocess.TimeoutExpired:
+        raise StageFailed(f"torchrun did not finish in {timeout_s:.0f} s", 124) from None
+    if done.returncode:
+        sys.stderr.write(done.stderr[-4000:])
+        raise StageFailed(f"exit {done.returncode}: {done.stderr.strip()[-200:]}", done.returncode)
+    from visionlab.metrics.record import load_record
+    from visionlab.metrics.training import TrainingInfo
+    from visionlab.models.trained import load_trained
+
+    if "rank 0 of 1" not in done.stdout:  # the stage says so when it runs as a torchrun rank
+        raise StageFailed("the stage did not run as a torchrun rank", 1)
+    summary = load_trained(folder / "fast.pt").summary
+    timing = load_record(TrainingInfo, folder / "train_info.json")
+    logged = "dvclive not installed: a stand-in logged nothing" if standin else "DVCLive metrics written"
+    return (
+        f"rank 0 of 1 on {summary['device']}, {summary['epochs']} epoch(s), {timing.precision}: "
+        f"val accuracy {summary['history'][-1]['val_accuracy']:.3f}, {timing.images_per_second:,.0f} img/s; {logged}"
+    )
+
+
 # --- the check ---------------------------------------------------------------------------------
 
 
@@ -414,6 +497,14 @@ def main() -> None:
         stats = out / "stats.json"
         stats.write_text(
             json.dumps(dict(zip(("mean", "std"), channel_stats(load_cifar10(sample).train_images), strict=True)))
+        )
+        check.step(
+            "torchrun",
+            f"train@fast, train.processes=1, torchrun --nproc_per_node 1, {device.type}",
+            lambda: train_under_torchrun(
+                Path(args.params), device, sizes, sample, stats, out, max(10.0, check.left() - 60)
+            ),
+            reserve_s=60,
         )
         probe = "fast" if "fast" in trained else "alexnet"
         stage_yaml = out / "stage_params.yaml"

@@ -24,6 +24,7 @@ from visionlab.params import RecipeParams, TrainParams, as_dict
 from visionlab.progress import progress_enabled
 from visionlab.training.augment import augment, to_float
 from visionlab.training.checkpoint import load_resume_checkpoint, restore_training_state, save_checkpoint
+from visionlab.training.distributed import SINGLE, World, check_batch_split, data_parallel
 
 # Loss values are checked for NaN/inf every this many steps: one host sync per interval, not per step.
 FINITE_CHECK_INTERVAL = 25
@@ -196,8 +197,13 @@ def train_epoch(
     epoch: int,
     progress: bool = True,
     lookahead: Lookahead | None = None,
+    world: World = SINGLE,
 ) -> EpochResult:
-    """One pass over ``data`` in shuffled full batches; raise on the first non-finite loss."""
+    """One pass over ``data`` in shuffled full batches; raise on the first non-finite loss.
+
+    Under torchrun ``model`` is the DDP-wrapped net and each rank trains on its slice of every
+    global batch; the losses and accuracy returned are those of the global batches, on every rank.
+    """
     device = data.images.device
     model.train()
     batch_size = min(params.batch_size, len(data))
@@ -208,12 +214,18 @@ def train_epoch(
     synchronize(device)
     start = time.perf_counter()
     bar = tqdm(range(n_steps), desc=f"epoch {epoch}", leave=False, disable=not (progress and progress_enabled()))
+    checked = 0  # losses[:checked] are the global batches' (summed over the ranks, then averaged)
     for step in bar:
         index = order[step * batch_size : (step + 1) * batch_size]
+        # Every rank augments the whole global batch with the shared generator and keeps its slice:
+        # the crops and flips are those of one process, and the generator stays the same on all
+        # ranks (augmentation is a few cheap batch ops, nothing next to the forward pass).
         images = augment(data.images[index], params.augment.crop_padding, params.augment.flip, generator)
-        labels = data.labels[index]
+        images, labels = world.shard(images), world.shard(data.labels[index])
         with autocast_for(device, params.precision):
             logits = model(to_float(images))
+            # The mean over this rank's slice; DDP averages the gradients over the equal slices,
+            # which is the gradient of the global batch's mean.
             loss = F.cross_entropy(logits, labels, label_smoothing=params.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -221,16 +233,25 @@ def train_epoch(
         if scheduler is not None:
             scheduler.step()
         if lookahead is not None:
-            lookahead.step(model)
+            lookahead.step(_unwrapped(model))
         losses[step] = loss.detach()
         correct[step] = (logits.argmax(1) == labels).sum()
         if (step + 1) % FINITE_CHECK_INTERVAL == 0 or step + 1 == n_steps:
-            _raise_if_not_finite(losses[: step + 1], epoch)
+            # All ranks check the same global losses, so all stop at the same step (none waits alone).
+            world.sum_(losses[checked : step + 1]).div_(world.size)
+            checked = step + 1
+            _raise_if_not_finite(losses[:checked], epoch)
             bar.set_postfix(loss=f"{losses[step].item():.3f}")
+    world.sum_(correct)
     synchronize(device)
     seconds = time.perf_counter() - start
     images_seen = n_steps * batch_size
     return EpochResult(losses.mean().item(), correct.sum().item() / images_seen, images_seen, seconds)
+
+
+def _unwrapped(model: nn.Module) -> nn.Module:
+    """The net inside a DistributedDataParallel wrapper (its weights and state-dict keys)."""
+    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
 
 
 def _raise_if_not_finite(losses: torch.Tensor, epoch: int) -> None:
@@ -287,11 +308,18 @@ class TrainingRun:
     fingerprint_extra: dict[str, Any]
     log_epoch: Callable[[dict[str, float]], None] = lambda row: None
     progress: bool = True
+    world: World = SINGLE  # this rank under torchrun
 
     def fingerprint(self) -> dict[str, Any]:
-        """What a resumable checkpoint must match: everything that shapes the run except ``resume``."""
+        """What a resumable checkpoint must match: everything that shapes the run except ``resume`` and ``processes``.
+
+        ``processes`` is left out as ``resume`` is: N processes train the same net as one, to rounding
+        (the same draws, the global batch's BatchNorm statistics and mean gradient), so a run may be
+        resumed with another number of processes.
+        """
         train = as_dict(self.params)
         train.pop("resume")
+        train.pop("processes")
         return {
             "model": self.model_name,
             "model_config": self.model_config,
@@ -303,11 +331,13 @@ class TrainingRun:
 
 
 def check_resumable(run: TrainingRun, model: nn.Module | None = None) -> None:
-    """Raise PipelineError now if ``run`` would resume from a checkpoint it must refuse.
+    """Raise PipelineError now if ``run`` would resume from a checkpoint it must refuse, or if its
+    global batch does not split among its processes.
 
     With ``model``, the checkpoint is also loaded into a copy of it and into a fresh optimiser,
     schedule and generator, so that whatever ``fit`` would refuse is refused before any output exists.
     """
+    check_batch_split(min(run.params.batch_size, len(run.train)), run.world.size)
     if run.params.resume and run.checkpoint_path.is_file():
         state = load_resume_checkpoint(run.checkpoint_path, run.fingerprint(), run.train.images.device)
         if model is not None:
@@ -331,25 +361,36 @@ def init_from_data(model: nn.Module, data: DeviceSplit) -> None:
         init(normalize(to_float(data.images[:INIT_IMAGES])))
 
 
+def _silent(*args: Any, **kwargs: Any) -> None:
+    """``print`` on ranks other than 0."""
+
+
 def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
     """Train ``model`` for ``params.epochs``, checkpointing every epoch; return the run's summary.
 
     With ``params.resume`` and a matching checkpoint, training continues after its last epoch,
     with the optimiser, schedule and random-number states restored, so the result equals an
     uninterrupted run.
+
+    Under torchrun (``run.world``) every rank calls it with the same run: each trains on its slice of
+    every global batch, and rank 0 alone prints, logs and writes the checkpoints. ``model`` itself is
+    left unwrapped (its BatchNorm and Dropout see the global batch), to be saved as it is.
     """
     device = run.train.images.device
-    params = run.params
+    params, world = run.params, run.world
+    say = print if world.is_main else _silent
     precision = resolve_precision(params.precision, device)
     note = precision_note(params.precision, device)
     if note:
-        print(note)
+        say(note)
+    batch_size = min(params.batch_size, len(run.train))
+    check_batch_split(batch_size, world.size)
     init_from_data(model, run.train)
     torch.manual_seed(run.seed)
     generator = torch.Generator(device=device).manual_seed(run.seed)
+    trained = data_parallel(model, world, device)
     optimizer = build_optimizer(params, model)
     lookahead = Lookahead(model, params.lookahead) if params.lookahead > 0 else None
-    batch_size = min(params.batch_size, len(run.train))
     scheduler = build_scheduler(params, optimizer, params.epochs * steps_per_epoch(len(run.train), batch_size))
 
     history: list[dict[str, float]] = []
@@ -372,21 +413,23 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
             torch.cuda.set_rng_state(state["cuda_rng_state"].cpu(), device)
         history = list(state["history"])
         train_seconds, wall_seconds = state["train_seconds"], state["wall_seconds"]
-        print(f"resuming from {run.checkpoint_path} after epoch {len(history)}")
+        say(f"resuming from {run.checkpoint_path} after epoch {len(history)}")
     elif params.resume:
-        print(f"train.resume: no checkpoint at {run.checkpoint_path}, starting at epoch 1")
+        say(f"train.resume: no checkpoint at {run.checkpoint_path}, starting at epoch 1")
     for row in history:
         run.log_epoch(row)
 
     for epoch in range(len(history) + 1, params.epochs + 1):
         started = time.perf_counter()
         try:
+            progress = run.progress and world.is_main
             result = train_epoch(
-                model, optimizer, scheduler, run.train, params, generator, epoch, run.progress, lookahead
+                trained, optimizer, scheduler, run.train, params, generator, epoch, progress, lookahead, world
             )
         except NonFiniteLoss as err:
             kept = f"checkpoint of epoch {len(history)} kept at {run.checkpoint_path}" if history else "no checkpoint"
             raise PipelineError(f"{err}: stopped; {kept}; try a lower train.lr") from None
+        # Every rank evaluates the same weights on the whole validation split: the same history on all.
         val_loss, val_accuracy = evaluate(model, run.val, precision=params.precision)
         row = {
             "epoch": epoch,
@@ -399,7 +442,7 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
         train_seconds += result.seconds
         wall_seconds += time.perf_counter() - started
         run.log_epoch(row)
-        print(
+        say(
             f"epoch {epoch}/{params.epochs}: train loss {result.loss:.4f} acc {result.accuracy:.4f} | "
             f"val loss {val_loss:.4f} acc {val_accuracy:.4f} | {result.images / result.seconds:,.0f} img/s"
         )
@@ -417,7 +460,9 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
         }
         if device.type == "cuda":
             state["cuda_rng_state"] = torch.cuda.get_rng_state(device)
-        save_checkpoint(run.checkpoint_path, state)
+        if world.is_main:
+            save_checkpoint(run.checkpoint_path, state)
+        world.barrier()  # no rank runs ahead of a checkpoint that a resume would start from
 
     images_trained = len(history) * steps_per_epoch(len(run.train), batch_size) * batch_size
     return {

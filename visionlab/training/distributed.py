@@ -1,0 +1,259 @@
+"""Data-parallel training under torchrun: the ranks, their process group, the modules that see the global batch.
+
+Every rank holds all the data and runs the same seeded random draws as one process would (the
+permutation, the augmentation, the dropout masks are drawn for the whole global batch), then keeps
+its slice of each batch. Gradients are averaged by ``DistributedDataParallel`` and BatchNorm
+statistics are taken over the global batch, so N processes train the same net as one process with
+the same ``batch_size``, to rounding.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.parallel import DistributedDataParallel
+
+from visionlab.errors import PipelineError
+
+# What torchrun sets in every process it starts.
+TORCHRUN_ENV = ("WORLD_SIZE", "RANK", "LOCAL_RANK")
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place among the data-parallel ranks; ``active`` once it has joined a process group."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+    active: bool = False
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0 alone prints, logs and writes files."""
+        return self.rank == 0
+
+    def shard(self, batch: torch.Tensor) -> torch.Tensor:
+        """This rank's slice of a global batch (the batch size divides by the world size)."""
+        local = len(batch) // self.size
+        return batch[self.rank * local : (self.rank + 1) * local]
+
+    def sum_(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Sum ``tensor`` over the ranks, in place (a no-op for one process)."""
+        if self.active and self.size > 1:
+            dist.all_reduce(tensor)
+        return tensor
+
+    def barrier(self) -> None:
+        if self.active and self.size > 1:
+            dist.barrier()
+
+
+SINGLE = World()
+
+
+def launched_by_torchrun() -> bool:
+    return all(key in os.environ for key in TORCHRUN_ENV)
+
+
+def torchrun_command(processes: int, module: str, argv: list[str]) -> list[str]:
+    """The command that runs ``python -m module argv`` as ``processes`` ranks on this machine."""
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        str(processes),
+        "-m",
+        module,
+        *argv,
+    ]
+
+
+def check_batch_split(batch_size: int, processes: int) -> None:
+    """Refuse a global batch that does not split evenly: unequal shards would weigh images unequally."""
+    if batch_size % processes:
+        raise PipelineError(
+            f"batch size {batch_size} does not split evenly among {processes} processes: "
+            "make the recipe's batch_size a multiple of train.processes"
+        )
+
+
+def relaunch_under_torchrun(processes: int, batch_size: int, module: str) -> int:
+    """Run this stage again as ``processes`` torchrun ranks with the same arguments; return torchrun's exit status.
+
+    A SIGTERM (DVC stopping the stage) is passed on to torchrun, which stops its ranks.
+    """
+    check_batch_split(batch_size, processes)
+    child = subprocess.Popen(torchrun_command(processes, module, sys.argv[1:]))
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
+    try:
+        return child.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def rank_device(device: torch.device, local_rank: int, size: int) -> torch.device:
+    """One GPU per rank (``cuda:LOCAL_RANK``); the CPU stays the CPU (every rank shares it)."""
+    if device.type == "mps":
+        raise PipelineError("device=mps cannot train under torchrun (NCCL needs CUDA, gloo CPU tensors); use cpu")
+    if device.type != "cuda":
+        return device
+    if device.index is not None and size > 1:
+        raise PipelineError(
+            f"device={device} names one GPU, but {size} processes each need their own: use device=cuda or auto"
+        )
+    index = device.index if device.index is not None else local_rank
+    if index >= (count := torch.cuda.device_count()):
+        raise PipelineError(f"rank with LOCAL_RANK={local_rank} has no GPU: {count} visible on this node")
+    torch.cuda.set_device(index)
+    return torch.device("cuda", index)
+
+
+def join_world(device: torch.device) -> tuple[torch.device, World]:
+    """Under torchrun: this rank's device and a process group (NCCL on CUDA, gloo on the CPU); else as it is."""
+    if not launched_by_torchrun():
+        return device, SINGLE
+    rank, size, local_rank = (int(os.environ[key]) for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
+    device = rank_device(device, local_rank, size)
+    if device.type == "cuda":
+        dist.init_process_group("nccl", device_id=device)
+    else:
+        dist.init_process_group("gloo")
+    return device, World(rank, size, local_rank, active=True)
+
+
+def leave_world() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+class AllReduceSum(torch.autograd.Function):
+    """The sum over the ranks, differentiable: every rank's loss depends on every rank's input, so the
+    gradient of the sum is the sum of the ranks' gradients (``torch.distributed.nn``'s is deprecated)."""
+
+    @staticmethod
+    def forward(ctx: Any, tensor: torch.Tensor) -> torch.Tensor:
+        total = tensor.clone()
+        dist.all_reduce(total)
+        return total
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        total = grad.clone()
+        dist.all_reduce(total)
+        return total
+
+
+class GlobalBatchNorm(_BatchNorm):
+    """BatchNorm whose training statistics are over the global batch: per-channel sums all-reduced.
+
+    For gloo on the CPU, where ``torch.nn.SyncBatchNorm`` refuses CPU tensors. Mean, then variance
+    about it (two passes: no cancellation as in E[x^2] - E[x]^2), in float32, through the autograd
+    all-reduce, so that gradients flow to every rank's inputs. It shares the parameters and buffers
+    of the BatchNorm it replaces (a frozen scale stays frozen) and keeps its state-dict keys.
+    """
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2-d input, got {input.dim()}-d")
+
+    @classmethod
+    def replacing(cls, bn: _BatchNorm) -> GlobalBatchNorm:
+        new = cls(bn.num_features, bn.eps, bn.momentum, bn.affine, bn.track_running_stats)
+        for name in ("weight", "bias"):
+            setattr(new, name, getattr(bn, name))
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            setattr(new, name, getattr(bn, name))
+        return new.train(bn.training)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(input)
+        dims = [0, *range(2, input.dim())]
+        shape = [1, -1, *([1] * (input.dim() - 2))]
+        x = input.float()
+        count = x.numel() // x.shape[1] * dist.get_world_size()
+        mean = AllReduceSum.apply(x.sum(dims)) / count
+        centred = x - mean.view(shape)
+        var = AllReduceSum.apply(centred.square().sum(dims)) / count
+        out = centred * torch.rsqrt(var + self.eps).view(shape)
+        if self.affine:
+            out = out * self.weight.view(shape) + self.bias.view(shape)
+        if self.track_running_stats:
+            self._update_running_stats(mean.detach(), var.detach(), count)
+        return out.to(input.dtype)
+
+    @torch.no_grad()
+    def _update_running_stats(self, mean: torch.Tensor, var: torch.Tensor, count: int) -> None:
+        """As ``nn.BatchNorm``: the unbiased variance, momentum or (momentum None) a cumulative average."""
+        self.num_batches_tracked.add_(1)
+        factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        self.running_mean.lerp_(mean.to(self.running_mean.dtype), factor)
+        unbiased = var * count / max(1, count - 1)
+        self.running_var.lerp_(unbiased.to(self.running_var.dtype), factor)
+
+
+class GlobalBatchDropout(nn.Dropout):
+    """Dropout that draws the mask of the whole global batch and keeps this rank's slice.
+
+    Every rank then consumes the same random numbers as one process (the generators stay equal on
+    all ranks, so one checkpointed RNG state resumes them all), and on the CPU the mask equals one
+    process's. Masks are cheap next to the convolutions.
+    """
+
+    def __init__(self, p: float, world: World) -> None:
+        super().__init__(p)
+        self.world = world
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0 or input.numel() == 0:
+            return input
+        if self.p == 1:
+            return input * 0
+        noise = input.new_empty((len(input) * self.world.size, *input.shape[1:]))
+        if input.dim() == 4 and not input.is_contiguous() and input.is_contiguous(memory_format=torch.channels_last):
+            noise = noise.contiguous(memory_format=torch.channels_last)  # as F.dropout's empty_like
+        noise.bernoulli_(1 - self.p).div_(1 - self.p)
+        return input * self.world.shard(noise)
+
+
+def global_batch_modules(model: nn.Module, world: World, device: torch.device) -> nn.Module:
+    """Replace the modules that need the global batch (BatchNorm, Dropout), in place; parameters are kept.
+
+    CUDA uses ``torch.nn.SyncBatchNorm``; the CPU :class:`GlobalBatchNorm`.
+    """
+    for name, child in list(model.named_children()):
+        if isinstance(child, _BatchNorm):
+            cuda = device.type == "cuda"
+            model.add_module(
+                name, nn.SyncBatchNorm.convert_sync_batchnorm(child) if cuda else GlobalBatchNorm.replacing(child)
+            )
+        elif type(child) is nn.Dropout:
+            model.add_module(name, GlobalBatchDropout(child.p, world).train(child.training))
+        else:
+            global_batch_modules(child, world, device)
+    return model
+
+
+def data_parallel(model: nn.Module, world: World, device: torch.device) -> nn.Module:
+    """The module to train: ``model`` itself for one process; under torchrun, DDP around it.
+
+    DDP starts every rank from rank 0's weights and averages the gradients over the ranks.
+    """
+    if not world.active:
+        return model
+    if world.size > 1:
+        global_batch_modules(model, world, device)
+    device_ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=device_ids)
