@@ -1,8 +1,9 @@
 """Check that `dvc metrics show --json` (on stdin) is something a person can compare column by column.
 
-Every value must be a number (no text, booleans, lists or nulls: those belong in the side files) and
-there may be at most LIMIT of them, so that `dvc exp show` stays readable. Prints one line either way;
-exits 1 when a check fails.
+Every value must be a finite number (no text, booleans, lists, nulls or NaN: those belong in the side
+files), there must be some, and there may be at most LIMIT of them, so that `dvc exp show` stays
+readable. A file or revision DVC could not read fails too. Prints one line either way; exits 1 when a
+check fails.
 
     dvc metrics show --json | python .ci/metrics_budget.py [--limit 60]
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -30,7 +32,9 @@ def leaves(value: Any, where: str) -> Iterator[tuple[str, Any]]:
 def metric_values(shown: dict[str, Any]) -> list[tuple[str, Any]]:
     """Every metric value of the workspace, as ("key (file)", value); a file DVC could not read raises."""
     found = []
-    for revision in shown.values():
+    for name, revision in shown.items():
+        if "error" in revision:
+            raise ValueError(f"dvc could not read the metrics of {name or 'the workspace'} ({revision['error']})")
         for path, entry in revision.get("data", {}).items():
             if "error" in entry:
                 raise ValueError(f"{path}: dvc could not read it ({entry['error']})")
@@ -39,7 +43,7 @@ def metric_values(shown: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def main() -> int:
@@ -51,10 +55,13 @@ def main() -> int:
     except (json.JSONDecodeError, AttributeError, ValueError) as err:
         print(f"error: dvc metrics show --json: {err}", file=sys.stderr)
         return 1
+    if not values:
+        print("error: dvc metrics show lists no metric at all", file=sys.stderr)
+        return 1
     not_numbers = [name for name, value in values if not is_number(value)]
     if not_numbers:
         shown = ", ".join(not_numbers[:3]) + (f" and {len(not_numbers) - 3} more" if len(not_numbers) > 3 else "")
-        print(f"error: metrics must be numbers, and {len(not_numbers)} are not: {shown}", file=sys.stderr)
+        print(f"error: metrics must be finite numbers, and {len(not_numbers)} are not: {shown}", file=sys.stderr)
         return 1
     if len(values) > args.limit:
         print(f"error: {len(values)} metric values, more than the {args.limit} a person can compare", file=sys.stderr)

@@ -22,7 +22,15 @@ from visionlab.models import MODELS, build_model
 from visionlab.models.normalize import Normalized
 from visionlab.params import as_dict, load_params, model_and_recipe
 from visionlab.training.checkpoint import file_digest, loaded_code_digest, save_checkpoint
-from visionlab.training.distributed import join_world, launched_by_torchrun, leave_world, relaunch_under_torchrun
+from visionlab.training.distributed import (
+    check_batch_split,
+    check_devices,
+    check_world_size,
+    join_world,
+    launched_by_torchrun,
+    leave_world,
+    relaunch_under_torchrun,
+)
 from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
 
 
@@ -55,14 +63,20 @@ def main() -> None:
         raise PipelineError(f"unknown model {args.model!r}; choices: {', '.join(MODELS)}")
     params = load_params(args.params, ("seed", "device", "data", "train", args.model))  # fast: train.resume, .processes
     config, recipe = model_and_recipe(params, args.model)
-    if recipe.processes > 1 and not launched_by_torchrun():
-        sys.exit(relaunch_under_torchrun(recipe.processes, recipe.batch_size, "stages.train"))
-    torch.manual_seed(params.seed)  # the initial weights are part of the run
-    net = build_model(args.model, config)
     mean, std = load_stats(args.stats)
     data = load_cifar10(args.data)
     train, val = train_val_split(data, params.data.val_fraction, params.seed)
-    device, world = join_world(resolve_device(params.device))  # under torchrun: this rank's device
+    device = resolve_device(params.device)
+    if recipe.processes > 1 and not launched_by_torchrun():
+        # What every rank would refuse is refused here first, in one line and before any process starts.
+        check_batch_split(min(recipe.batch_size, len(train.labels)), recipe.processes)
+        check_devices(recipe.processes, device)
+        sys.exit(relaunch_under_torchrun(recipe.processes, "stages.train"))
+    device, world = join_world(device)  # under torchrun: this rank's device
+    if world.active:
+        check_world_size(recipe.processes, world.size)
+    torch.manual_seed(params.seed)  # the initial weights are part of the run
+    net = build_model(args.model, config)
     if world.is_main:
         processes = f", rank 0 of {world.size}" if world.active else ""
         print(
@@ -105,10 +119,10 @@ def main() -> None:
             wall_seconds=summary.pop("wall_seconds"),
             images_per_second=summary.pop("images_per_second"),
             precision=summary["precision"],
+            processes=world.size,
         )
         live.summary["timing"] = {"train_seconds": summary.pop("train_seconds")}
         live.make_summary()
-    write_record(args.info, info)
     summary.update(
         train_images=len(train.labels),
         val_images=len(val.labels),
@@ -128,6 +142,7 @@ def main() -> None:
             "summary": summary,
         },
     )
+    write_record(args.info, info)
     print(f"wrote {args.out} ({info.wall_seconds:.0f} s, {info.images_per_second:,.0f} img/s)")
 
 

@@ -330,11 +330,16 @@ def _shown(values: dict[str, Any]) -> str:
         ({f"v{i}": 0.5 for i in range(61)}, "error: 61 metric values, more than the 60 a person can compare"),
         (
             {"a": {"model": "cnn"}, "b": True, "c": 1},
-            "error: metrics must be numbers, and 2 are not: "
+            "error: metrics must be finite numbers, and 2 are not: "
             "a.model (reports/metrics/m.json), b (reports/metrics/m.json)",
         ),
+        (
+            {"a": float("nan"), "b": 1},
+            "error: metrics must be finite numbers, and 1 are not: a (reports/metrics/m.json)",
+        ),
+        ({}, "error: dvc metrics show lists no metric at all"),
     ],
-    ids=["too-many", "text-and-boolean"],
+    ids=["too-many", "text-and-boolean", "nan", "none"],
 )
 def test_pipeline_fails_on_metrics_a_person_cannot_compare(tmp_path: Path, values: dict, message: str) -> None:
     project = pipeline_copy(tmp_path, with_sample=True)
@@ -342,6 +347,14 @@ def test_pipeline_fails_on_metrics_a_person_cannot_compare(tmp_path: Path, value
     assert result.returncode == 1
     assert message in result.stderr.splitlines()
     assert "repro" not in (tmp_path / "calls").read_text()  # it stops there
+
+
+def test_metrics_dvc_could_not_read_fail_the_check(tmp_path: Path) -> None:
+    project = pipeline_copy(tmp_path, with_sample=True)
+    unreadable = json.dumps({"": {"error": {"type": "FileNotFoundError", "msg": "dvc.yaml"}}})
+    result = run_pipeline(project, tmp_path, FAKE_METRICS=unreadable)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: dvc metrics show --json: dvc could not read the metrics of the workspace")
 
 
 def test_sixty_numbers_pass_the_metrics_check(tmp_path: Path) -> None:

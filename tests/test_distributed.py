@@ -15,7 +15,7 @@ from test_training import tiny_model, tiny_run
 
 from visionlab.errors import PipelineError
 from visionlab.training import loop
-from visionlab.training.distributed import World, join_world, leave_world
+from visionlab.training.distributed import World, check_devices, check_world_size, join_world, leave_world
 from visionlab.training.loop import check_resumable, fit
 
 # float32 training: the two runs add the same numbers in another order (the loss and BatchNorm sums
@@ -159,3 +159,25 @@ def test_a_batch_that_does_not_split_among_the_processes_is_refused(tmp_path: Pa
         check_resumable(run)
     with pytest.raises(PipelineError, match="batch size 32 does not split evenly among 3 processes"):
         fit(run, tiny_model(run))
+
+
+def test_devices_the_ranks_cannot_share_out_are_refused_before_any_process_starts(monkeypatch) -> None:
+    check_devices(4, torch.device("cpu"))  # gloo: every rank on the CPU
+    check_devices(1, torch.device("cuda", 1))  # one process may name its GPU
+    with pytest.raises(PipelineError, match=r"^device=cuda:1 names one GPU, but 2 processes each need their own"):
+        check_devices(2, torch.device("cuda", 1))
+    with pytest.raises(PipelineError, match=r"^device=mps cannot train under torchrun"):
+        check_devices(1, torch.device("mps"))
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    check_devices(2, torch.device("cuda"))
+    with pytest.raises(PipelineError, match=r"^train.processes=3 needs a GPU each, but 2 are visible$"):
+        check_devices(3, torch.device("cuda"))
+
+
+def test_a_torchrun_world_other_than_train_processes_is_refused() -> None:
+    # dvc.lock records train.processes: a world of another size would be a run the lock misdescribes.
+    check_world_size(2, 2)
+    with pytest.raises(
+        PipelineError, match=r"^torchrun started 4 process\(es\) but train.processes is 1: set train.processes=4$"
+    ):
+        check_world_size(1, 4)

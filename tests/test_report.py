@@ -72,7 +72,9 @@ def cifar_model(run: Run, model: str, test_acc: float, epochs: int, counts: Data
         val=SplitScores(loss=0.3456, accuracy=0.8771),
         timing=Timing(1234.4),
     )
-    run[f"info/{model}_train"] = TrainingInfo(wall_seconds=1300.0, images_per_second=5678.9, precision="bf16")
+    run[f"info/{model}_train"] = TrainingInfo(
+        wall_seconds=1300.0, images_per_second=5678.9, precision="bf16", processes=1
+    )
 
 
 def cifar_analyses(run: Run, model: str, epochs: int, subset: bool) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -422,7 +424,7 @@ def test_stages_write_metrics_with_the_documented_schema(trained_once: Path) -> 
     assert summary.timing.train_seconds > 0
     assert set(json.loads((tmp_path / "live/metrics.json").read_text())["timing"]) == {"train_seconds"}
     timing = load_record(TrainingInfo, tmp_path / "train_info.json")
-    assert timing.wall_seconds >= summary.timing.train_seconds and timing.precision == "fp32"
+    assert timing.wall_seconds >= summary.timing.train_seconds and (timing.precision, timing.processes) == ("fp32", 1)
     assert timing.images_per_second == pytest.approx(2 * (216 // 32) * 32 / summary.timing.train_seconds, rel=1e-6)
     assert summary.step == 2 and 0 <= summary.val.accuracy <= 1 and summary.train.loss > 0
     # DVCLive curves: one row per epoch, steps numbered by epoch
@@ -663,7 +665,8 @@ def test_train_stage_with_two_processes_runs_under_torchrun_and_writes_what_one_
     for split in ("train", "val"):
         rows = (out / "live/plots/metrics" / split / "accuracy.tsv").read_text().splitlines()
         assert rows[0].split("\t") == ["step", "accuracy"] and [r.split("\t")[0] for r in rows[1:]] == ["1", "2"]
-    assert load_record(TrainingInfo, out / "train_info.json").precision == "fp32"
+    timing = load_record(TrainingInfo, out / "train_info.json")
+    assert (timing.precision, timing.processes) == ("fp32", 2)
     assert sorted(p.name for p in out.iterdir()) == ["ckpt.pt", "cnn.pt", "live", "train_info.json"]
 
 
@@ -677,3 +680,56 @@ def test_train_stage_refuses_a_batch_that_does_not_split_among_the_processes(
         "make the recipe's batch_size a multiple of train.processes"
     ]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_refusal_on_every_rank_is_still_one_line(stage_inputs: Path, tmp_path: Path) -> None:
+    # Each rank refuses the foreign resume checkpoint; the user sees that line once, not torchrun's report.
+    inputs = inputs_with(stage_inputs, tmp_path / "inputs", processes=2, resume=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "ckpt.pt").write_bytes(b"not a checkpoint")
+    refused = run_stage("train.py", *train_stage_args(inputs, out))
+    lines = refused.stderr.strip().splitlines()
+    assert refused.returncode == 1 and len(lines) == 1, refused.stderr[-3000:]
+    assert lines[0].startswith(f"error: cannot resume from {out / 'ckpt.pt'}")
+    assert sorted(p.name for p in out.iterdir()) == ["ckpt.pt"]
+
+
+def _processes_naming(text: str) -> list[int]:
+    """Pids of the live processes whose command line contains ``text``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().decode(errors="replace"):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the ranks")
+def test_an_interrupted_launch_leaves_no_rank_running(stage_inputs: Path, tmp_path: Path) -> None:
+    # Ctrl-C (or DVC stopping the stage) reaches torchrun and both ranks: none trains on and writes outputs.
+    inputs = inputs_with(stage_inputs, tmp_path / "inputs", processes=2, epochs=500)
+    out = tmp_path / "out"
+    launch = subprocess.Popen(
+        [sys.executable, "-m", "stages.train", *train_stage_args(inputs, out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert launch.stdout is not None
+    for line in launch.stdout:  # training has started on both ranks
+        if line.startswith("epoch 1/500"):
+            break
+    ranks = [pid for pid in _processes_naming(str(out)) if pid != launch.pid]
+    assert len(ranks) >= 3  # torchrun and its two ranks
+    launch.send_signal(signal.SIGINT)
+    launch.communicate(timeout=60)
+    assert launch.returncode != 0
+    deadline = time.monotonic() + 10
+    while _processes_naming(str(out)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_naming(str(out)) == []
+    assert not (out / "cnn.pt").exists() and not (out / "train_info.json").exists()

@@ -36,3 +36,4 @@ class TrainingInfo(Info):
     wall_seconds: NonNegative  # the whole loop: steps, validation and checkpoints
     images_per_second: NonNegative  # training images per second of train_seconds
     precision: str  # what ran: fp32 or bf16
+    processes: Count  # data-parallel ranks (torchrun); images_per_second is all of theirs together

@@ -9,6 +9,7 @@ the same ``batch_size``, to rounding.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.parallel import DistributedDataParallel
@@ -89,30 +91,87 @@ def check_batch_split(batch_size: int, processes: int) -> None:
         )
 
 
-def relaunch_under_torchrun(processes: int, batch_size: int, module: str) -> int:
-    """Run this stage again as ``processes`` torchrun ranks with the same arguments; return torchrun's exit status.
+def check_devices(processes: int, device: torch.device) -> None:
+    """Refuse a device the ranks cannot share out: checked before any process starts, and by each rank."""
+    if device.type == "mps":
+        raise PipelineError("device=mps cannot train under torchrun (NCCL needs CUDA, gloo CPU tensors); use cpu")
+    if device.type == "cuda":
+        if device.index is not None and processes > 1:
+            raise PipelineError(
+                f"device={device} names one GPU, but {processes} processes each need their own: use device=cuda or auto"
+            )
+        if processes > 1 and processes > (count := torch.cuda.device_count()):
+            raise PipelineError(f"train.processes={processes} needs a GPU each, but {count} are visible")
 
-    A SIGTERM (DVC stopping the stage) is passed on to torchrun, which stops its ranks.
+
+def check_world_size(processes: int, size: int) -> None:
+    """Under torchrun the world is torchrun's: it must be the one train.processes (and so dvc.lock) records."""
+    if size != processes:
+        raise PipelineError(
+            f"torchrun started {size} process(es) but train.processes is {processes}: set train.processes={size}"
+        )
+
+
+# Seconds torchrun gets to stop its ranks after a forwarded signal, before they are killed.
+STOP_GRACE_S = 30
+
+
+def relaunch_under_torchrun(processes: int, module: str) -> int:
+    """Run this stage again as ``processes`` torchrun ranks with the same arguments; return its exit status.
+
+    torchrun runs in its own process group: SIGINT and SIGTERM (Ctrl-C, DVC stopping the stage) are
+    passed on to the whole group, and no rank outlives this process. The ranks' stderr passes through,
+    but once a rank has printed its ``error:`` line, the same line from the other ranks and torchrun's
+    report of the failed children are dropped: a refusal stays one line, and the status is 1.
     """
-    check_batch_split(batch_size, processes)
-    child = subprocess.Popen(torchrun_command(processes, module, sys.argv[1:]))
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
+    # The CPU's threads shared out among the ranks (torchrun would set 1, with a banner saying so).
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // processes))
+    child = subprocess.Popen(
+        torchrun_command(processes, module, sys.argv[1:]),
+        env={**os.environ, "OMP_NUM_THREADS": threads},
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+    def forward(signum: int, frame: Any) -> None:
+        _signal_group(child, signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    errors: list[str] = []
     try:
-        return child.wait()
+        assert child.stderr is not None
+        for line in child.stderr:
+            if line.startswith("error: "):
+                if line not in errors:
+                    errors.append(line)
+                    sys.stderr.write(line)
+            elif not errors:
+                sys.stderr.write(line)
+        status = child.wait()
+        return 1 if errors and status else status
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if child.poll() is None:
+            _signal_group(child, signal.SIGTERM)
+            try:
+                child.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                _signal_group(child, signal.SIGKILL)
+                child.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _signal_group(child: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(child.pid, signum)
 
 
 def rank_device(device: torch.device, local_rank: int, size: int) -> torch.device:
     """One GPU per rank (``cuda:LOCAL_RANK``); the CPU stays the CPU (every rank shares it)."""
-    if device.type == "mps":
-        raise PipelineError("device=mps cannot train under torchrun (NCCL needs CUDA, gloo CPU tensors); use cpu")
+    check_devices(size, device)  # a torchrun started by hand skipped the stage's own check
     if device.type != "cuda":
         return device
-    if device.index is not None and size > 1:
-        raise PipelineError(
-            f"device={device} names one GPU, but {size} processes each need their own: use device=cuda or auto"
-        )
     index = device.index if device.index is not None else local_rank
     if index >= (count := torch.cuda.device_count()):
         raise PipelineError(f"rank with LOCAL_RANK={local_rank} has no GPU: {count} visible on this node")
@@ -158,7 +217,7 @@ class AllReduceSum(torch.autograd.Function):
 class GlobalBatchNorm(_BatchNorm):
     """BatchNorm whose training statistics are over the global batch: per-channel sums all-reduced.
 
-    For gloo on the CPU, where ``torch.nn.SyncBatchNorm`` refuses CPU tensors. Mean, then variance
+    ``torch.nn.SyncBatchNorm`` refuses CPU tensors, so this serves gloo and NCCL alike. Mean, then variance
     about it (two passes: no cancellation as in E[x^2] - E[x]^2), in float32, through the autograd
     all-reduce, so that gradients flow to every rank's inputs. It shares the parameters and buffers
     of the BatchNorm it replaces (a frozen scale stays frozen) and keeps its state-dict keys.
@@ -207,9 +266,10 @@ class GlobalBatchNorm(_BatchNorm):
 class GlobalBatchDropout(nn.Dropout):
     """Dropout that draws the mask of the whole global batch and keeps this rank's slice.
 
-    Every rank then consumes the same random numbers as one process (the generators stay equal on
-    all ranks, so one checkpointed RNG state resumes them all), and on the CPU the mask equals one
-    process's. Masks are cheap next to the convolutions.
+    The mask is ``F.dropout`` of ones shaped (and laid out) as the global batch: the same kernel, the
+    same random numbers and so the same mask as one process's ``nn.Dropout`` on that batch, on the
+    CPU and on CUDA. The generators then stay equal on all ranks, so one checkpointed RNG state
+    resumes them all. Masks are cheap next to the convolutions.
     """
 
     def __init__(self, p: float, world: World) -> None:
@@ -221,28 +281,25 @@ class GlobalBatchDropout(nn.Dropout):
             return input
         if self.p == 1:
             return input * 0
-        noise = input.new_empty((len(input) * self.world.size, *input.shape[1:]))
+        ones = input.new_ones((len(input) * self.world.size, *input.shape[1:]))
         if input.dim() == 4 and not input.is_contiguous() and input.is_contiguous(memory_format=torch.channels_last):
-            noise = noise.contiguous(memory_format=torch.channels_last)  # as F.dropout's empty_like
-        noise.bernoulli_(1 - self.p).div_(1 - self.p)
-        return input * self.world.shard(noise)
+            ones = ones.contiguous(memory_format=torch.channels_last)  # the layout one process's input has
+        return input * self.world.shard(F.dropout(ones, self.p, training=True))
 
 
-def global_batch_modules(model: nn.Module, world: World, device: torch.device) -> nn.Module:
+def global_batch_modules(model: nn.Module, world: World) -> nn.Module:
     """Replace the modules that need the global batch (BatchNorm, Dropout), in place; parameters are kept.
 
-    CUDA uses ``torch.nn.SyncBatchNorm``; the CPU :class:`GlobalBatchNorm`.
+    BatchNorm becomes :class:`GlobalBatchNorm` on every device (its all-reduce runs on NCCL as on
+    gloo), so the code the GPUs run is the code the CPU tests check against one process.
     """
     for name, child in list(model.named_children()):
         if isinstance(child, _BatchNorm):
-            cuda = device.type == "cuda"
-            model.add_module(
-                name, nn.SyncBatchNorm.convert_sync_batchnorm(child) if cuda else GlobalBatchNorm.replacing(child)
-            )
+            model.add_module(name, GlobalBatchNorm.replacing(child))
         elif type(child) is nn.Dropout:
             model.add_module(name, GlobalBatchDropout(child.p, world).train(child.training))
         else:
-            global_batch_modules(child, world, device)
+            global_batch_modules(child, world)
     return model
 
 
@@ -254,6 +311,6 @@ def data_parallel(model: nn.Module, world: World, device: torch.device) -> nn.Mo
     if not world.active:
         return model
     if world.size > 1:
-        global_batch_modules(model, world, device)
+        global_batch_modules(model, world)
     device_ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=device_ids)

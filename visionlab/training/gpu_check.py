@@ -34,6 +34,7 @@ import json
 import math
 import os
 import runpy
+import signal
 import subprocess
 import sys
 import tempfile
@@ -416,12 +417,24 @@ def train_under_torchrun(
         *("--out", str(folder / "fast.pt"), "--resume-checkpoint", str(folder / "ckpt.pt")),
         *("--live", str(folder / "live"), "--info", str(folder / "train_info.json")),
     ]
+    # Its own session, so that a timeout stops torchrun's rank too, not torchrun alone: a rank left
+    # behind would hold the GPU for the rest of the check.
+    child = subprocess.Popen(
+        [sys.executable, "-m", *command],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s
-        )
+        stdout, stderr = child.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
         raise StageFailed(f"torchrun did not finish in {timeout_s:.0f} s", 124) from None
+    done = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
     if done.returncode:
         sys.stderr.write(done.stderr[-4000:])
         raise StageFailed(f"exit {done.returncode}: {done.stderr.strip()[-200:]}", done.returncode)

@@ -468,7 +468,7 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
     return {
         "epochs": len(history),
         "history": history,
-        "device": str(device),
+        "device": device.type,  # cuda, not cuda:0: the same record whichever GPU a rank was given
         "precision": precision,
         "train_seconds": train_seconds,
         "wall_seconds": wall_seconds,
