@@ -56,7 +56,7 @@ def main() -> None:
         receptive_field=ReceptiveField(row_first=r0, row_last=r1 - 1, col_first=c0, col_last=c1 - 1),
         steps=settings.steps,
         step_size=settings.step_size,
-        channels={str(r.channel): ChannelDetail(r.initial_activation, r.analytic.value, r.fraction) for r in results},
+        channels={str(r.channel): ChannelDetail(r.initial_activation, r.analytic.value) for r in results},
     )
     figures = Path(args.figures)
     # plotting (matplotlib) loads only once there is something to draw

@@ -129,7 +129,7 @@ def full_run() -> Run:
         WeightStats(min=-0.5, max=0.6, std=0.1),
     )
     scores = {"0": (61.234,), "5": (33.333,), "10": (44.444,), "20": (99.876,)}
-    starts = {"0": (0.5, 70.0, 0.8748), "5": (0.1, 40.0, 0.8333), "10": (0.2, 50.0, 0.8889), "20": (0.3, 110.0, 0.9080)}
+    starts = {"0": (0.5, 70.0), "5": (0.1, 40.0), "10": (0.2, 50.0), "20": (0.3, 110.0)}
     run["metrics/maximize_channels"] = ChannelsMetrics({c: ChannelScores(*v) for c, v in scores.items()})
     run["info/maximize_channels"] = ChannelsInfo(
         PRETRAINED,

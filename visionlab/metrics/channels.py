@@ -1,8 +1,8 @@
 """The maximize_channels stage's files: ``reports/metrics/maximize_channels.json`` and its info file.
 
 Both map a conv1 channel number (as a string: JSON keys are strings) to that channel's values: the metrics
-the final activation (the number the seed reports), the info where it started and how close it came to
-the analytic maximum.
+the final activation (the number the seed reports), the info where it started and the analytic maximum
+it is measured against.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ class ChannelsMetrics(Metrics):
 class ChannelDetail:
     initial_activation: float
     analytic_max: float  # the largest value the unit can take over [0, 1] images
-    fraction_of_analytic_max: float  # the final activation over analytic_max
 
 
 @dataclass

@@ -434,15 +434,14 @@ def train_under_torchrun(
         os.killpg(child.pid, signal.SIGKILL)
         child.communicate()
         raise StageFailed(f"torchrun did not finish in {timeout_s:.0f} s", 124) from None
-    done = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
-    if done.returncode:
-        sys.stderr.write(done.stderr[-4000:])
-        raise StageFailed(f"exit {done.returncode}: {done.stderr.strip()[-200:]}", done.returncode)
+    if child.returncode:
+        sys.stderr.write(stderr[-4000:])
+        raise StageFailed(f"exit {child.returncode}: {stderr.strip()[-200:]}", child.returncode)
     from visionlab.metrics.record import load_record
     from visionlab.metrics.training import TrainingInfo
     from visionlab.models.trained import load_trained
 
-    if "rank 0 of 1" not in done.stdout:  # the stage says so when it runs as a torchrun rank
+    if "rank 0 of 1" not in stdout:  # the stage says so when it runs as a torchrun rank
         raise StageFailed("the stage did not run as a torchrun rank", 1)
     summary = load_trained(folder / "fast.pt").summary
     timing = load_record(TrainingInfo, folder / "train_info.json")

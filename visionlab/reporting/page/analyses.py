@@ -162,7 +162,7 @@ def channels_section(
                 f"{detail.initial_activation:.2f}",
                 f"{scores.activation:.2f}",
                 f"{detail.analytic_max:.2f}",
-                pct(detail.fraction_of_analytic_max, 2),
+                pct(scores.activation / detail.analytic_max, 2),
                 seed_cell(seed_value(seed_act)) if seed_act is not None else NOT_REPORTED,
             ]
         )
