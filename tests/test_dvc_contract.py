@@ -254,17 +254,27 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     assert p.status() == {} and p.md5("models/cnn.pt") == model
     assert yaml.safe_load((p.root / "dvc.lock").read_text()) == yaml.safe_load(lock_text)
 
-    # A teammate's clone: given the run-cache through a remote, it runs nothing either.
+    # A teammate's fresh clone, as the README's recipe has it: the remote in .dvc/config, `dvc push
+    # --run-cache` here; there `git clone`, the same params.yaml, no dvc.lock (the project commits none),
+    # then `dvc repro --pull`: no stage command runs, every stage comes from the run-cache, status is clean.
+    # (`dvc pull --run-cache` then `dvc repro` would run every stage: without a dvc.lock the pull brings
+    # the run-cache entries but not the outputs they name, and DVC's restore skips an entry whose outputs
+    # are not in the local cache.)
     remote = tmp_path / "remote"
-    p.dvc("remote", "add", "-d", "--local", "storage", str(remote))
-    p.dvc("push", "--run-cache")
+    p.dvc("remote", "add", "-d", "storage", str(remote))
+    pushed = p.dvc("push", "--run-cache")
+    assert pushed.returncode == 0, pushed.stderr
     clone = Project(tmp_path / "clone")
     subprocess.run(["git", "clone", "-q", str(p.root), str(clone.root)], check=True)
-    clone.dvc("remote", "add", "-d", "--local", "storage", str(remote))
-    clone.dvc("pull", "--run-cache")
-    cloned = clone.dvc("repro")
+    for name in ("params.yaml", ".dvc/config"):
+        shutil.copy2(p.root / name, clone.root / name)
+    (clone.root / "dvc.lock").unlink()
+    assert not (clone.root / "models/cnn.pt").exists()
+    cloned = clone.dvc("repro", "--pull")
     assert clone.ran(cloned) == set(), cloned.stdout
+    assert clone.restored(cloned) == set(STAGE_DEFS), cloned.stdout
     assert clone.status() == {} and clone.md5("models/cnn.pt") == model
+    p.git("checkout", "--", ".dvc/config")  # the rest of this test runs without a remote, as before
 
     # The trained models are declared artifacts: `dvc ls` lists them, and once a version is registered
     # (a GTO tag, as `gto register cnn` writes it) `dvc artifacts get` fetches one by name.
