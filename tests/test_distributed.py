@@ -126,6 +126,7 @@ def assert_same_training(reference: tuple[dict, list], result: dict) -> float:
     return max_relative_difference(state, result["state"]), net_relative_difference(state, result["state"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_two_processes_train_the_same_net_as_one(tmp_path: Path, case: dict) -> None:
     reference = one_process(tmp_path / "one", case)
@@ -140,6 +141,7 @@ def test_two_processes_train_the_same_net_as_one(tmp_path: Path, case: dict) -> 
     assert max_relative_difference(reference[0], half[0]) > 100 * RTOL
 
 
+@pytest.mark.slow
 def test_two_processes_resume_after_a_crash_as_one_uninterrupted_process(tmp_path: Path) -> None:
     case = CASES["cnn-dropout-onecycle"]
     reference = one_process(tmp_path / "one", case)
