@@ -72,18 +72,20 @@ def one_line(
     err: ValidationError,
     source: str,
     show: Callable[[Any], str],
+    phrases: dict[str, str] | None = None,
     known: Callable[[tuple[Any, ...]], Iterable[str]] = lambda loc: (),
     prefix: tuple[Any, ...] = (),
 ) -> PipelineError:
-    """pydantic's first error (an unknown key before any value) as one line naming the dotted key, the
-    rule and the value (as ``show`` writes it); ``known(loc)`` lists the keys of the mapping at ``loc``."""
+    """pydantic's first error (an unknown key before any value) as one line naming the key (dotted, with
+    ``[i]`` for a list's value), the rule (``phrases`` words pydantic's own) and the value as ``show``
+    writes it; ``known(loc)`` lists the keys of the mapping at ``loc``."""
     errors = err.errors()
     first = next((e for e in errors if e["type"] in UNKNOWN), errors[0])
     loc = (*prefix, *first["loc"])
-    key = ".".join(map(str, loc)) or "top level"
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).removeprefix(".") or "top level"
     if first["type"] in UNKNOWN:
         return PipelineError(f"{source}: unknown key {key} (known: {', '.join(known(loc[:-1]))})")
     if first["type"] in ("missing", "missing_argument"):
         return PipelineError(f"{source}: missing {key}")
-    phrase = first["msg"] if first["type"] == "rule" else PHRASES.get(first["type"], first["msg"])
+    phrase = {**PHRASES, **(phrases or {})}.get(first["type"], first["msg"])  # a rule's message is its phrase
     return PipelineError(f"{source}: {key} must be {phrase}, got {show(first['input'])}")

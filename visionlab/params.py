@@ -50,14 +50,13 @@ def int_range(low: int, high: int) -> Any:
 def int_list(size: int | None, phrase: str, **bounds: int) -> Any:
     """A list of ``size`` integers (None: at least one), each ``phrase`` within ``bounds``."""
     count = f"{size}" if size else "at least 1"
-    values = list[rule(phrase, int, **bounds)]  # type: ignore[misc]
+    values = list[rule(phrase, int, **bounds)]
     length = {"min_length": size or 1, "max_length": size}
     return rule(f"a list of {count} values, each {phrase}", values, f"a list whose values are each {phrase}", **length)
 
 
 PositiveInts4 = int_list(4, "a positive integer", gt=0)
 PositiveInts3 = int_list(3, "a positive integer", gt=0)
-Optimizer = one_of("nadam", "adamw", "sgd")
 section = dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 
 # --- sections ----------------------------------------------------------------------------------
@@ -82,7 +81,7 @@ class RecipeParams:
 
     epochs: PositiveInt = 100
     batch_size: PositiveInt = 128
-    optimizer: Optimizer = "nadam"
+    optimizer: one_of("nadam", "adamw", "sgd") = "nadam"
     lr: PositiveNumber = 0.002
     weight_decay: NonNegativeNumber = 0.0
     momentum: Fraction = 0.9
@@ -275,7 +274,9 @@ def _validate(path: tuple[str, ...], raw: Any, source: str) -> Any:
     try:
         return TypeAdapter(_section_type(path)).validate_python(raw)
     except ValidationError as err:
-        raise one_line(err, source, _describe, lambda loc: _section_type(loc).__pydantic_fields__, path) from None
+        raise one_line(
+            err, source, _describe, known=lambda loc: _section_type(loc).__pydantic_fields__, prefix=path
+        ) from None
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
