@@ -127,6 +127,7 @@ def test_largest_seed_and_kernels_that_fit_their_maps_are_accepted() -> None:
     ("raw", "message"),
     [
         ({"sed": 1}, f"params.yaml: unknown key sed (known: {TOP_KEYS})"),
+        ({1: 2}, f"params.yaml: unknown key 1 (known: {TOP_KEYS})"),
         (
             {"train": {"augment": {"flip": True, "rotate": 5}}},
             "params.yaml: unknown key train.augment.rotate (known: crop_padding, flip)",

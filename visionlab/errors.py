@@ -55,7 +55,7 @@ def check(phrase: str, ok: Callable[[Any], bool]) -> AfterValidator:
     return AfterValidator(after)
 
 
-UNKNOWN = ("unexpected_keyword_argument", "extra_forbidden")
+UNKNOWN = ("unexpected_keyword_argument", "extra_forbidden", "invalid_key")  # the last: a key that is not text
 PHRASES = {  # pydantic's own failures of a type without a rule
     "dataclass_type": "a mapping",
     "float_type": "a finite number",
@@ -82,9 +82,9 @@ def one_line(
     errors = err.errors()
     first = next((e for e in errors if e["type"] in UNKNOWN), errors[0])
     loc = (*prefix, *first["loc"])
-    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).removeprefix(".") or "top level"
     if first["type"] in UNKNOWN:
-        return PipelineError(f"{source}: unknown key {key} (known: {', '.join(known(loc[:-1]))})")
+        return PipelineError(f"{source}: unknown key {'.'.join(map(str, loc))} (known: {', '.join(known(loc[:-1]))})")
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).removeprefix(".") or "top level"
     if first["type"] in ("missing", "missing_argument"):
         return PipelineError(f"{source}: missing {key}")
     phrase = {**PHRASES, **(phrases or {})}.get(first["type"], first["msg"])  # a rule's message is its phrase
