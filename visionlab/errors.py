@@ -44,6 +44,11 @@ def rule(phrase: str, base: Any, item: str | None = None, **constraints: Any) ->
     return Annotated[base, Field(**{"strict": True, **constraints}), WrapValidator(reword)]
 
 
+# The two rules both schemas (params, metrics records) share.
+Count = rule("a non-negative integer", int, ge=0)  # images, steps, indices, paddings
+NonNegative = rule("a non-negative number", float, ge=0, allow_inf_nan=False)  # losses, seconds, norms, decays
+
+
 def check(phrase: str, ok: Callable[[Any], bool]) -> AfterValidator:
     """A further rule on a value already of its type, worded ``must be <phrase>``."""
 

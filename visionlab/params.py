@@ -18,7 +18,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, Validation
 from pydantic.dataclasses import dataclass
 from ruamel.yaml import YAML, YAMLError
 
-from visionlab.errors import PipelineError, check, one_line, rule
+from visionlab.errors import Count, NonNegative, PipelineError, check, one_line, rule
 from visionlab.io import read_text
 
 MODEL_NAMES = ("cnn", "resnet", "fast")
@@ -30,11 +30,9 @@ MAX_SEED = 2**32 - 1
 MAPS = (32, 16, 8, 4)
 
 PositiveInt = rule("a positive integer", int, gt=0)
-NonNegativeInt = rule("a non-negative integer", int, ge=0)
 PositiveNumber = rule("a positive number", float, gt=0, allow_inf_nan=False)
-NonNegativeNumber = rule("a non-negative number", float, ge=0, allow_inf_nan=False)
 OpenFraction = rule("a number strictly between 0 and 1", float, gt=0, lt=1)
-Fraction = rule("a number in [0, 1)", float, ge=0, lt=1)
+FractionBelowOne = rule("a number in [0, 1)", float, ge=0, lt=1)
 Flag = rule("true or false", bool)
 Text = rule("a non-empty string", str, pattern=r"\S")
 
@@ -71,7 +69,7 @@ class DataParams:
 
 @section
 class AugmentParams:
-    crop_padding: NonNegativeInt = 4
+    crop_padding: Count = 4
     flip: Flag = True
 
 
@@ -83,13 +81,13 @@ class RecipeParams:
     batch_size: PositiveInt = 128
     optimizer: one_of("nadam", "adamw", "sgd") = "nadam"
     lr: PositiveNumber = 0.002
-    weight_decay: NonNegativeNumber = 0.0
-    momentum: Fraction = 0.9
+    weight_decay: NonNegative = 0.0
+    momentum: FractionBelowOne = 0.9
     schedule: one_of("none", "cosine", "onecycle", "linear") = "none"
-    warmup: Fraction = 0.3
-    label_smoothing: Fraction = 0.0
+    warmup: FractionBelowOne = 0.3
+    label_smoothing: FractionBelowOne = 0.0
     augment: AugmentParams = AugmentParams()
-    lookahead: Fraction = 0.0
+    lookahead: FractionBelowOne = 0.0
     precision: one_of(*PRECISIONS) = "auto"
 
 
@@ -112,7 +110,7 @@ class CNNParams:
             lambda kernels: all(k <= size for k, size in zip(kernels, MAPS, strict=True)),
         ),
     ] = Field(default=[7, 5, 3, 2])
-    dropout: Fraction = 0.25
+    dropout: FractionBelowOne = 0.25
     fc_widths: PositiveInts3 = Field(default=[512, 256, 128])
 
 
@@ -177,7 +175,7 @@ class AlexNetParams:
 @section
 class PredictParams:
     input_dir: Text = "data/images"
-    cifar_images: NonNegativeInt = 4
+    cifar_images: Count = 4
     top_k: int_range(1, 1000) = 5
 
 
@@ -194,30 +192,30 @@ class MaximizeChannelsParams:
 class MaximizeClassParams:
     """Class maximisation on AlexNet (seed 4): class 207, golden retriever."""
 
-    class_index: NonNegativeInt = 207
+    class_index: Count = 207
     steps: PositiveInt = 40
     step_size: PositiveNumber = 5.0
     objective: one_of("prob", "logit") = "prob"
     init_mean: OpenFraction = 0.5
     init_std: PositiveNumber = 0.01
-    robustness_trials: NonNegativeInt = 8
-    max_shift: Fraction = 0.05
-    max_scale: Fraction = 0.1
+    robustness_trials: Count = 8
+    max_shift: FractionBelowOne = 0.05
+    max_scale: FractionBelowOne = 0.1
 
 
 @section
 class MaximizeClassCifarParams(MaximizeClassParams):
     """The same analysis on each trained CIFAR model: class 5, dog, the nearest to a golden retriever."""
 
-    class_index: NonNegativeInt = 5
+    class_index: Count = 5
 
 
 @section
 class AttackParams:
     """The adversarial ship on AlexNet (seed 5): target 207, golden retriever."""
 
-    ship_index: NonNegativeInt = 0
-    target_class: NonNegativeInt = 207
+    ship_index: Count = 0
+    target_class: Count = 207
     steps: PositiveInt = 40
     step_size: PositiveNumber = 5.0
     epsilon: OpenFraction = 8 / 255
@@ -229,7 +227,7 @@ class AttackParams:
 class AttackCifarParams(AttackParams):
     """The same attack on each trained CIFAR model: target 5, dog."""
 
-    target_class: NonNegativeInt = 5
+    target_class: Count = 5
 
 
 @section

@@ -23,12 +23,12 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_typ
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
+from visionlab.errors import Count as Count  # the metrics modules import both from here
+from visionlab.errors import NonNegative as NonNegative
 from visionlab.errors import PipelineError, one_line, rule
 from visionlab.io import read_text, write_json
 
 Fraction = rule("a number in [0, 1]", float, ge=0, le=1, allow_inf_nan=False)  # accuracies, probabilities, rates
-NonNegative = rule("a non-negative number", float, ge=0, allow_inf_nan=False)  # losses, seconds, norms
-Count = rule("a non-negative integer", int, ge=0)  # images, steps, indices
 V = TypeVar("V")
 NonEmpty = Annotated[dict[str, V], Field(min_length=1)]  # one entry per key (a conv1 channel, a param)
 
