@@ -359,6 +359,17 @@ def test_stage_cli_reports_bad_params_in_one_line(tmp_path: Path, run_stage: Any
     assert list(out_dir.iterdir()) == []
 
 
+def test_an_alias_bomb_is_refused_in_one_line_without_expanding_it(tmp_path: Path, run_stage: Any) -> None:
+    # 2**40 values if expanded: YAML aliases stay shared, and neither the check nor the message copies them.
+    nested = ", ".join(["&a0 [0, 0]", *(f"&a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, 41))])
+    params = tmp_path / "params.yaml"
+    params.write_text(f"seed: [{nested}]\n", encoding="utf-8")
+    result = run_stage("stats.py", "--params", params, "--data", tmp_path / "no.npz", "--out", tmp_path / "s.json")
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: {params}: seed must be an integer in 0..4294967295, got [&id001 [0, 0], &id002 [")
+
+
 def test_a_model_config_is_checked_against_its_own_section_nested_for_fast() -> None:
     # A checkpoint's config is its model's constructor arguments: fast's are fast.model, not fast.
     from visionlab.params import FastModelParams, model_section, parse_section
