@@ -265,10 +265,23 @@ class MaximizeChannelsParams:
 
 
 @dataclass(frozen=True)
-class MaximizeClassParams:
-    """Class maximisation on AlexNet (seed 4): class 207, golden retriever."""
+class ClassPerModel:
+    """A class index for each model the analyses probe (``<stage>@<model>``): ImageNet's, then CIFAR-10's."""
 
-    class_index: int = param(207, non_negative_int)
+    alexnet: int = param(207, non_negative_int)  # golden retriever
+    cnn: int = param(5, non_negative_int)  # dog, the CIFAR-10 class nearest to a golden retriever
+    resnet: int = param(5, non_negative_int)
+    fast: int = param(5, non_negative_int)
+
+    def of(self, model: str) -> int:
+        return getattr(self, model)
+
+
+@dataclass(frozen=True)
+class MaximizeClassParams:
+    """Class maximisation (seed 4) on AlexNet and on each trained CIFAR model."""
+
+    class_index: ClassPerModel = field(default_factory=ClassPerModel)
     steps: int = param(40, positive_int)
     step_size: float = param(5.0, positive_number)
     objective: str = param("prob", one_of("prob", "logit"))
@@ -280,30 +293,16 @@ class MaximizeClassParams:
 
 
 @dataclass(frozen=True)
-class MaximizeClassCifarParams(MaximizeClassParams):
-    """The same analysis on each trained CIFAR model: class 5, dog, the nearest to a golden retriever."""
-
-    class_index: int = param(5, non_negative_int)
-
-
-@dataclass(frozen=True)
 class AttackParams:
-    """The adversarial ship on AlexNet (seed 5): target 207, golden retriever."""
+    """The adversarial ship (seed 5) on AlexNet and on each trained CIFAR model."""
 
     ship_index: int = param(0, non_negative_int)
-    target_class: int = param(207, non_negative_int)
+    target_class: ClassPerModel = field(default_factory=ClassPerModel)
     steps: int = param(40, positive_int)
     step_size: float = param(5.0, positive_number)
     epsilon: float = param(8 / 255, fraction_open)
     epsilon_step: float = param(1 / 255, fraction_open)
     max_images: int = param(100, positive_int)
-
-
-@dataclass(frozen=True)
-class AttackCifarParams(AttackParams):
-    """The same attack on each trained CIFAR model: target 5, dog."""
-
-    target_class: int = param(5, non_negative_int)
 
 
 @dataclass(frozen=True)
@@ -321,8 +320,6 @@ class Params:
     maximize_channels: MaximizeChannelsParams = field(default_factory=MaximizeChannelsParams)
     maximize_class: MaximizeClassParams = field(default_factory=MaximizeClassParams)
     attack: AttackParams = field(default_factory=AttackParams)
-    maximize_class_cifar: MaximizeClassCifarParams = field(default_factory=MaximizeClassCifarParams)
-    attack_cifar: AttackCifarParams = field(default_factory=AttackCifarParams)
 
 
 # --- loading -----------------------------------------------------------------------------------
