@@ -12,7 +12,15 @@ import yaml
 from conftest import REPO_ROOT
 
 from visionlab.errors import PipelineError
-from visionlab.params import Params, TrainParams, load_params, model_and_recipe, parse_params
+from visionlab.params import (
+    MODEL_NAMES,
+    ClassPerModel,
+    Params,
+    TrainParams,
+    load_params,
+    model_and_recipe,
+    parse_params,
+)
 
 TOP_KEYS = (
     "seed, device, data, train, cnn, resnet, fast, evaluate, alexnet, predict, maximize_channels, maximize_class, "
@@ -60,6 +68,11 @@ def test_the_schema_defaults_are_the_shipped_params_yaml() -> None:
     # The report holds a run to its recipe's default length (fast: fast.train.epochs) and the README
     # quotes the shipped recipe: a default that drifts from params.yaml would mislabel a full run as short.
     assert load_params(REPO_ROOT / "params.yaml") == Params()
+
+
+def test_every_probed_model_has_its_class() -> None:
+    # maximize_class@<model> and attack@<model> read their class as class_index.<model>, target_class.<model>.
+    assert [f.name for f in dataclasses.fields(ClassPerModel)] == ["alexnet", *MODEL_NAMES]
 
 
 def test_an_empty_params_file_is_refused_in_one_line(tmp_path: Path) -> None:
