@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from visionlab.models import MODEL_CLASSES, model_module
-from visionlab.params import RecipeParams, TrainParams
+from visionlab.params import AttackParams, MaximizeClassParams, RecipeParams, TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("visionlab", "stages")
@@ -289,6 +289,18 @@ def test_each_model_trains_on_exactly_its_own_params() -> None:
         expected_params = ["seed", "device", "data.val_fraction", "train.processes"]
         assert params == [*expected_params, *(f"{recipe}.{k}" for k in recipe_keys), section]
     assert {f.name for f in dataclasses.fields(TrainParams)} - set(recipe_keys) == {"resume", "processes"}
+
+
+def test_each_probed_model_reads_exactly_its_own_params() -> None:
+    # Every key of the analysis but the other models' classes, and AlexNet's weights for AlexNet only: a change
+    # to attack.target_class.cnn reruns attack@cnn alone, alexnet.weights no CIFAR item.
+    for stage, section, per_model in (("maximize_class", MaximizeClassParams, "class_index"),
+                                      ("attack", AttackParams, "target_class")):  # fmt: skip
+        for model in ("alexnet", *MODEL_CLASSES):
+            own = [f"{stage}.{f.name}" for f in dataclasses.fields(section) if f.name != per_model]
+            weights = "alexnet.weights" if model == "alexnet" else "seed"
+            expected = ["seed", "device", weights, f"{stage}.{per_model}.{model}", *own]
+            assert STAGES[f"{stage}@{model}"]["params"] == expected
 
 
 def test_every_cifar_model_has_the_same_stages() -> None:
