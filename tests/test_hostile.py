@@ -333,8 +333,8 @@ def project(tmp_path: Path) -> Path:
                 "seed": 0,
                 "device": "cpu",
                 "evaluate": {"misclassified": 4},
-                "maximize_class_cifar": {"class_index": 3, "steps": 1, "robustness_trials": 0},
-                "attack_cifar": {"target_class": 5, "steps": 1, "max_images": 1},
+                "maximize_class": {"class_index": {"resnet": 3}, "steps": 1, "robustness_trials": 0},
+                "attack": {"target_class": {"resnet": 5}, "steps": 1, "max_images": 1},
             }
         )
     )
@@ -381,7 +381,7 @@ def test_evaluate_refuses_a_checkpoint_with_zero_std_and_writes_nothing(
     assert list(out.iterdir()) == []
 
 
-@pytest.mark.parametrize("stage", ["attack_cifar", "maximize_class_cifar"])
+@pytest.mark.parametrize("stage", ["attack", "maximize_class"])
 def test_resnet_pt_holding_the_cnn_is_refused_by_the_analyses(
     project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], stage: str
 ) -> None:
@@ -403,7 +403,7 @@ def test_resnet_pt_holding_the_cnn_is_refused_by_the_analyses(
         "--info",
         out / "info.json",
     ]
-    if stage == "attack_cifar":
+    if stage == "attack":
         args += ["--data", project / "cifar10.npz"]
     status, err = run_main(stage, args, monkeypatch, capfd)
     assert one_error_line(status, err) == f"error: {project / 'models' / 'resnet.pt'} holds a cnn model, not resnet"

@@ -71,11 +71,12 @@ def maximize_class(
     )
 
 
-def maximize_class_with(clf: Classifier, settings: MaximizeClassParams, seed: int, section: str) -> ClassResult:
-    """:func:`maximize_class` with a params section (``section`` names it in errors)."""
-    clf.check_class(settings.class_index, f"{section}.class_index")
+def maximize_class_with(clf: Classifier, settings: MaximizeClassParams, seed: int) -> ClassResult:
+    """:func:`maximize_class` with the ``maximize_class`` params, on ``clf``'s own class."""
+    index = settings.class_index.of(clf.name)
+    clf.check_class(index, f"maximize_class.class_index.{clf.name}")
     return maximize_class(
-        clf, settings.class_index, settings.objective, settings.steps, settings.step_size, settings.init_mean,
+        clf, index, settings.objective, settings.steps, settings.step_size, settings.init_mean,
         settings.init_std, seed, settings.robustness_trials, settings.max_shift, settings.max_scale,
     )  # fmt: skip
 
@@ -86,7 +87,7 @@ def class_records(
     """The class-maximisation stages' metrics (the probabilities reached) and info (what, how, the top-5)."""
     robustness, robustness_info = None, None
     if settings.robustness_trials:
-        kept = result.jittered_top1 == settings.class_index
+        kept = result.jittered_top1 == result.class_index
         robustness = RobustnessScores(float(result.jittered_probabilities.mean()), float(kept.float().mean()))
         robustness_info = RobustnessInfo(
             settings.robustness_trials,
@@ -97,8 +98,8 @@ def class_records(
     metrics = ClassMetrics(result.probability, robustness)
     info = ClassInfo(
         model=probed_model(clf.name, clf.random_weights, clf.provenance),
-        class_index=settings.class_index,
-        class_name=clf.class_names[settings.class_index],
+        class_index=result.class_index,
+        class_name=clf.class_names[result.class_index],
         objective=settings.objective,
         steps=settings.steps,
         step_size=settings.step_size,
@@ -113,11 +114,11 @@ def class_records(
 def class_summary(clf: Classifier, settings: MaximizeClassParams, result: ClassResult) -> str:
     """The stage's log lines."""
     text = (
-        f"{clf.name} class {clf.label(settings.class_index)}: p {result.initial_probability:.4f} -> "
+        f"{clf.name} class {clf.label(result.class_index)}: p {result.initial_probability:.4f} -> "
         f"{result.probability:.4f} after {settings.steps} steps"
     )
     if settings.robustness_trials:
-        kept = float((result.jittered_top1 == settings.class_index).float().mean())
+        kept = float((result.jittered_top1 == result.class_index).float().mean())
         text += (
             f"\nafter {settings.robustness_trials} random shifts/rescales: mean p "
             f"{float(result.jittered_probabilities.mean()):.4f}, still top-1 in {100 * kept:.0f} %"

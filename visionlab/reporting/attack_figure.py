@@ -86,7 +86,7 @@ def ship_attack_figure(clf: Classifier, settings: AttackParams, attack: ShipAtta
     }
     return attack_figure(
         clf,
-        settings.target_class,
+        settings.target_class.of(clf.name),
         u.original,
         u.adversarial,
         u.metrics["after"],

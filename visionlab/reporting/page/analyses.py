@@ -196,7 +196,7 @@ def class_section(
     inputs: Inputs,
     stage: Stage[ClassMetrics, ClassInfo],
     page_dir: Path,
-    figure: str = "maximize_class",
+    figure: str = "alexnet_maximize_class",
     heading: tuple[int, str] = (2, "6."),
 ) -> tuple[list[Block], Provenance]:
     m, info = stage.metrics, stage.info
@@ -251,7 +251,7 @@ def attack_section(
     inputs: Inputs,
     stage: Stage[AttackMetrics, AttackInfo],
     page_dir: Path,
-    figure: str = "attack",
+    figure: str = "alexnet_attack",
     heading: tuple[int, str] = (2, "7."),
 ) -> tuple[list[Block], Provenance]:
     m, info = stage.metrics, stage.info
@@ -308,7 +308,7 @@ def attack_section(
 
 
 def cifar_analyses_section(inputs: Inputs, page_dir: Path) -> tuple[list[Block], Provenance]:
-    """Sections 6 and 7 repeated on each trained CIFAR model (stages maximize_class_cifar, attack_cifar)."""
+    """Sections 6 and 7 repeated on each trained CIFAR model (stages maximize_class@<model>, attack@<model>)."""
     blocks: list[Block] = [
         Heading(2, "8. The same analyses on our CIFAR-10 models"),
         Para(

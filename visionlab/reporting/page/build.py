@@ -48,8 +48,8 @@ def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
         predict_section(inputs, load_stage(inputs, "predict", PredictMetrics, PredictInfo), page_dir),
         filters_section(inputs, load_record(FiltersInfo, inputs.info("filters")), page_dir),
         channels_section(inputs, load_stage(inputs, "maximize_channels", ChannelsMetrics, ChannelsInfo), page_dir),
-        class_section(inputs, load_stage(inputs, "maximize_class", ClassMetrics, ClassInfo), page_dir),
-        attack_section(inputs, load_stage(inputs, "attack", AttackMetrics, AttackInfo), page_dir),
+        class_section(inputs, load_stage(inputs, "alexnet_maximize_class", ClassMetrics, ClassInfo), page_dir),
+        attack_section(inputs, load_stage(inputs, "alexnet_attack", AttackMetrics, AttackInfo), page_dir),
         cifar_analyses_section(inputs, page_dir),
     ]
     overall = Provenance()
