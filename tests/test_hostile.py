@@ -854,3 +854,40 @@ def test_resume_refuses_model_state_of_the_wrong_kind(tmp_path: Path, resume_sta
         torch.save(state, checkpoint)
         with pytest.raises(PipelineError, match=f"^cannot resume from {checkpoint}: .*{problem}"):
             check_resumable(tiny_run(checkpoint, resume=True), tiny_model())
+
+
+STAGE_SCRIPT = """import os, signal
+from visionlab.io import write_atomic
+
+def writer(tmp):
+    tmp.write_text("half")
+    if os.environ.get("KILL"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    tmp.write_text(open("input.txt").read())
+
+write_atomic("out/result.txt", writer)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_stage_killed_midway_leaves_no_temp_file_when_dvc_restores_it_from_the_run_cache(tmp_path: Path) -> None:
+    from dvc_project import Project
+
+    p = Project(tmp_path)
+    p.env["PYTHONPATH"] = str(REPO_ROOT)
+    (tmp_path / "write.py").write_text(STAGE_SCRIPT)
+    stage = {"cmd": f"{sys.executable} write.py", "deps": ["write.py", "input.txt"], "outs": ["out/result.txt"]}
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"write": stage}}))
+    (tmp_path / "input.txt").write_text("A")
+    p.git("init", "-q")
+    p.dvc("init", "-q")
+    p.dvc("repro")  # the run-cache now holds the run on input A
+    (tmp_path / "input.txt").write_text("B")
+    p.env["KILL"] = "1"
+    assert p.dvc("repro", check=False).returncode != 0  # killed midway through writing out/result.txt
+    del p.env["KILL"]
+    (tmp_path / "input.txt").write_text("A")
+    restored = p.dvc("repro")
+    assert p.ran(restored) == set() and (tmp_path / "out" / "result.txt").read_text() == "A"  # from the run-cache
+    assert [q for q in tmp_path.rglob("*.tmp*") if not {".dvc", ".git"} & set(q.parts)] == []
