@@ -67,9 +67,13 @@ def main() -> None:
     data = load_cifar10(args.data)
     train, val = train_val_split(data, params.data.val_fraction, params.seed)
     device = resolve_device(params.device)
+    if recipe.batch_size > len(train.labels):  # refused, not clamped: dvc.lock would record a batch that never ran
+        raise PipelineError(
+            f"batch_size {recipe.batch_size} is larger than the {len(train.labels)} training images: lower it"
+        )
     if recipe.processes > 1 and not launched_by_torchrun():
         # What every rank would refuse is refused here first, in one line and before any process starts.
-        check_batch_split(min(recipe.batch_size, len(train.labels)), recipe.processes)
+        check_batch_split(recipe.batch_size, recipe.processes)
         check_devices(recipe.processes, device)
         sys.exit(relaunch_under_torchrun(recipe.processes, "stages.train"))
     device, world = join_world(device)  # under torchrun: this rank's device

@@ -25,26 +25,19 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github/workflows/ci.yml"
 
 
-def readme_command(heading: str) -> str:
-    """The single command of the first fenced block under the README's ``## <heading>``."""
+def readme_commands(heading: str) -> list[str]:
+    """The commands of the first fenced block under the README's ``## <heading>``."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = re.split(r"^## ", text, flags=re.MULTILINE)
     body = next(s for s in section if s.startswith(heading + "\n"))
     block = re.search(r"```[a-z]*\n(.*?)```", body, flags=re.DOTALL)
     assert block is not None, f"no fenced block under ## {heading}"
     lines = [line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
-    assert len(lines) == 1, lines
-    return lines[0].split("  #")[0].strip()
+    return [line.split("  #")[0].strip() for line in lines]
 
 
-SETUP = readme_command("Setup")
-TESTS = readme_command("Tests")
-
-
-def test_readme_commands_are_the_expected_ones() -> None:
-    # If these change, CI changes with them: .ci/run and the workflow must follow the README.
-    assert SETUP == "python -m pip install -r requirements.txt -e ."
-    assert TESTS == "python -m pytest -q"
+(SETUP,) = readme_commands("Setup")
+TESTS, SLOW = readme_commands("Tests")  # the fast suite, then the slow end-to-end group
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +68,8 @@ def test_workflow_installs_and_tests_with_the_readme_commands_on_python_311(step
     assert str(python["with"]["python-version"]) == "3.11" and python["with"]["cache"] == "pip"
     install = index_of(steps, lambda s: s.get("run", "").strip() == SETUP)
     tests = index_of(steps, lambda s: s.get("run", "").strip() == TESTS)
-    assert index_of(steps, uses("actions/setup-python")) < install < tests
+    slow = index_of(steps, lambda s: s.get("run", "").strip() == SLOW)
+    assert index_of(steps, uses("actions/setup-python")) < install < tests < slow
 
 
 FORMAT = "python -m ruff format --check ."
@@ -149,8 +143,8 @@ def test_ci_run_runs_the_readme_commands_and_the_format_check_then_the_pipeline(
     script = (ROOT / ".ci/run").read_text(encoding="utf-8")
     assert "set -euo pipefail" in script
     commands = [line.split("  #")[0].strip() for line in script.splitlines()]
-    setup, fmt, tests = commands.index(SETUP), commands.index(FORMAT), commands.index(TESTS)
-    assert setup < fmt < tests < commands.index("bash .ci/pipeline.sh")
+    setup, fmt, tests, slow = (commands.index(c) for c in (SETUP, FORMAT, TESTS, SLOW))
+    assert setup < fmt < tests < slow < commands.index("bash .ci/pipeline.sh")
 
 
 def fake_bin(tmp_path: Path, scripts: dict[str, str]) -> Path:
@@ -201,9 +195,10 @@ def test_ci_run_runs_setup_format_tests_pipeline_in_order_and_prints_timings(tmp
         ["bash", ".ci/run"], cwd=project, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
     )
     assert result.returncode == 0, result.stderr
-    assert calls.read_text().splitlines() == [SETUP, FORMAT, TESTS, "pipeline"]
+    assert calls.read_text().splitlines() == [SETUP, FORMAT, TESTS, SLOW, "pipeline"]
     timings = result.stdout.split("=== timings")[1]
-    assert [line.split()[0] for line in timings.strip().splitlines()] == ["setup", "format", "tests", "pipeline"]
+    phases = [line.split()[0] for line in timings.strip().splitlines()]
+    assert phases == ["setup", "format", "tests", "slow", "pipeline"]
     assert all(re.search(r"\d+ s$", line) for line in timings.strip().splitlines())
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,13 @@ from test_training import tiny_model, tiny_run
 
 from visionlab.errors import PipelineError
 from visionlab.training import loop
-from visionlab.training.distributed import World, check_devices, check_world_size, join_world, leave_world
+from visionlab.training.distributed import (
+    World,
+    check_devices,
+    check_world_size,
+    join_world,
+    leave_world,
+)
 from visionlab.training.loop import check_resumable, fit
 
 # float32 training: the two runs add the same numbers in another order (the loss and BatchNorm sums
@@ -126,6 +136,7 @@ def assert_same_training(reference: tuple[dict, list], result: dict) -> float:
     return max_relative_difference(state, result["state"]), net_relative_difference(state, result["state"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_two_processes_train_the_same_net_as_one(tmp_path: Path, case: dict) -> None:
     reference = one_process(tmp_path / "one", case)
@@ -140,6 +151,7 @@ def test_two_processes_train_the_same_net_as_one(tmp_path: Path, case: dict) -> 
     assert max_relative_difference(reference[0], half[0]) > 100 * RTOL
 
 
+@pytest.mark.slow
 def test_two_processes_resume_after_a_crash_as_one_uninterrupted_process(tmp_path: Path) -> None:
     case = CASES["cnn-dropout-onecycle"]
     reference = one_process(tmp_path / "one", case)
@@ -162,7 +174,10 @@ def test_a_batch_that_does_not_split_among_the_processes_is_refused(tmp_path: Pa
 
 
 def test_devices_the_ranks_cannot_share_out_are_refused_before_any_process_starts(monkeypatch) -> None:
-    check_devices(4, torch.device("cpu"))  # gloo: every rank on the CPU
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    check_devices(4, torch.device("cpu"))  # gloo: every rank on the CPU, one core each
+    with pytest.raises(PipelineError, match=r"^train.processes=5 on the CPU, but this machine gives it 4 core\(s\)$"):
+        check_devices(5, torch.device("cpu"))
     check_devices(1, torch.device("cuda", 1))  # one process may name its GPU
     with pytest.raises(PipelineError, match=r"^device=cuda:1 names one GPU, but 2 processes each need their own"):
         check_devices(2, torch.device("cuda", 1))
@@ -181,3 +196,27 @@ def test_a_torchrun_world_other_than_train_processes_is_refused() -> None:
         PipelineError, match=r"^torchrun started 4 process\(es\) but train.processes is 1: set train.processes=4$"
     ):
         check_world_size(1, 4)
+
+
+def test_a_process_that_asked_to_die_with_its_parent_dies_when_the_parent_is_killed(tmp_path: Path) -> None:
+    # What keeps torchrun and its ranks from training on after `kill -9` of the stage (or of torchrun).
+    parent = tmp_path / "parent.py"
+    parent.write_text(
+        "import subprocess, sys, time\n"
+        "from visionlab.training.distributed import die_with_parent\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], preexec_fn=die_with_parent)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    launch = subprocess.Popen([sys.executable, str(parent)], stdout=subprocess.PIPE, text=True)
+    assert launch.stdout is not None
+    child = int(launch.stdout.readline())
+    os.kill(launch.pid, signal.SIGKILL)
+    launch.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(child, os.WNOHANG)  # not ours: reaped by init; the loop just waits
+        time.sleep(0.1)
+    status = Path(f"/proc/{child}/status")
+    assert not status.exists() or "State:\tZ" in status.read_text(), "the child outlived its killed parent"

@@ -23,6 +23,8 @@ from dvc_project import tracked_files
 from test_dvc_deps import STAGES as STAGE_DEFS
 from test_dvc_deps import expected_code
 
+pytestmark = pytest.mark.slow  # end to end: whole pipelines in DVC (see pyproject.toml)
+
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = {
     "check_params",

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 from dvc_project import Project, clone, make_project
 
+pytestmark = pytest.mark.slow  # end to end: whole pipelines in DVC (see pyproject.toml)
+
 SWEEP = {"lr-1e-3": 0.001, "lr-3e-3": 0.003}  # experiment name -> train.lr
 QUEUE_TIMEOUT_S = 300  # both queued experiments on 2 workers: about a minute on 2 busy cores
 DONE = {"Success", "Failed"}

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+import email.message
+import io
 import urllib.error
+import urllib.request
+import urllib.response
 from pathlib import Path
 
 import pytest
 import torch
-from torchvision.models import AlexNet_Weights, alexnet, resnet18
+from torchvision.models import alexnet, resnet18
 
 from visionlab.errors import PipelineError
-from visionlab.interpret import alexnet as alexnet_module
-from visionlab.interpret.alexnet import (
-    IMAGENET_WEIGHTS_URL,
-    AlexNet,
-    imagenet_class_names,
-    imagenet_weights_path,
-    load_alexnet,
-)
+from visionlab.interpret.alexnet import imagenet_weights_path, load_alexnet
 
 WEIGHTS_FILE = "alexnet-owt-7be5be79.pth"  # torchvision's published file name
 
 
 def _offline(*_args: object, **_kwargs: object) -> None:
     raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+
+def _wrong_file(request: urllib.request.Request) -> urllib.response.addinfourl:
+    return urllib.response.addinfourl(io.BytesIO(b"not the weights"), email.message.Message(), request.full_url)
 
 
 def _must_not_download(*_args: object, **_kwargs: object) -> None:
@@ -37,29 +38,9 @@ def _one_line(err: pytest.ExceptionInfo[PipelineError]) -> str:
 
 
 def test_class_names_are_imagenet_offline() -> None:
-    names = imagenet_class_names()
+    names = load_alexnet("none").class_names
     assert len(names) == 1000
     assert names[207] == "golden retriever"
-
-
-def test_our_alexnet_is_torchvisions_module_for_module() -> None:
-    torch.manual_seed(5)
-    ours = AlexNet().eval()
-    torch.manual_seed(5)
-    theirs = alexnet().eval()
-    ours_state, theirs_state = ours.state_dict(), theirs.state_dict()
-    assert list(ours_state) == list(theirs_state)
-    for key, value in theirs_state.items():
-        assert torch.equal(ours_state[key], value), key  # same shapes, same seeded initialisation
-    x = torch.rand(2, 3, 224, 224)
-    with torch.no_grad():
-        torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=0)
-
-
-def test_class_names_and_weights_url_are_torchvisions() -> None:
-    assert imagenet_class_names() == tuple(AlexNet_Weights.IMAGENET1K_V1.meta["categories"])
-    assert AlexNet_Weights.IMAGENET1K_V1.url == IMAGENET_WEIGHTS_URL
-    assert imagenet_weights_path().name == WEIGHTS_FILE
 
 
 def test_random_weights_are_flagged_and_reproducible() -> None:
@@ -126,12 +107,16 @@ def test_missing_weights_file_fails_in_one_line(tmp_path: Path) -> None:
     assert "no such file" in _one_line(err)
 
 
-def test_imagenet_weights_offline_say_where_to_put_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("urlopen", "reason"), [(_offline, "name resolution"), (_wrong_file, "invalid hash")])
+def test_imagenet_weights_not_downloaded_say_where_to_put_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, urlopen, reason: str
+) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(alexnet_module, "download", _offline)
+    monkeypatch.setattr(torch.hub, "urlopen", urlopen)  # what torch.hub.download_url_to_file calls
     with pytest.raises(PipelineError) as err:
         load_alexnet("IMAGENET1K_V1")
     message = _one_line(err)
+    assert "could not be downloaded" in message and reason in message
     expected = tmp_path / "torch" / "hub" / "checkpoints" / WEIGHTS_FILE
     assert str(expected) in message
     assert "alexnet.weights=none" in message and "alexnet.weights=path/to/alexnet.pth" in message
@@ -143,7 +128,7 @@ def test_cached_imagenet_weights_are_used_without_download(
 ) -> None:
     path, conv1 = saved_alexnet
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(alexnet_module, "download", _must_not_download)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", _must_not_download)
     cached = tmp_path / "torch" / "hub" / "checkpoints" / WEIGHTS_FILE
     assert imagenet_weights_path() == cached
     cached.parent.mkdir(parents=True)

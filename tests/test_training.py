@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -682,6 +683,15 @@ def test_train_stage_refuses_a_batch_that_does_not_split_among_the_processes(
     assert not (tmp_path / "out").exists()
 
 
+def test_train_stage_refuses_a_batch_larger_than_the_training_split(stage_inputs: Path, tmp_path: Path) -> None:
+    inputs = inputs_with(stage_inputs, tmp_path / "inputs", batch_size=1_000_000_000)
+    refused = run_stage("train.py", *train_stage_args(inputs, tmp_path / "out"))
+    lines = refused.stderr.strip().splitlines()
+    assert refused.returncode == 1 and len(lines) == 1, refused.stderr[-3000:]
+    assert re.fullmatch(r"error: batch_size 1000000000 is larger than the \d+ training images: lower it", lines[0])
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_refusal_on_every_rank_is_still_one_line(stage_inputs: Path, tmp_path: Path) -> None:
     # Each rank refuses the foreign resume checkpoint; the user sees that line once, not torchrun's report.
     inputs = inputs_with(stage_inputs, tmp_path / "inputs", processes=2, resume=True)
@@ -708,8 +718,10 @@ def _processes_naming(text: str) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the ranks")
-def test_an_interrupted_launch_leaves_no_rank_running(stage_inputs: Path, tmp_path: Path) -> None:
-    # Ctrl-C (or DVC stopping the stage) reaches torchrun and both ranks: none trains on and writes outputs.
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_an_interrupted_launch_leaves_no_rank_running(stage_inputs: Path, tmp_path: Path, stop: int) -> None:
+    # Ctrl-C (or DVC stopping the stage) reaches torchrun and both ranks; after kill -9 of the stage
+    # (or an out-of-memory kill) the kernel ends them (PR_SET_PDEATHSIG): none trains on and writes outputs.
     inputs = inputs_with(stage_inputs, tmp_path / "inputs", processes=2, epochs=500)
     out = tmp_path / "out"
     launch = subprocess.Popen(
@@ -725,7 +737,7 @@ def test_an_interrupted_launch_leaves_no_rank_running(stage_inputs: Path, tmp_pa
             break
     ranks = [pid for pid in _processes_naming(str(out)) if pid != launch.pid]
     assert len(ranks) >= 3  # torchrun and its two ranks
-    launch.send_signal(signal.SIGINT)
+    launch.send_signal(stop)
     launch.communicate(timeout=60)
     assert launch.returncode != 0
     deadline = time.monotonic() + 10

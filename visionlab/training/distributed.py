@@ -10,6 +10,7 @@ the same ``batch_size``, to rounding.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -93,6 +94,9 @@ def check_batch_split(batch_size: int, processes: int) -> None:
 
 def check_devices(processes: int, device: torch.device) -> None:
     """Refuse a device the ranks cannot share out: checked before any process starts, and by each rank."""
+    if device.type == "cpu" and processes > (cores := len(os.sched_getaffinity(0))):
+        # Each rank holds the whole training set: more ranks than cores only multiplies the memory.
+        raise PipelineError(f"train.processes={processes} on the CPU, but this machine gives it {cores} core(s)")
     if device.type == "mps":
         raise PipelineError("device=mps cannot train under torchrun (NCCL needs CUDA, gloo CPU tensors); use cpu")
     if device.type == "cuda":
@@ -132,6 +136,7 @@ def relaunch_under_torchrun(processes: int, module: str) -> int:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=die_with_parent,
     )
 
     def forward(signum: int, frame: Any) -> None:
@@ -162,6 +167,23 @@ def relaunch_under_torchrun(processes: int, module: str) -> int:
             signal.signal(sig, handler)
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when its parent dies, whatever killed the parent (Linux).
+
+    Set in torchrun (parent: the stage) and in every rank (parent: torchrun), so a ``kill -9`` of the
+    stage or an out-of-memory kill takes the whole tree with it; signal handlers cannot do that.
+    """
+    if sys.platform != "linux":
+        return
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request was made
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _signal_group(child: subprocess.Popen, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):  # already gone
         os.killpg(child.pid, signum)
@@ -183,6 +205,7 @@ def join_world(device: torch.device) -> tuple[torch.device, World]:
     """Under torchrun: this rank's device and a process group (NCCL on CUDA, gloo on the CPU); else as it is."""
     if not launched_by_torchrun():
         return device, SINGLE
+    die_with_parent()
     rank, size, local_rank = (int(os.environ[key]) for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
     device = rank_device(device, local_rank, size)
     if device.type == "cuda":
