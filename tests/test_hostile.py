@@ -792,7 +792,7 @@ def test_train_on_a_full_disk_is_one_line_naming_the_dvclive_folder(
 ) -> None:
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     params.update(device="cpu", data={**params["data"], "val_fraction": 0.25})
-    params["train"].update(epochs=1, batch_size=4)
+    params["train"].update(epochs=1, batch_size=2)
     params["cnn"].update(TINY_CNN)
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     out = project / "out"
