@@ -891,3 +891,19 @@ def test_a_stage_killed_midway_leaves_no_temp_file_when_dvc_restores_it_from_the
     restored = p.dvc("repro")
     assert p.ran(restored) == set() and (tmp_path / "out" / "result.txt").read_text() == "A"  # from the run-cache
     assert [q for q in tmp_path.rglob("*.tmp*") if not {".dvc", ".git"} & set(q.parts)] == []
+
+
+def test_without_o_tmpfile_a_named_temp_file_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(visionlab.io, "_unnamed", lambda folder: None)  # as on macOS, or a filesystem without it
+    names: list[str] = []
+    visionlab.io.write_atomic(tmp_path / "a.txt", lambda tmp: names.append(tmp.name) or tmp.write_text("whole"))
+    with pytest.raises(ZeroDivisionError):
+        visionlab.io.write_atomic(tmp_path / "b.txt", lambda tmp: tmp.write_text("half") / 0)
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"] and (tmp_path / "a.txt").read_text() == "whole"
+    assert names[0].startswith(".a.txt.") and names[0].endswith(".tmp.txt")  # git-ignored, if a kill leaves it
+
+
+def test_an_oserror_no_stage_words_is_one_line_naming_the_file(tmp_path: Path, capfd: Any) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        run_stage(lambda: tmp_path.write_text("x"))  # IsADirectoryError, with its filename
+    assert one_error_line(int(exit_.value.code), capfd.readouterr().err) == f"error: {tmp_path}: Is a directory"
