@@ -84,8 +84,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             raise  # not the output's fault (a download's network error, say): the caller words it
         staged = _staging(path) if tmp.parent == Path("/proc/self/fd") else tmp
         try:
-            if staged is not tmp:  # name the unnamed file; a dir fd makes CPython call linkat(AT_SYMLINK_FOLLOW)
-                os.link(tmp, staged, src_dir_fd=int(tmp.name))
+            if staged is not tmp:  # name the unnamed file: with any src_dir_fd (ignored: the path is absolute)
+                os.link(tmp, staged, src_dir_fd=int(tmp.name))  # CPython calls linkat(AT_SYMLINK_FOLLOW)
             os.replace(staged, path)
         except OSError as err:
             raise _cannot_write(path, err) from None
