@@ -120,6 +120,8 @@ def test_a_photo_is_turned_upright_by_its_exif_orientation(tmp_path: Path) -> No
     Image.fromarray(array).save(tmp_path / "phone.png", exif=exif)
     pixels = read_photo(tmp_path / "phone.png")
     assert float(pixels[:, 0].mean()) == pytest.approx(1) and float(pixels[:, -1].mean()) == pytest.approx(0)
+    Image.fromarray(array).save(tmp_path / "bad.png", exif=b"Exif\x00\x00not TIFF")
+    assert torch.equal(read_photo(tmp_path / "bad.png")[:, 0], pixels[:, :, 0])  # unreadable EXIF: as stored
 
 
 def test_a_file_name_with_a_pipe_or_a_line_break_stays_in_its_table_cell() -> None:

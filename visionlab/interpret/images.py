@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -51,7 +52,8 @@ def photo_pixels(image: Image.Image, resize: int = RESIZE, crop: int = CROP) -> 
     problem = size_problem(*image.size)
     if problem is not None:
         raise ValueError(problem)
-    image = ImageOps.exif_transpose(image)
+    with contextlib.suppress(SyntaxError):  # EXIF that is not TIFF inside: nothing to turn it by
+        image = ImageOps.exif_transpose(image)
     if image.mode.startswith("I"):  # 16-bit greyscale: convert("RGB") would clip every value above 255 to white
         image = Image.fromarray((np.asarray(image).clip(0, 65535) / 257).round().astype(np.uint8))
     image = image.convert("RGB")
