@@ -20,6 +20,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -34,11 +35,15 @@ from visionlab.data.cifar import Split
 from visionlab.errors import PipelineError, run_stage
 from visionlab.interpret import images
 from visionlab.interpret.alexnet import load_alexnet
-from visionlab.interpret.images import folder_photos, read_photo
+from visionlab.interpret.images import InputImage, folder_photos, read_photo
+from visionlab.interpret.predict import MODES, Guess, Prediction, predictions_markdown
 from visionlab.models import build_model
 from visionlab.models.normalize import Normalized
 from visionlab.models.trained import load_trained
 from visionlab.params import TrainParams
+from visionlab.reporting.page.analyses import _included
+from visionlab.reporting.page.blocks import Table
+from visionlab.reporting.page.render import to_markdown
 from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
 
 # --- photos --------------------------------------------------------------------------------------
@@ -93,11 +98,39 @@ def test_folder_skips_a_hostile_photo_with_a_warning_and_keeps_the_good(
 def test_folder_of_only_hostile_photos_is_one_error_with_the_reason(tmp_path: Path) -> None:
     Image.new("RGB", (1, 20000)).save(tmp_path / "tall.png")
     with pytest.raises(PipelineError) as info:
-        folder_photos(tmp_path)
+        list(folder_photos(tmp_path))
     assert str(info.value) == (
         f"none of the 1 file(s) in {tmp_path} is a readable image "
         "(tall.png: 1x20000 pixels, an aspect ratio beyond 20:1 (crop it)): add JPEG/PNG files or remove them"
     )
+
+
+def test_a_16_bit_greyscale_png_keeps_its_grey(tmp_path: Path) -> None:
+    path = tmp_path / "grey16.png"
+    Image.fromarray(np.full((30, 40), 32896, dtype=np.uint16)).save(path)  # 32896 / 65535 = 128 / 255
+    assert Image.open(path).mode.startswith("I")  # convert("RGB") would clip it to white
+    assert torch.allclose(read_photo(path), torch.full((3, 224, 224), 128 / 255))
+
+
+def test_a_photo_is_turned_upright_by_its_exif_orientation(tmp_path: Path) -> None:
+    array = np.zeros((20, 40, 3), dtype=np.uint8)
+    array[:, :20] = 255  # stored wide, white on the left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: turn 90 degrees clockwise to display, as a phone held upright writes it
+    Image.fromarray(array).save(tmp_path / "phone.png", exif=exif)
+    pixels = read_photo(tmp_path / "phone.png")
+    assert float(pixels[:, 0].mean()) == pytest.approx(1) and float(pixels[:, -1].mean()) == pytest.approx(0)
+    Image.fromarray(array).save(tmp_path / "bad.png", exif=b"Exif\x00\x00not TIFF")
+    assert torch.equal(read_photo(tmp_path / "bad.png")[:, 0], pixels[:, :, 0])  # unreadable EXIF: as stored
+
+
+def test_a_file_name_with_a_pipe_or_a_line_break_stays_in_its_table_cell() -> None:
+    guesses = [Guess(1, "goldfish", 0.5)]
+    pred = Prediction(InputImage("a|b\nc.png", "folder", torch.zeros(3, 1, 1)), dict.fromkeys(MODES, guesses))
+    alex = SimpleNamespace(random_weights=True, weights="none")
+    (table,) = [b for b in _included(predictions_markdown([pred], 1, alex)) if isinstance(b, Table)]
+    assert [row[0] for row in table.rows] == ["a|b\\nc.png"] * 2  # both modes' rows, the break shown as \n
+    assert _included(to_markdown([table])) == [table]  # and so in the report's markdown
 
 
 # --- special files in the photo folder ---------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import weakref
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,6 +18,7 @@ import yaml
 from PIL import Image
 
 from visionlab.errors import PipelineError, run_stage
+from visionlab.interpret import images, predict
 from visionlab.metrics.attack import AttackInfo, AttackMetrics
 from visionlab.metrics.channels import ChannelsInfo, ChannelsMetrics
 from visionlab.metrics.classes import ClassInfo, ClassMetrics
@@ -247,6 +249,27 @@ def test_predict_stage_with_folder_images(ws: Workspace) -> None:
     rows = (ws.out / "p.csv").read_text().strip().splitlines()
     assert len(rows) == 1 + 4 * 2 * 3  # header + images x (with, without) x top-3
     assert "RANDOM WEIGHTS" in (ws.out / "p.md").read_text()
+
+
+def test_predict_holds_a_few_images_at_once_whatever_the_folder_holds(ws: Workspace) -> None:
+    for i in range(8):
+        Image.fromarray(np.full((8, 8, 3), 10 * i, dtype=np.uint8)).save(ws.images / f"p{i:02}.png")
+    ws.monkeypatch.setattr(predict, "BATCH", 1)
+    ws.monkeypatch.setattr(predict, "SHOWN", 1)
+    alive: list[weakref.ref[torch.Tensor]] = []  # every photo's pixels, while anything holds them
+    held: list[int] = []  # photos held, as each is read
+    read_photo = images.read_photo
+
+    def counted(path: Path) -> torch.Tensor:
+        alive.append(weakref.ref(pixels := read_photo(path)))
+        held.append(sum(ref() is not None for ref in alive))
+        return pixels
+
+    ws.monkeypatch.setattr(images, "read_photo", counted)
+    assert ws.run("predict", predict={"cifar_images": 0})[0] == 0
+    assert len(held) == 9 and max(held) == 3  # the one shown (the sample), the last batch, the one being read
+    assert len((ws.out / "p.csv").read_text().splitlines()) == 1 + 9 * 2 * 3  # every image's top 3, both ways
+    assert "The first 1 of the 9 images" in (ws.out / "p.md").read_text()
 
 
 def test_maximize_class_on_alexnet(ws: Workspace) -> None:

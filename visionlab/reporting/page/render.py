@@ -6,11 +6,8 @@ import html
 import re
 from collections.abc import Sequence
 
+from visionlab.reporting import md_cell
 from visionlab.reporting.page.blocks import Alert, Block, Bullets, Figure, FigureRow, Heading, Para, Table
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 def _md_alt(text: str) -> str:
@@ -29,8 +26,8 @@ def to_markdown(blocks: Sequence[Block]) -> str:
         elif isinstance(block, Bullets):
             out.append("\n".join(f"- {item}" for item in block.items))
         elif isinstance(block, Table):
-            lines = ["| " + " | ".join(map(_md_cell, block.header)) + " |", "|" + "---|" * len(block.header)]
-            lines += ["| " + " | ".join(map(_md_cell, row)) + " |" for row in block.rows]
+            lines = ["| " + " | ".join(map(md_cell, block.header)) + " |", "|" + "---|" * len(block.header)]
+            lines += ["| " + " | ".join(map(md_cell, row)) + " |" for row in block.rows]
             out.append("\n".join(lines))
         elif isinstance(block, Figure | FigureRow):
             figures = block.figures if isinstance(block, FigureRow) else [block]
