@@ -531,7 +531,7 @@ def test_benchmark_prints_both_loops_per_precision_and_the_old_baseline(model: s
         [
             sys.executable,
             "-m",
-            "visionlab.training.benchmark",
+            "tools.benchmark",
             "--model",
             model,
             "--width",
