@@ -90,21 +90,12 @@ class Sizes:
 
 
 FULL = Sizes(50_000, (128, 512), 40, 3, {"resnet": {"width": 64}}, 2, 10, 16, 40.0)
-TINY = Sizes(
-    256,
-    (16, 32),
-    2,
-    1,
-    {
-        "resnet": {"width": 4, "blocks": [1, 1, 1, 1]},
-        "cnn": {"channels": [4, 4, 4, 4], "fc_widths": [16, 16, 16]},
-        "fast": {"widths": [8, 8, 8]},
-    },
-    1,
-    2,
-    2,
-    30.0,
-)
+TINY_CONFIGS = {
+    "resnet": {"width": 4, "blocks": [1, 1, 1, 1]},
+    "cnn": {"channels": [4, 4, 4, 4], "fc_widths": [16, 16, 16]},
+    "fast": {"widths": [8, 8, 8]},
+}
+TINY = Sizes(256, (16, 32), 2, 1, TINY_CONFIGS, 1, 2, 2, 30.0)
 
 
 @dataclass

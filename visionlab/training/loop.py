@@ -356,15 +356,7 @@ def _start(run: TrainingRun, model: nn.Module) -> tuple[Any, ...]:
     state = None
     if params.resume and run.checkpoint_path.is_file():
         state = load_resume_checkpoint(run.checkpoint_path, run.fingerprint(), device)
-        restore_training_state(state, model, optimizer, scheduler, generator, run.checkpoint_path)
-        if lookahead is not None:
-            try:
-                lookahead.load_state_dict(state["lookahead_state"])
-            except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
-                raise PipelineError(
-                    f"cannot resume from {run.checkpoint_path}: its lookahead_state does not fit the run "
-                    f"({type(err).__name__}); delete it or set train.resume=false"
-                ) from None
+        restore_training_state(state, model, optimizer, scheduler, lookahead, generator, run.checkpoint_path)
     return optimizer, scheduler, lookahead, generator, state
 
 
