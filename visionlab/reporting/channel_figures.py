@@ -7,8 +7,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
-from visionlab.interpret.analytic import ReceptiveField
-from visionlab.interpret.maximize import ChannelResult
+from visionlab.interpret.maximize import ChannelResult, ReceptiveField
 from visionlab.reporting.figure_style import rgb, title_with_banner
 
 
