@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -71,24 +72,19 @@ class Provenance:
     sample: list[str] = field(default_factory=list)
     smoke: list[str] = field(default_factory=list)
 
+    def kinds(self) -> list[tuple[str, list[str]]]:
+        """(label, sentences) of each kind that applies."""
+        kinds = [("Random weights", self.random_weights), ("Sample data", self.sample), ("Smoke settings", self.smoke)]
+        return [(label, items) for label, items in kinds if items]
+
     def merge(self, other: Provenance) -> None:
-        for mine, theirs in (
-            (self.random_weights, other.random_weights),
-            (self.sample, other.sample),
-            (self.smoke, other.smoke),
-        ):
-            mine.extend(item for item in theirs if item not in mine)
+        for kind in fields(self):
+            mine = getattr(self, kind.name)
+            mine.extend(item for item in getattr(other, kind.name) if item not in mine)
 
     def alerts(self) -> list[Block]:
         """The per-section warnings, one block per kind."""
-        blocks: list[Block] = []
-        if self.random_weights:
-            blocks.append(Alert("**Random weights:** " + " ".join(self.random_weights)))
-        if self.sample:
-            blocks.append(Alert("**Sample data:** " + " ".join(self.sample)))
-        if self.smoke:
-            blocks.append(Alert("**Smoke settings:** " + " ".join(self.smoke)))
-        return blocks
+        return [Alert(f"**{label}:** " + " ".join(items)) for label, items in self.kinds()]
 
 
 def full_epochs(model: str) -> tuple[int, str]:
@@ -100,10 +96,6 @@ def full_epochs(model: str) -> tuple[int, str]:
 
 def join_and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _sentence_list(items: Sequence[str]) -> str:
-    return "; ".join(items) + "."
 
 
 def model_provenance(models: dict[str, EvalInfo]) -> Provenance:
@@ -126,7 +118,7 @@ def model_provenance(models: dict[str, EvalInfo]) -> Provenance:
         if isinstance(width, int) and not isinstance(width, bool) and width < SEED_RESNET_WIDTH:
             problems.append(f"width {width} (the seed: {SEED_RESNET_WIDTH})")
         if problems:
-            smoke.setdefault(f"trained with {_sentence_list(problems)}", []).append(title)
+            smoke.setdefault(f"trained with {'; '.join(problems)}.", []).append(title)
     p = Provenance()
     for statements, out in ((sample, p.sample), (smoke, p.smoke)):
         for what, titles in statements.items():
@@ -134,27 +126,18 @@ def model_provenance(models: dict[str, EvalInfo]) -> Provenance:
     return p
 
 
-def trained_provenance(model: ProbedModel, title: str) -> Provenance:
-    """For maximize_class/attack on a CIFAR model: what that model was trained on, from its checkpoint."""
-    p = Provenance()
-    trained = model.trained_model
-    if trained is None:
-        return p
-    if trained.subset:
-        p.sample.append(f"The probed {title} was trained on the CIFAR-10 sample.")
-    full, whose = full_epochs(model.name)
-    if trained.epochs is not None and trained.epochs < full:
-        p.smoke.append(f"The probed {title} trained {trained.epochs} epochs ({whose}: {full}).")
-    return p
-
-
 def probed_provenance(model: ProbedModel) -> Provenance:
-    """Random AlexNet weights, or what the probed CIFAR model was trained on."""
+    """Random AlexNet weights, or what the probed CIFAR model was trained on (from its checkpoint)."""
     p = Provenance()
+    trained, title = model.trained_model, MODEL_TITLES.get(model.name)
     if model.name == "alexnet" and model.random_weights:
         p.random_weights.append(RANDOM_ALEXNET)
-    elif model.name in MODELS:
-        p.merge(trained_provenance(model, MODEL_TITLES[model.name]))
+    elif title is not None and trained is not None:
+        if trained.subset:
+            p.sample.append(f"The probed {title} was trained on the CIFAR-10 sample.")
+        full, whose = full_epochs(model.name)
+        if trained.epochs is not None and trained.epochs < full:
+            p.smoke.append(f"The probed {title} trained {trained.epochs} epochs ({whose}: {full}).")
     return p
 
 
@@ -226,8 +209,7 @@ def _seed_cifar(model: str, key: str, fmt: Callable[[float], str]) -> str:
 def cifar_section(
     inputs: Inputs, models: dict[str, Evaluation], training: dict[str, Training], page_dir: Path
 ) -> tuple[list[Block], Provenance]:
-    prov = Provenance()
-    prov.merge(model_provenance({name: m.info for name, m in models.items()}))
+    prov = model_provenance({name: m.info for name, m in models.items()})
     loss = lambda v: f"{v:.4f}"  # noqa: E731
     # label, value (test scores from evaluate, the last epoch's from the train stage's DVCLive summary), seed key
     rows_spec: list[tuple[str, Callable[[str], float], str, Callable[[float], str]]] = [
@@ -306,29 +288,18 @@ FULL_SWEEP_SHIPS = 100  # a full run's attack.max_images; fewer is a smoke setti
 def _included(markdown: str) -> list[Block]:
     """A stage's markdown (headings, paragraphs, pipe tables) as blocks, its headings demoted below ours."""
     blocks: list[Block] = []
-    lines = markdown.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i].strip()
-        if not line:
-            i += 1
-        elif line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            blocks.append(Heading(min(6, level + 2), line[level:].strip()))
-            i += 1
-        elif line.startswith("|"):
-            rows = []
-            while i < len(lines) and lines[i].strip().startswith("|"):
-                rows.append(_cells(lines[i]))
-                i += 1
+    lines = (line.strip() for line in markdown.splitlines())
+    for kind, group in groupby(lines, key=lambda line: line[:1] if line[:1] in ("", "#", "|") else "text"):
+        if kind == "#":
+            for line in group:
+                level = len(line) - len(line.lstrip("#"))
+                blocks.append(Heading(min(6, level + 2), line[level:].strip()))
+        elif kind == "|":
+            rows = [_cells(line) for line in group]
             body = [r for r in rows[1:] if not all(re.fullmatch(r":?-+:?", c) for c in r)]
             blocks.append(Table(rows[0], body))
-        else:
-            text = []
-            while i < len(lines) and lines[i].strip() and not lines[i].strip().startswith(("#", "|")):
-                text.append(lines[i].strip())
-                i += 1
-            blocks.append(Para(" ".join(text)))
+        elif kind == "text":
+            blocks.append(Para(" ".join(group)))
     return blocks
 
 
@@ -627,21 +598,15 @@ def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
     for _, prov in sections:
         overall.merge(prov)
     top: list[Block] = [Heading(1, "Results: CIFAR-10 classifiers and AlexNet interpretability")]
-    kinds = [
-        ("Random weights", overall.random_weights),
-        ("Sample data", overall.sample),
-        ("Smoke settings", overall.smoke),
-    ]
-    found = [label for label, items in kinds if items]
-    if found:
+    if kinds := overall.kinds():
         top.append(
             Alert(
                 f"**Not comparable with the seed report: these results come from "
-                f"{join_and([label.lower() for label in found])}.** Each section below says what this "
+                f"{join_and([label.lower() for label, _ in kinds])}.** Each section below says what this "
                 "affects."
             )
         )
-        top.append(Bullets([f"**{label}:** {' '.join(items)}" for label, items in kinds if items]))
+        top.append(Bullets([f"**{label}:** {' '.join(items)}" for label, items in kinds]))
     else:
         top.append(
             Para(
