@@ -130,16 +130,8 @@ def _html_figure(figure: Figure) -> str:
 
 
 def to_html(blocks: Sequence[Block], title: str) -> str:
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        f"<style>{STYLE}</style>",
-        "</head>",
-        "<body>",
-    ]
+    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">']
+    out += [f"<title>{html.escape(title)}</title>", f"<style>{STYLE}</style>", "</head>", "<body>"]
     for block in blocks:
         if isinstance(block, Heading):
             out.append(f"<h{block.level}>{_inline(block.text)}</h{block.level}>")
