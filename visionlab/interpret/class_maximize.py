@@ -65,51 +65,38 @@ class ClassResult:
     jittered_top1: torch.Tensor  # (trials,) top-1 class of each jittered copy
 
 
-def maximize_class(
-    clf: Classifier,
-    class_index: int,
-    objective: str,
-    steps: int,
-    step_size: float,
-    init_mean: float,
-    init_std: float,
-    seed: int,
-    trials: int,
-    max_shift: float,
-    max_scale: float,
-) -> ClassResult:
-    """Ascend p(class) or its logit from seeded noise, then re-score randomly shifted/rescaled copies."""
+def maximize_class_with(clf: Classifier, settings: MaximizeClassParams, seed: int, section: str) -> ClassResult:
+    """Ascend p(class) or its logit from seeded noise, then re-score randomly shifted/rescaled copies.
+
+    ``settings`` is the params section ``section`` (which names it in errors).
+    """
+    index = settings.class_index
+    clf.check_class(index, f"{section}.class_index")
     device = next(clf.model.parameters()).device
-    init = noise_image(clf.input_size, init_mean, init_std, seed, device)
-    result = gradient_ascent(class_objective(clf.model, class_index, objective), init, steps, step_size, desc="class")
-    image = result.images
-    jittered = random_shift_rescale(image.cpu(), trials, max_shift, max_scale, torch.Generator().manual_seed(seed + 1))
+    init = noise_image(clf.input_size, settings.init_mean, settings.init_std, seed, device)
+    objective = class_objective(clf.model, index, settings.objective)
+    image = gradient_ascent(objective, init, settings.steps, settings.step_size, desc="class").images
+    generator = torch.Generator().manual_seed(seed + 1)
+    jittered = random_shift_rescale(
+        image.cpu(), settings.robustness_trials, settings.max_shift, settings.max_scale, generator
+    )
     with torch.no_grad():
         logits = clf.model(torch.cat([init, image, jittered.images.to(device)]))
         probs = F.softmax(logits, dim=1).cpu()
     values, indices = probs[1].topk(min(5, clf.num_classes))
     return ClassResult(
-        class_index=class_index,
-        objective=objective,
+        class_index=index,
+        objective=settings.objective,
         initial=init[0].cpu(),
         image=image[0].cpu(),
-        initial_probability=float(probs[0, class_index]),
-        probability=float(probs[1, class_index]),
-        logit=float(logits[1, class_index]),
+        initial_probability=float(probs[0, index]),
+        probability=float(probs[1, index]),
+        logit=float(logits[1, index]),
         top=[(int(i), float(p)) for p, i in zip(values, indices, strict=True)],
         jittered=jittered,
-        jittered_probabilities=probs[2:, class_index],
+        jittered_probabilities=probs[2:, index],
         jittered_top1=probs[2:].argmax(dim=1),
     )
-
-
-def maximize_class_with(clf: Classifier, settings: MaximizeClassParams, seed: int, section: str) -> ClassResult:
-    """:func:`maximize_class` with a params section (``section`` names it in errors)."""
-    clf.check_class(settings.class_index, f"{section}.class_index")
-    return maximize_class(
-        clf, settings.class_index, settings.objective, settings.steps, settings.step_size, settings.init_mean,
-        settings.init_std, seed, settings.robustness_trials, settings.max_shift, settings.max_scale,
-    )  # fmt: skip
 
 
 def class_records(
