@@ -15,7 +15,7 @@ from test_dvc_deps import import_closure
 
 import visionlab.metrics
 from visionlab.errors import PipelineError
-from visionlab.metrics.record import Count, Fraction, Info, Metrics, leaf_fields, load_record, write_record
+from visionlab.metrics.record import Count, Fraction, Info, Metrics, NonEmpty, leaf_fields, load_record, write_record
 
 MODULES = [
     importlib.import_module(f"visionlab.metrics.{m.name}") for m in pkgutil.iter_modules(visionlab.metrics.__path__)
@@ -41,7 +41,7 @@ class Inner:
 class Sample(Metrics):
     inner: Inner
     loss: float
-    per_key: dict[str, Inner]
+    per_key: NonEmpty[Inner]
     optional: Inner | None = None
 
 
@@ -72,7 +72,7 @@ def test_a_record_round_trips_and_leaves_out_none(tmp_path: Path) -> None:
         (lambda d: d["inner"].update(count=2.5), "m.json: inner.count must be a non-negative integer, got 2.5"),
         (lambda d: d.update(loss="low"), 'm.json: loss must be a finite number, got "low"'),
         (lambda d: d.update(loss=float("inf")), "m.json: loss must be a finite number, got inf"),
-        (lambda d: d.update(loss=None), "m.json: loss must not be null"),
+        (lambda d: d.update(loss=None), "m.json: loss must be a finite number, got null"),
         (lambda d: d.update(inner=[1]), "m.json: inner must be an object, got [1]"),
         (lambda d: d.update(per_key={}), "m.json: per_key must be a non-empty object, got {}"),
         (lambda d: d.update(optional={"rate": 0.5}), "m.json: missing optional.count"),

@@ -712,3 +712,13 @@ def test_the_figures_note_holds_fast_to_its_own_default_length_not_the_seeds() -
     assert "SHORT RUN: the seed trained 100 epochs" in provenance_note(summary, model_name="resnet")
     short = provenance_note({**summary, "epochs": 2}, model_name="fast")
     assert short.endswith("SHORT RUN: fast's default recipe trains 14 epochs")
+
+
+def test_a_fast_run_of_the_shipped_recipe_reads_as_full_and_one_epoch_less_as_short() -> None:
+    # The report holds fast to its recipe's default length, kept in the code, not in params.yaml.
+    from visionlab.reporting.training_figures import provenance_note
+
+    epochs = yaml.safe_load((ROOT / "params.yaml").read_text())["fast"]["train"]["epochs"]
+    summary = {"epochs": epochs, "device": "cpu", "train_images": 45000, "subset": False}
+    assert "SHORT RUN" not in provenance_note(summary, model_name="fast")
+    assert "SHORT RUN" in provenance_note({**summary, "epochs": epochs - 1}, model_name="fast")

@@ -1,9 +1,14 @@
-"""One error type for every problem a user can fix, and the entry-point wrapper that prints it."""
+"""One error type for every problem a user can fix, the entry-point wrapper that prints it, and the
+schema rules whose failures read as one of its lines."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, ValidationError, WrapValidator
+from pydantic_core import PydanticCustomError
 
 
 class PipelineError(Exception):
@@ -23,3 +28,69 @@ def run_stage(main: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
+
+
+def rule(phrase: str, base: Any, item: str | None = None, **constraints: Any) -> Any:
+    """``base`` under pydantic's strict checks (no 1 for true, no 10.0 for 10) and ``constraints``, any
+    failure worded ``must be <phrase>``; for a list, ``item`` words a failure of one of its values."""
+
+    def reword(value: Any, handler: Callable[[Any], Any]) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as err:
+            inside = item is not None and any(e["loc"] for e in err.errors())
+            raise PydanticCustomError("rule", item if inside else phrase) from None
+
+    return Annotated[base, Field(**{"strict": True, **constraints}), WrapValidator(reword)]
+
+
+# The two rules both schemas (params, metrics records) share.
+Count = rule("a non-negative integer", int, ge=0)  # images, steps, indices, paddings
+NonNegative = rule("a non-negative number", float, ge=0, allow_inf_nan=False)  # losses, seconds, norms, decays
+
+
+def check(phrase: str, ok: Callable[[Any], bool]) -> AfterValidator:
+    """A further rule on a value already of its type, worded ``must be <phrase>``."""
+
+    def after(value: Any) -> Any:
+        if not ok(value):
+            raise PydanticCustomError("rule", phrase)
+        return value
+
+    return AfterValidator(after)
+
+
+UNKNOWN = ("unexpected_keyword_argument", "extra_forbidden", "invalid_key")  # the last: a key that is not text
+PHRASES = {  # pydantic's own failures of a type without a rule
+    "dataclass_type": "a mapping",
+    "float_type": "a finite number",
+    "finite_number": "a finite number",
+    "int_type": "an integer",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+}
+
+
+def one_line(
+    err: ValidationError,
+    source: str,
+    show: Callable[[Any], str],
+    phrases: dict[str, str] | None = None,
+    known: Callable[[tuple[Any, ...]], Iterable[str]] = lambda loc: (),
+    prefix: tuple[Any, ...] = (),
+) -> PipelineError:
+    """pydantic's first error (an unknown key before any value) as one line naming the key (dotted, with
+    ``[i]`` for a list's value), the rule (``phrases`` words pydantic's own) and the value as ``show``
+    writes it; ``known(loc)`` lists the keys of the mapping at ``loc``."""
+    errors = err.errors()
+    first = next((e for e in errors if e["type"] in UNKNOWN), errors[0])
+    loc = (*prefix, *first["loc"])
+    if first["type"] in UNKNOWN:
+        return PipelineError(f"{source}: unknown key {'.'.join(map(str, loc))} (known: {', '.join(known(loc[:-1]))})")
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).removeprefix(".") or "top level"
+    if first["type"] in ("missing", "missing_argument"):
+        return PipelineError(f"{source}: missing {key}")
+    phrase = {**PHRASES, **(phrases or {})}.get(first["type"], first["msg"])  # a rule's message is its phrase
+    return PipelineError(f"{source}: {key} must be {phrase}, got {show(first['input'])}")

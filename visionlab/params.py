@@ -1,355 +1,255 @@
 """The typed schema of ``params.yaml`` and its one loader.
 
-Every section is a frozen dataclass. Each field carries a check; :func:`load_params`
-rejects unknown keys, wrong types and out-of-range values before any work starts, in one
-line that names the key, e.g. ``params.yaml: train.epochs must be a positive integer, got -3``.
+Every section is a frozen pydantic dataclass whose fields carry their rules; :func:`load_params` refuses
+unknown keys, wrong types and out-of-range values before any work starts, in one line that names the
+key, e.g. ``params.yaml: train.epochs must be a positive integer, got -3``. The file is read as DVC
+reads it (ruamel.yaml, YAML 1.2), so what runs is what ``dvc.lock`` records.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import re
-import types
-import typing
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
+from ruamel.yaml import YAML, YAMLError
 
-from visionlab.errors import PipelineError
+from visionlab.errors import Count, NonNegative, PipelineError, check, one_line, rule
 from visionlab.io import read_text
 
 MODEL_NAMES = ("cnn", "resnet", "fast")
 PRECISIONS = ("auto", "fp32", "bf16")
-
-# --- value checks: each returns the phrase "must be ..." when the value is wrong ---------------
-
-Check = Callable[[Any], "str | None"]
-
-
-def _int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _number(value: Any) -> bool:
-    return _int(value) or (isinstance(value, float) and math.isfinite(value))
-
-
-def positive_int(value: Any) -> str | None:
-    return None if _int(value) and value > 0 else "a positive integer"
-
-
-def non_negative_int(value: Any) -> str | None:
-    return None if _int(value) and value >= 0 else "a non-negative integer"
-
-
-def positive_number(value: Any) -> str | None:
-    return None if _number(value) and value > 0 else "a positive number"
-
-
-def non_negative_number(value: Any) -> str | None:
-    return None if _number(value) and value >= 0 else "a non-negative number"
-
-
-def fraction_open(value: Any) -> str | None:
-    return None if _number(value) and 0 < value < 1 else "a number strictly between 0 and 1"
-
-
-def fraction_closed_open(value: Any) -> str | None:
-    return None if _number(value) and 0 <= value < 1 else "a number in [0, 1)"
-
-
-def int_range(low: int, high: int) -> Check:
-    def check(value: Any) -> str | None:
-        return None if _int(value) and low <= value <= high else f"an integer in {low}..{high}"
-
-    return check
-
-
-def one_of(*choices: str) -> Check:
-    def check(value: Any) -> str | None:
-        return None if value in choices else "one of " + ", ".join(choices)
-
-    return check
-
-
-def text(value: Any) -> str | None:
-    return None if isinstance(value, str) and value.strip() else "a non-empty string"
-
-
-def md5_hex(value: Any) -> str | None:
-    ok = isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value.lower())
-    return None if ok else "a 32-digit hex md5"
-
-
-def boolean(value: Any) -> str | None:
-    return None if isinstance(value, bool) else "true or false"
-
-
-def device_name(value: Any) -> str | None:
-    ok = isinstance(value, str) and re.fullmatch(r"auto|cpu|cuda|cuda:[0-9]+|mps", value) is not None
-    return None if ok else "one of auto, cpu, cuda, cuda:N, mps"
-
-
-def list_of(item: Check, min_len: int = 1, max_len: int | None = None) -> Check:
-    def check(value: Any) -> str | None:
-        wrong_len = max_len is not None and len(value) > max_len if isinstance(value, list) else False
-        if not isinstance(value, list) or len(value) < min_len or wrong_len:
-            size = f"{min_len}" if max_len == min_len else f"at least {min_len}"
-            return f"a list of {size} values, each {item(None)}"
-        for element in value:
-            if item(element) is not None:
-                return f"a list whose values are each {item(element)}"
-        return None
-
-    return check
-
-
 # torch.manual_seed takes up to 2**64 - 1 and numpy's default_rng any size, but stages also seed
 # with seed + 1, and numpy's legacy generators (and much else) take only 32 bits: one bound for all.
 MAX_SEED = 2**32 - 1
-IMAGE_SIZE = 32  # CIFAR-10 images are 32x32
+# The map size each of the 4 stages of a model sees on CIFAR-10's 32x32 images, each halving it.
+MAPS = (32, 16, 8, 4)
+
+PositiveInt = rule("a positive integer", int, gt=0)
+PositiveNumber = rule("a positive number", float, gt=0, allow_inf_nan=False)
+OpenFraction = rule("a number strictly between 0 and 1", float, gt=0, lt=1)
+FractionBelowOne = rule("a number in [0, 1)", float, ge=0, lt=1)
+Flag = rule("true or false", bool)
+Text = rule("a non-empty string", str, pattern=r"\S")
 
 
-def feature_maps(blocks: int, size: int = IMAGE_SIZE) -> list[int]:
-    """The map size each of ``blocks`` stages sees when every stage after the first halves it (32, 16, 8, 4)."""
-    maps = [size]
-    for _ in range(blocks - 1):
-        maps.append(-(-maps[-1] // 2))
-    return maps
+def one_of(*choices: str) -> Any:
+    return rule("one of " + ", ".join(choices), Literal[choices], strict=None)  # a literal matches exactly
 
 
-def param(default: Any, check: Check) -> Any:
-    """A dataclass field with a default (copied if mutable) and a value check."""
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"check": check})
-    return field(default=default, metadata={"check": check})
+def int_range(low: int, high: int) -> Any:
+    return rule(f"an integer in {low}..{high}", int, ge=low, le=high)
 
+
+def int_list(size: int | None, phrase: str, **bounds: int) -> Any:
+    """A list of ``size`` integers (None: at least one), each ``phrase`` within ``bounds``."""
+    count = f"{size}" if size else "at least 1"
+    values = list[rule(phrase, int, **bounds)]
+    length = {"min_length": size or 1, "max_length": size}
+    return rule(f"a list of {count} values, each {phrase}", values, f"a list whose values are each {phrase}", **length)
+
+
+PositiveInts4 = int_list(4, "a positive integer", gt=0)
+PositiveInts3 = int_list(3, "a positive integer", gt=0)
+section = dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 
 # --- sections ----------------------------------------------------------------------------------
 
-OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-OFFICIAL_MD5 = "c58f30108f718f92721af3b95e74349a"
 
-
-@dataclass(frozen=True)
+@section
 class DataParams:
-    url: str = param(OFFICIAL_URL, text)
-    md5: str = param(OFFICIAL_MD5, md5_hex)
-    val_fraction: float = param(0.1, fraction_open)
+    url: Text = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+    md5: rule("a 32-digit hex md5", str, pattern="^[0-9a-fA-F]{32}$") = "c58f30108f718f92721af3b95e74349a"
+    val_fraction: OpenFraction = 0.1
 
 
-@dataclass(frozen=True)
+@section
 class AugmentParams:
-    crop_padding: int = param(4, non_negative_int)
-    flip: bool = param(True, boolean)
+    crop_padding: Count = 4
+    flip: Flag = True
 
 
-@dataclass(frozen=True)
+@section
 class RecipeParams:
-    """Everything that shapes a training run: the seed's recipe by default (``train``), ``fast.train`` for ``fast``."""
+    """Everything that shapes a training run: the seed's recipe (``train``), or fast's (``fast.train``)."""
 
-    epochs: int = param(100, positive_int)
-    batch_size: int = param(128, positive_int)
-    optimizer: str = param("nadam", one_of("nadam", "adamw", "sgd"))
-    lr: float = param(0.002, positive_number)
-    weight_decay: float = param(0.0, non_negative_number)
-    momentum: float = param(0.9, fraction_closed_open)
-    schedule: str = param("none", one_of("none", "cosine", "onecycle", "linear"))
-    warmup: float = param(0.3, fraction_closed_open)
-    label_smoothing: float = param(0.0, fraction_closed_open)
-    augment: AugmentParams = field(default_factory=AugmentParams)
-    lookahead: float = param(0.0, fraction_closed_open)
-    precision: str = param("auto", one_of(*PRECISIONS))
+    epochs: PositiveInt = 100
+    batch_size: PositiveInt = 128
+    optimizer: one_of("nadam", "adamw", "sgd") = "nadam"
+    lr: PositiveNumber = 0.002
+    weight_decay: NonNegative = 0.0
+    momentum: FractionBelowOne = 0.9
+    schedule: one_of("none", "cosine", "onecycle", "linear") = "none"
+    warmup: FractionBelowOne = 0.3
+    label_smoothing: FractionBelowOne = 0.0
+    augment: AugmentParams = AugmentParams()
+    lookahead: FractionBelowOne = 0.0
+    precision: one_of(*PRECISIONS) = "auto"
 
 
-@dataclass(frozen=True)
+@section
 class TrainParams(RecipeParams):
     """A recipe plus how it runs, shared by every model (``fast`` too): neither changes the result."""
 
-    resume: bool = param(False, boolean)
-    processes: int = param(1, positive_int)  # data-parallel ranks (torchrun); the global batch is split among them
+    resume: Flag = False
+    processes: PositiveInt = 1  # data-parallel ranks (torchrun); the global batch is split among them
 
 
-@dataclass(frozen=True)
+@section
 class CNNParams:
-    channels: list[int] = param([64, 128, 256, 512], list_of(positive_int, 4, 4))
-    kernel_sizes: list[int] = param([7, 5, 3, 2], list_of(positive_int, 4, 4))
-    dropout: float = param(0.25, fraction_closed_open)
-    fc_widths: list[int] = param([512, 256, 128], list_of(positive_int, 3, 3))
+    channels: PositiveInts4 = Field(default=[64, 128, 256, 512])
+    # Block i convolves maps of 32 / 2**i (each block ends in a 2x2 max-pool).
+    kernel_sizes: Annotated[
+        PositiveInts4,
+        check(
+            f"at most the map size each block sees ({', '.join(map(str, MAPS))})",
+            lambda kernels: all(k <= size for k, size in zip(kernels, MAPS, strict=True)),
+        ),
+    ] = Field(default=[7, 5, 3, 2])
+    dropout: FractionBelowOne = 0.25
+    fc_widths: PositiveInts3 = Field(default=[512, 256, 128])
 
-    def cross_check(self) -> tuple[str, str] | None:
-        """Block i convolves maps of 32 / 2**i (each block ends in a 2x2 max-pool)."""
-        maps = feature_maps(len(self.kernel_sizes))
-        if all(kernel <= size for kernel, size in zip(self.kernel_sizes, maps, strict=True)):
-            return None
-        return "kernel_sizes", f"at most the map size each block sees ({', '.join(map(str, maps))})"
 
-
-@dataclass(frozen=True)
+@section
 class ResNetParams:
-    width: int = param(64, positive_int)
-    blocks: list[int] = param([2, 2, 2, 2], list_of(positive_int, 4, 4))
-    kernel_size: int = param(3, positive_int)
+    width: PositiveInt = 64
+    blocks: PositiveInts4 = Field(default=[2, 2, 2, 2])
+    # Layer i convolves maps of 32 / 2**i (conv1 and layer1 at 32; each later layer strides by 2).
+    kernel_size: Annotated[
+        PositiveInt,
+        check(
+            f"at most {MAPS[-1]}, the smallest map its layers see ({', '.join(map(str, MAPS))})",
+            lambda kernel: kernel <= MAPS[-1],
+        ),
+    ] = 3
 
-    def cross_check(self) -> tuple[str, str] | None:
-        """Layer i convolves maps of 32 / 2**i (conv1 and layer1 at 32; each later layer strides by 2)."""
-        maps = feature_maps(len(self.blocks))
-        if self.kernel_size <= maps[-1]:
-            return None
-        return "kernel_size", f"at most {maps[-1]}, the smallest map its layers see ({', '.join(map(str, maps))})"
 
-
-@dataclass(frozen=True)
+@section
 class FastModelParams:
-    widths: list[int] = param([32, 64, 128], list_of(positive_int, 3, 3))
-    logit_scale: float = param(1 / 9, positive_number)
-    tta: str = param("flip_shift", one_of("none", "flip", "flip_shift"))
+    widths: PositiveInts3 = Field(default=[32, 64, 128])
+    logit_scale: PositiveNumber = 1 / 9
+    tta: one_of("none", "flip", "flip_shift") = "flip_shift"
 
 
-@dataclass(frozen=True)
-class FastRecipeParams(RecipeParams):
-    """The ``fast`` recipe: the same keys as ``train`` (but ``resume``), with its own defaults.
-
-    The defaults are the recipe params.yaml ships (a test keeps them equal): the report holds a fast run
-    to this length, and the README's measurements are of it.
-    """
-
-    epochs: int = param(14, positive_int)
-    batch_size: int = param(256, positive_int)
-    optimizer: str = param("sgd", one_of("nadam", "adamw", "sgd"))
-    lr: float = param(0.5, positive_number)
-    weight_decay: float = param(5e-4, non_negative_number)
-    momentum: float = param(0.85, fraction_closed_open)
-    schedule: str = param("linear", one_of("none", "cosine", "onecycle", "linear"))
-    warmup: float = param(0.2, fraction_closed_open)
-    label_smoothing: float = param(0.2, fraction_closed_open)
-    augment: AugmentParams = field(default_factory=lambda: AugmentParams(crop_padding=2, flip=True))
-    precision: str = param("bf16", one_of(*PRECISIONS))
+# The ``fast`` recipe: the keys of ``train`` (but resume and processes), with its own values for these.
+# The report holds a fast run to this length, and the README's measurements are of it.
+FAST_RECIPE = {
+    "epochs": 14,
+    "batch_size": 256,
+    "optimizer": "sgd",
+    "lr": 0.5,
+    "weight_decay": 5e-4,
+    "momentum": 0.85,
+    "schedule": "linear",
+    "warmup": 0.2,
+    "label_smoothing": 0.2,
+    "augment": {"crop_padding": 2, "flip": True},
+    "precision": "bf16",
+}
 
 
-@dataclass(frozen=True)
+@section
 class FastParams:
-    model: FastModelParams = field(default_factory=FastModelParams)
-    train: FastRecipeParams = field(default_factory=FastRecipeParams)
+    model: FastModelParams = FastModelParams()
+    # A partial fast.train keeps fast's values, not the seed's, for the keys it leaves out.
+    train: Annotated[
+        RecipeParams, BeforeValidator(lambda raw: {**FAST_RECIPE, **raw} if isinstance(raw, dict) else raw)
+    ] = Field(default_factory=dict, validate_default=True)
 
 
-@dataclass(frozen=True)
+@section
 class EvaluateParams:
-    batch_size: int = param(512, positive_int)
-    misclassified: int = param(32, positive_int)
+    batch_size: PositiveInt = 512
+    misclassified: PositiveInt = 32
 
 
-@dataclass(frozen=True)
+@section
 class AlexNetParams:
-    weights: str = param("IMAGENET1K_V1", text)
+    weights: Text = "IMAGENET1K_V1"
 
 
-@dataclass(frozen=True)
+@section
 class PredictParams:
-    input_dir: str = param("data/images", text)
-    cifar_images: int = param(4, non_negative_int)
-    top_k: int = param(5, int_range(1, 1000))
+    input_dir: Text = "data/images"
+    cifar_images: Count = 4
+    top_k: int_range(1, 1000) = 5
 
 
-@dataclass(frozen=True)
+@section
 class MaximizeChannelsParams:
-    channels: list[int] = param([0, 5, 10, 20], list_of(int_range(0, 63)))
-    steps: int = param(30, positive_int)
-    step_size: float = param(5.0, positive_number)
-    init_mean: float = param(0.5, fraction_open)
-    init_std: float = param(0.01, positive_number)
+    channels: int_list(None, "an integer in 0..63", ge=0, le=63) = Field(default=[0, 5, 10, 20])
+    steps: PositiveInt = 30
+    step_size: PositiveNumber = 5.0
+    init_mean: OpenFraction = 0.5
+    init_std: PositiveNumber = 0.01
 
 
-@dataclass(frozen=True)
+@section
 class MaximizeClassParams:
     """Class maximisation on AlexNet (seed 4): class 207, golden retriever."""
 
-    class_index: int = param(207, non_negative_int)
-    steps: int = param(40, positive_int)
-    step_size: float = param(5.0, positive_number)
-    objective: str = param("prob", one_of("prob", "logit"))
-    init_mean: float = param(0.5, fraction_open)
-    init_std: float = param(0.01, positive_number)
-    robustness_trials: int = param(8, non_negative_int)
-    max_shift: float = param(0.05, fraction_closed_open)
-    max_scale: float = param(0.1, fraction_closed_open)
+    class_index: Count = 207
+    steps: PositiveInt = 40
+    step_size: PositiveNumber = 5.0
+    objective: one_of("prob", "logit") = "prob"
+    init_mean: OpenFraction = 0.5
+    init_std: PositiveNumber = 0.01
+    robustness_trials: Count = 8
+    max_shift: FractionBelowOne = 0.05
+    max_scale: FractionBelowOne = 0.1
 
 
-@dataclass(frozen=True)
+@section
 class MaximizeClassCifarParams(MaximizeClassParams):
     """The same analysis on each trained CIFAR model: class 5, dog, the nearest to a golden retriever."""
 
-    class_index: int = param(5, non_negative_int)
+    class_index: Count = 5
 
 
-@dataclass(frozen=True)
+@section
 class AttackParams:
     """The adversarial ship on AlexNet (seed 5): target 207, golden retriever."""
 
-    ship_index: int = param(0, non_negative_int)
-    target_class: int = param(207, non_negative_int)
-    steps: int = param(40, positive_int)
-    step_size: float = param(5.0, positive_number)
-    epsilon: float = param(8 / 255, fraction_open)
-    epsilon_step: float = param(1 / 255, fraction_open)
-    max_images: int = param(100, positive_int)
+    ship_index: Count = 0
+    target_class: Count = 207
+    steps: PositiveInt = 40
+    step_size: PositiveNumber = 5.0
+    epsilon: OpenFraction = 8 / 255
+    epsilon_step: OpenFraction = 1 / 255
+    max_images: PositiveInt = 100
 
 
-@dataclass(frozen=True)
+@section
 class AttackCifarParams(AttackParams):
     """The same attack on each trained CIFAR model: target 5, dog."""
 
-    target_class: int = param(5, non_negative_int)
+    target_class: Count = 5
 
 
-@dataclass(frozen=True)
+@section
 class Params:
-    seed: int = param(0, int_range(0, MAX_SEED))
-    device: str = param("auto", device_name)
-    data: DataParams = field(default_factory=DataParams)
-    train: TrainParams = field(default_factory=TrainParams)
-    cnn: CNNParams = field(default_factory=CNNParams)
-    resnet: ResNetParams = field(default_factory=ResNetParams)
-    fast: FastParams = field(default_factory=FastParams)
-    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
-    alexnet: AlexNetParams = field(default_factory=AlexNetParams)
-    predict: PredictParams = field(default_factory=PredictParams)
-    maximize_channels: MaximizeChannelsParams = field(default_factory=MaximizeChannelsParams)
-    maximize_class: MaximizeClassParams = field(default_factory=MaximizeClassParams)
-    attack: AttackParams = field(default_factory=AttackParams)
-    maximize_class_cifar: MaximizeClassCifarParams = field(default_factory=MaximizeClassCifarParams)
-    attack_cifar: AttackCifarParams = field(default_factory=AttackCifarParams)
+    seed: int_range(0, MAX_SEED) = 0
+    device: rule("one of auto, cpu, cuda, cuda:N, mps", str, pattern="^(auto|cpu|cuda|cuda:[0-9]+|mps)$") = "auto"
+    data: DataParams = DataParams()
+    train: TrainParams = TrainParams()
+    cnn: CNNParams = CNNParams()
+    resnet: ResNetParams = ResNetParams()
+    fast: FastParams = FastParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    alexnet: AlexNetParams = AlexNetParams()
+    predict: PredictParams = PredictParams()
+    maximize_channels: MaximizeChannelsParams = MaximizeChannelsParams()
+    maximize_class: MaximizeClassParams = MaximizeClassParams()
+    attack: AttackParams = AttackParams()
+    maximize_class_cifar: MaximizeClassCifarParams = MaximizeClassCifarParams()
+    attack_cifar: AttackCifarParams = AttackCifarParams()
 
 
 # --- loading -----------------------------------------------------------------------------------
-
-
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, plus floats without a dot such as ``3e-4`` (text to YAML 1.1, a float
-    to YAML 1.2 and so to DVC), and an error for a key given twice (PyYAML keeps the last silently)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, typing.Hashable) and key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            if isinstance(key, typing.Hashable):
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
 
 
 def _describe(value: Any) -> str:
@@ -359,48 +259,27 @@ def _describe(value: Any) -> str:
     return " ".join(dumped.split())  # one line: PyYAML wraps long flow lists at 80 columns
 
 
-def _section_type(annotation: Any) -> type | None:
-    """The dataclass type of a nested section, or None for a leaf field."""
-    hint = annotation
-    if isinstance(hint, types.UnionType):  # pragma: no cover - sections are never unions
-        return None
-    return hint if dataclasses.is_dataclass(hint) else None
+def _section_type(path: Sequence[Any]) -> Any:
+    """The section class at the dotted ``path`` from the top level, or None where there is none."""
+    section: Any = Params
+    for part in path:
+        spec = getattr(section, "__pydantic_fields__", {}).get(part)
+        section = spec.annotation if spec is not None else None
+    return section if dataclasses.is_dataclass(section) else None
 
 
-def _build(cls: type, raw: Any, prefix: str, source: str) -> Any:
-    where = prefix.rstrip(".") or "top level"
-    if not isinstance(raw, dict):
-        raise PipelineError(f"{source}: {where} must be a mapping, got {_describe(raw)}")
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    for key in raw:
-        if key not in known:
-            raise PipelineError(f"{source}: unknown key {prefix}{key} (known: {', '.join(known)})")
-    values = {}
-    for name, spec in known.items():
-        if name not in raw:
-            continue  # the dataclass default applies
-        section = _section_type(hints[name])
-        if section is not None:
-            values[name] = _build(section, raw[name], f"{prefix}{name}.", source)
-            continue
-        value = raw[name]
-        problem = spec.metadata["check"](value)
-        if problem is not None:
-            raise PipelineError(f"{source}: {prefix}{name} must be {problem}, got {_describe(value)}")
-        values[name] = value
-    built = cls(**values)
-    cross_check = getattr(built, "cross_check", None)  # checks that need several keys of the section
-    problem = cross_check() if cross_check is not None else None
-    if problem is not None:
-        key, phrase = problem
-        raise PipelineError(f"{source}: {prefix}{key} must be {phrase}, got {_describe(getattr(built, key))}")
-    return built
+def _validate(path: tuple[str, ...], raw: Any, source: str) -> Any:
+    try:
+        return TypeAdapter(_section_type(path)).validate_python(raw)
+    except ValidationError as err:
+        raise one_line(
+            err, source, _describe, known=lambda loc: _section_type(loc).__pydantic_fields__, prefix=path
+        ) from None
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     """Validate an already-parsed mapping into :class:`Params`."""
-    return _build(Params, {} if raw is None else raw, "", source)
+    return _validate((), {} if raw is None else raw, source)
 
 
 def load_params(path: str | Path = "params.yaml", required: Sequence[str] = ()) -> Params:
@@ -410,9 +289,12 @@ def load_params(path: str | Path = "params.yaml", required: Sequence[str] = ()) 
     keys the calling stage reads: each must be in the file, so a stage never runs on silent defaults.
     """
     path = Path(path)
+    text = read_text(path, f"{path}: file not found (run from the project root)")
     try:
-        raw = yaml.load(read_text(path, f"{path}: file not found (run from the project root)"), Loader=_Loader)
-    except yaml.YAMLError as err:
+        # As DVC's own loader does (dvc/utils/serialize/_yaml.py): YAML 1.2, so 010 is 10, yes is text,
+        # 3e-4 a float; a key given twice is an error; aliases are shared, never copied.
+        raw = YAML(typ="safe").load(text)
+    except YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(err, "problem", None)
@@ -429,12 +311,10 @@ def load_params(path: str | Path = "params.yaml", required: Sequence[str] = ()) 
 def parse_section(name: str, raw: Any, source: str) -> Any:
     """Validate ``raw`` as the section ``name``, dotted for a nested one (``fast.model``), e.g. a model
     config stored in a checkpoint."""
-    section: type | None = Params
-    for part in name.split("."):
-        section = _section_type(typing.get_type_hints(section).get(part))
-        if section is None:
-            raise PipelineError(f"{source}: {name!r} is not a section of params.yaml")
-    return _build(section, raw, f"{name}.", source)
+    path = tuple(name.split("."))
+    if _section_type(path) is None:
+        raise PipelineError(f"{source}: {name!r} is not a section of params.yaml")
+    return _validate(path, raw, source)
 
 
 def model_section(name: str) -> str:
@@ -456,11 +336,8 @@ def model_and_recipe(params: Params, name: str) -> tuple[dict[str, Any], TrainPa
     model registry refuses it.
     """
     if name == "fast":
-        recipe = params.fast.train
-        fields = {f.name: getattr(recipe, f.name) for f in dataclasses.fields(RecipeParams)}
-        return as_dict(params.fast.model), TrainParams(
-            **fields, resume=params.train.resume, processes=params.train.processes
-        )
+        run = {"resume": params.train.resume, "processes": params.train.processes}
+        return as_dict(params.fast.model), TrainParams(**vars(params.fast.train), **run)
     if name in MODEL_NAMES:
         return as_dict(getattr(params, name)), params.train
     return {}, params.train

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from visionlab.metrics.probe import ProbedModel
-from visionlab.metrics.record import Count, Info, Metrics, NonNegative
+from visionlab.metrics.record import Count, Info, Metrics, NonEmpty, NonNegative
 
 
 @dataclass
@@ -20,7 +20,7 @@ class ChannelScores:
 
 @dataclass
 class ChannelsMetrics(Metrics):
-    channels: dict[str, ChannelScores]
+    channels: NonEmpty[ChannelScores]
 
 
 @dataclass
@@ -50,4 +50,4 @@ class ChannelsInfo(Info):
     receptive_field: ReceptiveField
     steps: Count
     step_size: NonNegative
-    channels: dict[str, ChannelDetail]
+    channels: NonEmpty[ChannelDetail]

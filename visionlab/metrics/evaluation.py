@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from visionlab.metrics.record import Count, Fraction, Info, Metrics, NonNegative
+from visionlab.metrics.record import Count, Fraction, Info, Metrics, NonEmpty, NonNegative
 
 
 @dataclass
@@ -35,7 +35,7 @@ class DataCounts:
 @dataclass
 class EvalInfo(Info):
     model: str
-    config: dict[str, Any]  # the model's params section
+    config: NonEmpty[Any]  # the model's params section
     epochs: Count
     device: str  # where it was trained
     data: DataCounts

@@ -13,7 +13,7 @@ import numpy as np
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from visionlab.params import FastRecipeParams
+from visionlab.params import FAST_RECIPE
 from visionlab.seed_report import SEED_CIFAR
 
 
@@ -26,7 +26,7 @@ def provenance_note(summary: dict[str, Any], seed_epochs: int = 100, model_name:
     if summary.get("subset"):
         parts.append("SAMPLE SUBSET of CIFAR-10 (the full training set has 50,000)")
     if model_name == "fast":
-        default = FastRecipeParams().epochs
+        default = FAST_RECIPE["epochs"]
         if summary["epochs"] < default:
             parts.append(f"SHORT RUN: fast's default recipe trains {default} epochs")
     elif summary["epochs"] < seed_epochs:
