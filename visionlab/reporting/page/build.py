@@ -25,7 +25,7 @@ from visionlab.metrics.predict import PredictInfo, PredictMetrics
 from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import load_record
 from visionlab.metrics.training import TrainingInfo, TrainingSummary
-from visionlab.params import FastRecipeParams
+from visionlab.params import FAST_RECIPE
 from visionlab.reporting.page.blocks import (
     NOT_REPORTED,
     Alert,
@@ -56,7 +56,7 @@ from visionlab.seed_report import SEED_ALEXNET, SEED_CIFAR, SEED_DATA
 
 SEED_EPOCHS = int(SEED_CIFAR["resnet"]["epochs"])  # the seed's log stops at 100 (it lists 128)
 # The fast model has its own short recipe: it is held to that recipe's default length, not the seed's.
-FAST_EPOCHS = FastRecipeParams().epochs
+FAST_EPOCHS = FAST_RECIPE["epochs"]
 SEED_RESNET_WIDTH = 64  # "channels double per layer from 64 to 512"
 RANDOM_ALEXNET = (
     "AlexNet has random weights (`alexnet.weights=none`), not the ImageNet ones: "
