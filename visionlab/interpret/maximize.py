@@ -26,9 +26,6 @@ class ReceptiveField:
     kernel_rows: tuple[int, int]
     kernel_cols: tuple[int, int]
 
-    def slices(self) -> tuple[slice, slice]:
-        return slice(*self.rows), slice(*self.cols)
-
 
 def _span(position: int, kernel: int, stride: int, padding: int, size: int) -> tuple[tuple[int, int], tuple[int, int]]:
     start = position * stride - padding
