@@ -1,9 +1,9 @@
-"""The page: every section in order, the provenance summary on top, both files written atomically.
+"""The page: the provenance summary on top, then every section (1-2: the data and the CIFAR-10 models; 3-7: the
+AlexNet analyses beside the seed's numbers; 8: two of them on our CIFAR models), both files written atomically.
 
-Provenance says why results may not compare with the seed report's (random AlexNet weights, the sample,
-smoke settings); it is read from the side files, never from params.yaml, so the page states what the results
-were actually measured on. Sections 1-2: the data and the CIFAR-10 models; 3-7: the AlexNet analyses beside
-the seed's numbers; 8: two of them on our CIFAR models."""
+Provenance (why a result does not compare with the seed's) is read from the side files, never params.yaml: the
+page states what the results were actually measured on.
+"""
 
 from __future__ import annotations
 
