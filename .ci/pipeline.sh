@@ -62,8 +62,7 @@ SMOKE=(
     -S fast.train.epochs=2
     -S fast.train.precision=fp32      # bf16 only where a CPU has it: the same numbers on every CI machine
     -S alexnet.weights=none           # no 233 MB download; every AlexNet output says "random weights"
-    -S attack.max_images=8            # ships in the bounded sweep (AlexNet at 224 px is the slow part)
-    -S attack_cifar.max_images=16     # and on each CIFAR model
+    -S attack.max_images=8            # ships in each bounded sweep (AlexNet at 224 px is the slow part)
 )
 
 now() { date +%s; }

@@ -5,6 +5,7 @@ Inputs: matplotlib's sample photograph, the first ``predict.cifar_images`` CIFAR
 """
 
 import argparse
+import itertools
 
 import torch
 
@@ -13,7 +14,7 @@ from visionlab.device import resolve_device
 from visionlab.errors import run_stage
 from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.images import cifar_inputs, folder_photos, sample_photo
-from visionlab.interpret.predict import predict, prediction_records, predictions_csv, predictions_markdown
+from visionlab.interpret.predict import predict, prediction_records, predictions_markdown, write_predictions
 from visionlab.io import save_figure, write_text
 from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import write_record
@@ -36,31 +37,33 @@ def main() -> None:
     params = load_params(args.params, PARAMS)
     device = resolve_device(params.device)
     settings = params.predict
-    images = folder_photos(settings.input_dir)  # first: a bad folder fails before any heavy work
+    photos = folder_photos(settings.input_dir)  # first: a bad folder fails before any heavy work
     sample = sample_photo()
-    images = ([sample] if sample else []) + images
+    images = itertools.chain([sample] if sample else [], photos)  # read as predicted, a batch at a time
     if settings.cifar_images:
         cifar = load_cifar10(args.data)
         count = settings.cifar_images
-        images += cifar_inputs(cifar.test_images[:count], cifar.test_labels[:count], cifar.class_names)
+        cifar_images = cifar_inputs(cifar.test_images[:count], cifar.test_labels[:count], cifar.class_names)
+        images = itertools.chain(images, cifar_images)
     alex = load_alexnet(params.alexnet.weights, device)
     predictions = predict(alex, images, min(settings.top_k, len(alex.class_names)))
+    shown, top1s = write_predictions(predictions, args.csv)
 
     model = ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights)
-    metrics, info = prediction_records(predictions, model, str(device), settings.top_k)
-    write_text(args.csv, predictions_csv(predictions))
-    write_text(args.markdown, predictions_markdown(predictions, alex))
+    metrics, info = prediction_records(top1s, model, str(device), settings.top_k)
+    write_text(args.markdown, predictions_markdown(shown, len(top1s), alex))
     from visionlab.reporting.predict_figure import (
         predictions_figure,  # plotting (matplotlib) loads only once there is something to draw
     )
 
-    save_figure(predictions_figure(predictions, alex.random_weights, alex.weights), args.figure)
+    save_figure(predictions_figure(shown, len(top1s), alex.random_weights, alex.weights), args.figure)
     write_record(args.info, info)
     write_record(args.metrics, metrics)
-    for pred in predictions:
-        raw, norm = pred.top["without_normalization"][0], pred.top["with_normalization"][0]
+    for im in top1s:
+        raw, norm = im.without_normalization, im.with_normalization
         print(
-            f"{pred.image.name}: raw {raw.name} {raw.probability:.3f} | normalised {norm.name} {norm.probability:.3f}"
+            f"{im.image}: raw {raw.class_name} {raw.confidence:.3f} | "
+            f"normalised {norm.class_name} {norm.confidence:.3f}"
         )
 
 

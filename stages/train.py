@@ -113,20 +113,23 @@ def main() -> None:
     if not world.is_main:
         fit(run, model)  # this rank's share of the work; rank 0 logs and writes every output
         return
-    with Live(args.live, dvcyaml=False, save_dvc_exp=False, report=None) as live:
-        run.log_epoch = dvclive_logger(live)
-        summary = fit(run, model)
-        # Timings are measurements, not results: they go to the metrics and the side file, never into the
-        # model file, so the same training always writes a byte-identical models/<model>.pt. The metrics
-        # keep one timing column; the details go to the side file.
-        info = TrainingInfo(
-            wall_seconds=summary.pop("wall_seconds"),
-            images_per_second=summary.pop("images_per_second"),
-            precision=summary["precision"],
-            processes=world.size,
-        )
-        live.summary["timing"] = {"train_seconds": summary.pop("train_seconds")}
-        live.make_summary()
+    try:
+        with Live(args.live, dvcyaml=False, save_dvc_exp=False, report=None) as live:
+            run.log_epoch = dvclive_logger(live)
+            summary = fit(run, model)
+            # Timings are measurements, not results: they go to the metrics and the side file, never into the
+            # model file, so the same training always writes a byte-identical models/<model>.pt. The metrics
+            # keep one timing column; the details go to the side file.
+            info = TrainingInfo(
+                wall_seconds=summary.pop("wall_seconds"),
+                images_per_second=summary.pop("images_per_second"),
+                precision=summary["precision"],
+                processes=world.size,
+            )
+            live.summary["timing"] = {"train_seconds": summary.pop("train_seconds")}
+            live.make_summary()
+    except OSError as err:  # DVCLive writes its files itself, not through visionlab.io
+        raise PipelineError(f"{args.live}: cannot write ({err.strerror or err})") from None
     summary.update(
         train_images=len(train.labels),
         val_images=len(val.labels),

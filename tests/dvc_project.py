@@ -33,8 +33,6 @@ TINY = {
     "maximize_channels": {"channels": [0, 5], "steps": 2},
     "maximize_class": {"steps": 2, "robustness_trials": 1},
     "attack": {"steps": 2, "max_images": 2},
-    "maximize_class_cifar": {"steps": 2, "robustness_trials": 1},
-    "attack_cifar": {"steps": 2, "max_images": 2},
 }
 
 

@@ -623,10 +623,10 @@ def test_summary_without_a_base_prints_one_line(tmp_path: Path) -> None:
 def test_summary_lists_metrics_only_one_side_has(tmp_path: Path) -> None:
     base = fake_smoke_run(tmp_path / "base", accuracy=0.5, lr=0.001, val_losses=(2.5, 2.25))
     new = fake_smoke_run(tmp_path / "new", accuracy=0.5, lr=0.001, val_losses=(2.5, 2.25))
-    (new / "reports/metrics/attack.json").write_text(json.dumps({"success_rate": 0.25, "model": "alexnet"}))
+    (new / "reports/metrics/alexnet_attack.json").write_text(json.dumps({"success_rate": 0.25, "model": "alexnet"}))
     result = run_summary(tmp_path, str(base), str(new), BASE_NAME="b")
-    assert "| reports/metrics/attack.json | success_rate | — | 0.25 | — |" in result.stdout
-    assert "| reports/metrics/attack.json | model | — | alexnet | — |" in result.stdout
+    assert "| reports/metrics/alexnet_attack.json | success_rate | — | 0.25 | — |" in result.stdout
+    assert "| reports/metrics/alexnet_attack.json | model | — | alexnet | — |" in result.stdout
     assert "No param changed." in result.stdout
 
 

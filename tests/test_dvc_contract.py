@@ -39,14 +39,14 @@ STAGES = {
     "predict",
     "filters",
     "maximize_channels",
-    "maximize_class",
-    "attack",
-    "maximize_class_cifar@cnn",
-    "maximize_class_cifar@resnet",
-    "maximize_class_cifar@fast",
-    "attack_cifar@cnn",
-    "attack_cifar@resnet",
-    "attack_cifar@fast",
+    "maximize_class@alexnet",
+    "attack@alexnet",
+    "maximize_class@cnn",
+    "maximize_class@resnet",
+    "maximize_class@fast",
+    "attack@cnn",
+    "attack@resnet",
+    "attack@fast",
     "report",
 }
 
@@ -81,8 +81,6 @@ TINY = {
     "maximize_channels": {"channels": [0, 5], "steps": 2},
     "maximize_class": {"steps": 2, "robustness_trials": 1},
     "attack": {"steps": 2, "max_images": 2},
-    "maximize_class_cifar": {"steps": 2, "robustness_trials": 1},
-    "attack_cifar": {"steps": 2, "max_images": 2},
 }
 
 
@@ -184,15 +182,15 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     p.dvc("checkout")
     assert p.status() == {}
 
-    # (a) Only attack.* changes: only `attack` reruns, then `report` (its metrics changed) and
-    # check_params (it reads every key, in a second).
+    # (a) Only AlexNet's attack target changes: only `attack@alexnet` reruns, then `report` (its metrics
+    # changed) and check_params (it reads every key, in a second).
     params = p.params()
-    params["attack"]["steps"] += 1
+    params["attack"]["target_class"]["alexnet"] = 208
     p.write_params(params)
-    assert set(p.status()) == {"check_params", "attack"}
+    assert set(p.status()) == {"check_params", "attack@alexnet"}
     rerun = p.dvc("repro")
-    assert p.ran(rerun) == {"check_params", "attack", "report"}, rerun.stdout
-    assert json.loads((p.root / "reports/info/attack.json").read_text())["unbounded"]["steps"] == 3
+    assert p.ran(rerun) == {"check_params", "attack@alexnet", "report"}, rerun.stdout
+    assert json.loads((p.root / "reports/info/alexnet_attack.json").read_text())["target_class"] == 208
 
     # One model's section: that model's training, evaluation and analyses, and the report. Nothing else.
     params["resnet"]["width"] = 6
@@ -202,8 +200,8 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
         "check_params",
         "train@resnet",
         "evaluate@resnet",
-        "maximize_class_cifar@resnet",
-        "attack_cifar@resnet",
+        "maximize_class@resnet",
+        "attack@resnet",
         "report",
     }, rerun.stdout
     # fast's own recipe (fast.train): only fast's stages; the seed recipe's models do not read it.
@@ -214,19 +212,19 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
         "check_params",
         "train@fast",
         "evaluate@fast",
-        "maximize_class_cifar@fast",
-        "attack_cifar@fast",
+        "maximize_class@fast",
+        "attack@fast",
         "report",
     }, rerun.stdout
     p.git("add", "-A")
-    p.git("commit", "-q", "-m", "attack steps 3, resnet width 6, fast lr 0.4: the baseline for what follows")
+    p.git("commit", "-q", "-m", "alexnet attack target 208, resnet width 6, fast lr 0.4: the baseline for what follows")
 
     # An edit to a shared module: `dvc status` names every stage that imports it, and only those.
     normalize = p.root / "visionlab/models/normalize.py"
     original = normalize.read_text()
     normalize.write_text(original + "# an edit\n")
     assert set(p.status()) == stages_importing("visionlab/models/normalize.py")
-    assert {"train@cnn", "predict", "attack_cifar@resnet"} <= set(p.status())
+    assert {"train@cnn", "predict", "attack@resnet"} <= set(p.status())
     assert not {"download", "stats", "report"} & set(p.status())
     normalize.write_text(original)
     assert p.status() == {}
@@ -249,7 +247,7 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
             name = path.relative_to(p.root).as_posix()
             if path.is_file() and name not in tracked and "checkpoints" not in path.parts:
                 path.unlink()
-    assert not (p.root / "models/cnn.pt").exists() and not (p.root / "reports/metrics/attack.json").exists()
+    assert not (p.root / "models/cnn.pt").exists() and not (p.root / "reports/metrics/alexnet_attack.json").exists()
     restored = p.dvc("repro")
     assert p.ran(restored) == set(), restored.stdout
     assert p.restored(restored) == set(STAGE_DEFS), restored.stdout
@@ -291,9 +289,10 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     # `dvc metrics diff` against the committed baseline lists the changed metrics.
     baseline = {name: json.loads((p.root / f"reports/metrics/{name}.json").read_text()) for name in ("cnn", "resnet")}
     exp = p.dvc("exp", "run", "-S", "train.epochs=2")
-    assert {"train@cnn", "train@resnet", "evaluate@cnn", "evaluate@resnet", "attack_cifar@cnn", "report"} <= p.ran(exp)
-    untouched = {"download", "stats", "predict", "filters", "maximize_channels", "maximize_class", "attack"}
-    untouched |= {"train@fast", "evaluate@fast", "maximize_class_cifar@fast", "attack_cifar@fast"}
+    assert {"train@cnn", "train@resnet", "evaluate@cnn", "evaluate@resnet", "attack@cnn", "report"} <= p.ran(exp)
+    untouched = {"download", "stats", "predict", "filters", "maximize_channels", "maximize_class@alexnet"}
+    untouched.add("attack@alexnet")
+    untouched |= {"train@fast", "evaluate@fast", "maximize_class@fast", "attack@fast"}
     assert not untouched & p.ran(exp), exp.stdout
     assert p.dvc("exp", "list", "--name-only").stdout.split(), "no experiment was recorded"
     diff = json.loads(p.dvc("metrics", "diff", "--json", "HEAD").stdout)

@@ -2,7 +2,8 @@
 
 The import closure is derived from the source (every ``import`` statement, also inside functions),
 plus the one dynamic import the code makes: ``visionlab.models.build_model`` imports the module of
-the model it builds (``MODEL_CLASSES``), so a stage of the ``<model>`` matrix item also runs it.
+the model it builds (``MODEL_CLASSES``), so a stage of the ``<model>`` matrix item also runs it; and
+one branch: a stage that imports both model loaders (``LOADERS``) runs only its item's.
 The comparison goes both ways: a missing dep lets an edit go unnoticed, an extra one wastes a rerun.
 """
 
@@ -21,7 +22,7 @@ import pytest
 import yaml
 
 from visionlab.models import MODEL_CLASSES, model_module
-from visionlab.params import RecipeParams, TrainParams
+from visionlab.params import AttackParams, MaximizeClassParams, RecipeParams, TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("visionlab", "stages")
@@ -72,12 +73,17 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
-def import_closure(*modules: str) -> set[str]:
-    """Repo-relative paths of every project source file that importing ``modules`` executes."""
+# `--model alexnet` imports the AlexNet loader, a CIFAR model its checkpoint's, each in its own branch
+# (test_an_analysis_runs_only_its_own_models_loader checks that where it runs).
+LOADERS = {"alexnet": "visionlab.interpret.alexnet_classifier", "cifar": "visionlab.interpret.cifar_classifier"}
+
+
+def import_closure(*modules: str, skip: frozenset[str] = frozenset()) -> set[str]:
+    """Repo-relative paths of every project source file that importing ``modules`` executes (``skip`` aside)."""
     todo, seen = list(modules), set()
     while todo:
         module = todo.pop()
-        if module in seen:
+        if module in seen or module in skip:
             continue
         seen.add(module)
         parent = module.rpartition(".")[0]
@@ -138,13 +144,17 @@ def stage_module(stage: dict) -> str:
 def expected_code(stage: dict) -> set[str]:
     modules = [stage_module(stage)]
     model = stage["item"].get("model")
-    if model is not None and model in MODEL_CLASSES and "visionlab.models" in _closure_modules(modules):
+    skip = frozenset()
+    if set(LOADERS.values()) <= imported_modules(module_file(modules[0])):
+        skip = frozenset({LOADERS["cifar" if model == "alexnet" else "alexnet"]})
+    if model is not None and model in MODEL_CLASSES and "visionlab.models" in _closure_modules(modules, skip):
         modules.append(model_module(model))  # build_model's import of the model it builds
-    return import_closure(*modules)
+    return import_closure(*modules, skip=skip)
 
 
-def _closure_modules(modules: list[str]) -> set[str]:
-    return {p.removesuffix(".py").removesuffix("/__init__").replace("/", ".") for p in import_closure(*modules)}
+def _closure_modules(modules: list[str], skip: frozenset[str]) -> set[str]:
+    paths = import_closure(*modules, skip=skip)
+    return {p.removesuffix(".py").removesuffix("/__init__").replace("/", ".") for p in paths}
 
 
 def dep_paths(stage: dict) -> list[str]:
@@ -189,20 +199,44 @@ def test_the_closure_follows_imports_inside_functions(tmp_path: Path) -> None:
     (tmp_path / "stages").mkdir()
     (tmp_path / "stages" / "x.py").write_text("def main():\n    from visionlab.device import resolve_device\n")
     assert "visionlab.device" in imported_modules(tmp_path / "stages" / "x.py")
-    closure = import_closure("stages.maximize_class")
+    closure = import_closure("stages.filters")
     assert "visionlab/interpret/alexnet.py" in closure and "visionlab/models/trained.py" not in closure
 
 
 def test_alexnet_stages_never_depend_on_the_cifar_models() -> None:
-    for name in ("predict", "filters", "maximize_channels", "maximize_class", "attack"):
+    for name in ("predict", "filters", "maximize_channels", "maximize_class@alexnet", "attack@alexnet"):
         assert not any(d.startswith("models/") for d in dep_paths(STAGES[name])), name
+        cifar_code = {"visionlab/interpret/cifar_classifier.py", *(f"visionlab/models/{m}.py" for m in MODEL_CLASSES)}
+        assert not cifar_code & set(dep_paths(STAGES[name])), name
 
 
 def test_each_cifar_analysis_depends_on_its_own_checkpoint_only() -> None:
     for name, stage in STAGES.items():
         model = stage["item"].get("model")
-        if name.startswith(("maximize_class_cifar@", "attack_cifar@", "evaluate@")):
+        if name.startswith(("maximize_class@", "attack@", "evaluate@")) and model != "alexnet":
             assert [d for d in dep_paths(stage) if d.startswith("models/")] == [f"models/{model}.pt"], name
+            assert not any("alexnet" in d for d in dep_paths(stage)) and "alexnet.weights" not in stage["params"]
+
+
+@pytest.mark.parametrize("stage", ["maximize_class", "attack"])
+def test_an_analysis_runs_only_its_own_models_loader(stage: str, tmp_path: Path) -> None:
+    # The one branch expected_code takes from LOADERS, seen where it runs: each loader stops at its missing
+    # file (weights, checkpoint), after the stage has imported all it will.
+    params = tmp_path / "params.yaml"
+    missing = tmp_path / "missing"
+    params.write_text(f"{{seed: 0, device: cpu, alexnet: {{weights: {missing}.pth}}, {stage}: {{}}}}\n")
+    probe = "import runpy, sys\nsys.argv = sys.argv[1:]\ntry:\n    runpy.run_module(sys.argv[0], run_name='__main__')\n"
+    probe += "except SystemExit:\n    pass\nprint(' '.join(sys.modules))"
+    outs = ["--figure", tmp_path / "f.png", "--metrics", tmp_path / "m.json", "--info", tmp_path / "i.json"]
+    for model, loader, other in (("alexnet", "alexnet", "cifar"), ("cnn", "cifar", "alexnet")):
+        args = ["--model", model, "--params", params, "--checkpoint", f"{missing}.pt", *outs]
+        result = subprocess.run(
+            [sys.executable, "-c", probe, f"stages.{stage}", *map(str, args)],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert str(missing) in result.stderr, result.stderr
+        imported = set(result.stdout.split())
+        assert LOADERS[loader] in imported and LOADERS[other] not in imported, (model, result.stderr)
 
 
 def test_dvc_plots_html_is_git_ignored() -> None:
@@ -257,6 +291,21 @@ def test_each_model_trains_on_exactly_its_own_params() -> None:
     assert {f.name for f in dataclasses.fields(TrainParams)} - set(recipe_keys) == {"resume", "processes"}
 
 
+def test_each_probed_model_reads_exactly_its_own_params() -> None:
+    # Every key of the analysis but the other models' classes, and AlexNet's weights for AlexNet only: a change
+    # to attack.target_class.cnn reruns attack@cnn alone, alexnet.weights no CIFAR item.
+    for stage, section, per_model in (("maximize_class", MaximizeClassParams, "class_index"),
+                                      ("attack", AttackParams, "target_class")):  # fmt: skip
+        for model in ("alexnet", *MODEL_CLASSES):
+            own = [f"{stage}.{f.name}" for f in dataclasses.fields(section) if f.name != per_model]
+            weights = "alexnet.weights" if model == "alexnet" else "seed"
+            expected = ["seed", "device", weights, f"{stage}.{per_model}.{model}", *own]
+            assert STAGES[f"{stage}@{model}"]["params"] == expected
+
+
 def test_every_cifar_model_has_the_same_stages() -> None:
-    for stage in ("train", "evaluate", "maximize_class_cifar", "attack_cifar"):
+    for stage in ("train", "evaluate"):
         assert {name for name in STAGES if name.startswith(f"{stage}@")} == {f"{stage}@{m}" for m in MODEL_CLASSES}
+    for stage in ("maximize_class", "attack"):
+        probed = {name for name in STAGES if name.startswith(f"{stage}@")}
+        assert probed == {f"{stage}@{m}" for m in ("alexnet", *MODEL_CLASSES)}

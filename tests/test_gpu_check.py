@@ -32,16 +32,12 @@ def test_gpu_check_cpu_mode_prints_every_row_with_exit_status_0(tmp_path: Path) 
     assert any("SYNTHETIC images" in row[1] for row in rows if row[0] == "train")  # no sample given: said so
     stages = {row[1].split(" on ")[0] for row in rows if row[0] == "stage"}
     assert stages == {
-        *(
-            f"{stage}@{m}"
-            for m in ("cnn", "resnet", "fast")
-            for stage in ("evaluate", "maximize_class_cifar", "attack_cifar")
-        ),
+        *(f"{stage}@{m}" for m in ("cnn", "resnet", "fast") for stage in ("evaluate", "maximize_class", "attack")),
         "predict",
         "filters",
         "maximize_channels",
-        "maximize_class (alexnet)",
-        "attack (alexnet)",
+        "maximize_class@alexnet",
+        "attack@alexnet",
     }
     assert (tmp_path / "reports" / "fast.json").is_file() and (tmp_path / "models" / "fast.pt").is_file()
     # the train stage ran as one torchrun rank (gloo on the CPU) and wrote its model and, with dvclive, its metrics

@@ -3,14 +3,14 @@ leaves nothing half-written. The files are crafted here, tiny; archive cases are
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import fcntl
+import errno
 import http.server
 import importlib
 import json
 import math
 import os
-import re
 import shutil
 import struct
 import subprocess
@@ -18,8 +18,9 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -29,16 +30,20 @@ import yaml
 from conftest import REPO_ROOT
 from PIL import Image
 
+import visionlab.io
 from visionlab.data.cifar import Split
 from visionlab.errors import PipelineError, run_stage
 from visionlab.interpret import images
 from visionlab.interpret.alexnet import load_alexnet
-from visionlab.interpret.images import folder_photos, read_photo
-from visionlab.io import write_json
+from visionlab.interpret.images import InputImage, folder_photos, read_photo
+from visionlab.interpret.predict import MODES, Guess, Prediction, predictions_markdown
 from visionlab.models import build_model
 from visionlab.models.normalize import Normalized
 from visionlab.models.trained import load_trained
 from visionlab.params import TrainParams
+from visionlab.reporting.page.analyses import _included
+from visionlab.reporting.page.blocks import Table
+from visionlab.reporting.page.render import to_markdown
 from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
 
 # --- photos --------------------------------------------------------------------------------------
@@ -93,11 +98,39 @@ def test_folder_skips_a_hostile_photo_with_a_warning_and_keeps_the_good(
 def test_folder_of_only_hostile_photos_is_one_error_with_the_reason(tmp_path: Path) -> None:
     Image.new("RGB", (1, 20000)).save(tmp_path / "tall.png")
     with pytest.raises(PipelineError) as info:
-        folder_photos(tmp_path)
+        list(folder_photos(tmp_path))
     assert str(info.value) == (
         f"none of the 1 file(s) in {tmp_path} is a readable image "
         "(tall.png: 1x20000 pixels, an aspect ratio beyond 20:1 (crop it)): add JPEG/PNG files or remove them"
     )
+
+
+def test_a_16_bit_greyscale_png_keeps_its_grey(tmp_path: Path) -> None:
+    path = tmp_path / "grey16.png"
+    Image.fromarray(np.full((30, 40), 32896, dtype=np.uint16)).save(path)  # 32896 / 65535 = 128 / 255
+    assert Image.open(path).mode.startswith("I")  # convert("RGB") would clip it to white
+    assert torch.allclose(read_photo(path), torch.full((3, 224, 224), 128 / 255))
+
+
+def test_a_photo_is_turned_upright_by_its_exif_orientation(tmp_path: Path) -> None:
+    array = np.zeros((20, 40, 3), dtype=np.uint8)
+    array[:, :20] = 255  # stored wide, white on the left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: turn 90 degrees clockwise to display, as a phone held upright writes it
+    Image.fromarray(array).save(tmp_path / "phone.png", exif=exif)
+    pixels = read_photo(tmp_path / "phone.png")
+    assert float(pixels[:, 0].mean()) == pytest.approx(1) and float(pixels[:, -1].mean()) == pytest.approx(0)
+    Image.fromarray(array).save(tmp_path / "bad.png", exif=b"Exif\x00\x00not TIFF")
+    assert torch.equal(read_photo(tmp_path / "bad.png")[:, 0], pixels[:, :, 0])  # unreadable EXIF: as stored
+
+
+def test_a_file_name_with_a_pipe_or_a_line_break_stays_in_its_table_cell() -> None:
+    guesses = [Guess(1, "goldfish", 0.5)]
+    pred = Prediction(InputImage("a|b\nc.png", "folder", torch.zeros(3, 1, 1)), dict.fromkeys(MODES, guesses))
+    alex = SimpleNamespace(random_weights=True, weights="none")
+    (table,) = [b for b in _included(predictions_markdown([pred], 1, alex)) if isinstance(b, Table)]
+    assert [row[0] for row in table.rows] == ["a|b\\nc.png"] * 2  # both modes' rows, the break shown as \n
+    assert _included(to_markdown([table])) == [table]  # and so in the report's markdown
 
 
 # --- special files in the photo folder ---------------------------------------------------------
@@ -333,8 +366,8 @@ def project(tmp_path: Path) -> Path:
                 "seed": 0,
                 "device": "cpu",
                 "evaluate": {"misclassified": 4},
-                "maximize_class_cifar": {"class_index": 3, "steps": 1, "robustness_trials": 0},
-                "attack_cifar": {"target_class": 5, "steps": 1, "max_images": 1},
+                "maximize_class": {"class_index": {"resnet": 3}, "steps": 1, "robustness_trials": 0},
+                "attack": {"target_class": {"resnet": 5}, "steps": 1, "max_images": 1},
             }
         )
     )
@@ -381,7 +414,7 @@ def test_evaluate_refuses_a_checkpoint_with_zero_std_and_writes_nothing(
     assert list(out.iterdir()) == []
 
 
-@pytest.mark.parametrize("stage", ["attack_cifar", "maximize_class_cifar"])
+@pytest.mark.parametrize("stage", ["attack", "maximize_class"])
 def test_resnet_pt_holding_the_cnn_is_refused_by_the_analyses(
     project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], stage: str
 ) -> None:
@@ -403,7 +436,7 @@ def test_resnet_pt_holding_the_cnn_is_refused_by_the_analyses(
         "--info",
         out / "info.json",
     ]
-    if stage == "attack_cifar":
+    if stage == "attack":
         args += ["--data", project / "cifar10.npz"]
     status, err = run_main(stage, args, monkeypatch, capfd)
     assert one_error_line(status, err) == f"error: {project / 'models' / 'resnet.pt'} holds a cnn model, not resnet"
@@ -604,8 +637,6 @@ def test_train_stage_refuses_a_malformed_resume_checkpoint_before_opening_its_ou
 
 # --- leftovers of a killed run -----------------------------------------------------------------
 
-TEMP_NAME = r"\.{name}\.[a-z0-9_]{{8}}\.tmp{suffix}"
-
 
 def _env() -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
@@ -613,7 +644,7 @@ def _env() -> dict[str, str]:
     return env
 
 
-def test_a_write_killed_midway_leaves_a_temp_file_that_the_next_write_removes(tmp_path: Path) -> None:
+def test_a_write_killed_midway_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "out" / "metrics.json"
     code = (
         "import sys, time\nfrom visionlab.io import atomic_path\nwith atomic_path(sys.argv[1]) as tmp:\n"
@@ -621,42 +652,21 @@ def test_a_write_killed_midway_leaves_a_temp_file_that_the_next_write_removes(tm
     )
     writer = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True, env=_env())
     assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+    assert _writing_unnamed(writer.pid, target.parent)  # what the kill interrupts
     writer.kill()  # SIGKILL: no finally block runs
     writer.wait()
     writer.stdout.close()
-    leftovers = [p.name for p in target.parent.iterdir()]
-    assert len(leftovers) == 1 and re.fullmatch(TEMP_NAME.format(name=r"metrics\.json", suffix=r"\.json"), leftovers[0])
-    write_json(target, {"ok": 1})
-    assert [p.name for p in target.parent.iterdir()] == ["metrics.json"]
+    assert list(target.parent.iterdir()) == []
 
 
-def test_the_cleanup_spares_live_writers_other_outputs_and_what_is_not_a_regular_file(tmp_path: Path) -> None:
-    victim = tmp_path / "victim.txt"
-    victim.write_text("keep me")
-    folder = tmp_path / "out"
-    folder.mkdir()
-    stale = folder / ".metrics.json.dead0001.tmp.json"
-    live = folder / ".metrics.json.live0001.tmp.json"
-    spared = [
-        live,
-        folder / ".metrics.json.bak.abcd1234.tmp.bak",  # a temp file of metrics.json.bak
-        folder / ".predictions.csv.abcd1234.tmp.csv",  # of another output
-        folder / ".metrics.json.pipe0001.tmp.json",  # a pipe: opening it could block
-        folder / ".metrics.json.link0001.tmp.json",  # a symlink: never followed
-    ]
-    for path in (stale, *spared[:3]):
-        path.write_text("partial")
-    os.mkfifo(spared[3])
-    spared[4].symlink_to(victim)
-    holder = os.open(live, os.O_RDONLY)
-    fcntl.flock(holder, fcntl.LOCK_EX)  # as a running writer holds it
-    try:
-        write_json(folder / "metrics.json", {"ok": 1})
-    finally:
-        os.close(holder)
-    assert not stale.exists()
-    assert all(os.path.lexists(path) for path in spared)
-    assert victim.read_text() == "keep me"
+def _writing_unnamed(pid: int, folder: Path) -> bool:
+    """Whether process ``pid`` holds an unnamed file (O_TMPFILE, shown as ``<folder>/#<inode> (deleted)``)
+    in ``folder`` with bytes in it."""
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            if os.readlink(fd).startswith(f"{folder}/#") and fd.stat().st_size:
+                return True
+    return False
 
 
 class StallingHandler(http.server.BaseHTTPRequestHandler):
@@ -696,7 +706,7 @@ def test_download_killed_midway_leaves_nothing_after_the_next_run(tmp_path: Path
     )
     try:
         deadline = time.monotonic() + 60
-        while not any(p.stat().st_size for p in out_dir.iterdir()) and download.poll() is None:
+        while not _writing_unnamed(download.pid, out_dir) and download.poll() is None:
             assert time.monotonic() < deadline, "the download never started writing"
             time.sleep(0.05)
         assert download.poll() is None, "the download ended before it could be killed"
@@ -706,10 +716,7 @@ def test_download_killed_midway_leaves_nothing_after_the_next_run(tmp_path: Path
         StallingHandler.release.set()
         server.shutdown()
         server.server_close()
-    leftovers = [p.name for p in out_dir.iterdir()]
-    pattern = TEMP_NAME.format(name=r"cifar-10-python\.tar\.gz", suffix=r"\.gz")
-    assert len(leftovers) == 1 and re.fullmatch(pattern, leftovers[0]), leftovers  # beside the output
-    assert list(tmpdir.iterdir()) == []  # nothing in the system's temp folder
+    assert list(out_dir.iterdir()) == [] and list(tmpdir.iterdir()) == []  # nor in the system's temp folder
 
     params.write_text(json.dumps({"data": {"url": str(tiny_archive.path), "md5": tiny_archive.md5}}))
     again = subprocess.run(
@@ -750,3 +757,186 @@ def test_alexnet_weights_file_with_code_inside_is_refused_in_one_line(tmp_path: 
         f"{path} is not a PyTorch state dict file (refused: it holds objects other than tensors and plain values "
         "(posix.system))"
     )
+
+
+# --- outputs that cannot be written (issue #20) ------------------------------------------------
+
+
+def evaluate_args(project: Path) -> list[Any]:
+    """``stages.evaluate`` on ``project`` (the fixture) and ``models/cnn.pt``, writing under ``out/``."""
+    out = project / "out"
+    return [
+        *("--model", "cnn", "--params", project / "params.yaml", "--data", project / "cifar10.npz"),
+        *("--checkpoint", project / "models" / "cnn.pt", "--metrics", out / "cnn.json", "--info", out / "info.json"),
+        *("--per-class", out / "per_class.csv", "--predictions", out / "p.csv", "--figures", out / "figures"),
+    ]
+
+
+@pytest.fixture
+def mount() -> Iterator[Callable[..., None]]:
+    """``mount(*args)`` runs ``mount *args`` (skipping the test where it is not permitted); unmounted afterwards."""
+    mounted: list[str] = []
+
+    def run(*args: str) -> None:
+        done = subprocess.run(["mount", *args], capture_output=True, text=True) if shutil.which("mount") else None
+        if done is None or done.returncode != 0:
+            pytest.skip(f"mount is not permitted here ({done.stderr.strip() if done else 'no mount command'})")
+        mounted.append(args[-1])
+
+    yield run
+    for target in reversed(mounted):
+        subprocess.run(["umount", target], check=True)
+
+
+def _unnamed_fails(code: int) -> Callable[[Path], int]:
+    """A stand-in for visionlab.io._unnamed: ENOSPC is /dev/full (every write fails), others fail to open."""
+
+    def unnamed(folder: Path) -> int:
+        if code == errno.ENOSPC:
+            return os.open("/dev/full", os.O_RDWR)
+        raise OSError(code, os.strerror(code), str(folder))
+
+    return unnamed
+
+
+@pytest.mark.parametrize(
+    ("fault", "real"),
+    [("read-only", True), ("read-only", False), ("full", True), ("full", False), ("a directory", True)],
+)
+def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capfd: Any, mount: Any, fault: str, real: bool
+) -> None:
+    torch.save(trained_state(), project / "models" / "cnn.pt")
+    out, code = project / "out", {"read-only": errno.EROFS, "full": errno.ENOSPC, "a directory": errno.EISDIR}[fault]
+    if fault == "a directory":
+        (out / "figures" / "curves.png").mkdir(parents=True)
+    elif real:  # the kernel's own faults: a read-only bind mount (as root chmod is not enough), a 4 KiB tmpfs
+        source = ["--bind", "-o", "ro", str(out)] if fault == "read-only" else ["-t", "tmpfs", "-o", "size=4k", "tmpfs"]
+        mount(*source, str(out))
+    else:
+        monkeypatch.setattr(visionlab.io, "_unnamed", _unnamed_fails(code))
+    status, err = run_main("evaluate", evaluate_args(project), monkeypatch, capfd)
+    assert one_error_line(status, err) == f"error: {out / 'figures' / 'curves.png'}: cannot write ({os.strerror(code)})"
+    assert [p for p in out.rglob("*") if not p.is_dir()] == []
+
+
+def test_train_on_a_full_disk_is_one_line_naming_the_dvclive_folder(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], mount: Any
+) -> None:
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    params.update(device="cpu", data={**params["data"], "val_fraction": 0.25})
+    params["train"].update(epochs=1, batch_size=2)
+    params["cnn"].update(TINY_CNN)
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    out = project / "out"
+    mount("-t", "tmpfs", "-o", "size=4k", "tmpfs", str(out))  # DVCLive's first files fill it
+    args = [*("--model", "cnn", "--params", project / "params.yaml", "--data", project / "cifar10.npz"), "--stats"]
+    args += [project / "stats.json", "--out", out / "cnn.pt", "--resume-checkpoint", out / "ckpt.pt"]
+    status, err = run_main("train", [*args, "--live", out / "live", "--info", out / "info.json"], monkeypatch, capfd)
+    assert one_error_line(status, err) == f"error: {out / 'live'}: cannot write (No space left on device)"
+
+
+def _floats_to(dtype: torch.dtype, nan: bool = False) -> Callable[[dict[str, torch.Tensor]], None]:
+    def change(state: dict[str, torch.Tensor]) -> None:
+        for key, value in state.items():
+            if value.is_floating_point():  # BatchNorm's integer step counts stay as they are
+                state[key] = (value + (math.nan if nan else 0)).to(dtype)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("dtype", "nan", "problem"),
+    [
+        (
+            torch.complex64,
+            False,
+            "does not fit its CNN config: features.0.0.1.weight holds torch.complex64 values, not torch.float32",
+        ),
+        (
+            torch.int8,
+            False,
+            "does not fit its CNN config: features.0.0.1.weight holds torch.int8 values, not torch.float32",
+        ),
+        (
+            torch.complex64,
+            True,
+            "not a checkpoint written by the train stage: state_dict features.0.0.1.weight holds NaN",
+        ),
+    ],
+    ids=["complex", "int8", "NaN+0j"],
+)
+def test_evaluate_refuses_weights_of_the_wrong_kind_before_touching_its_outputs(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capfd: Any, dtype: torch.dtype, nan: bool, problem: str
+) -> None:
+    checkpoint = project / "models" / "cnn.pt"
+    torch.save(trained_state(state_dict=weights(_floats_to(dtype, nan))), checkpoint)
+    (project / "out" / "p.csv").write_text("earlier run")
+    status, err = run_main("evaluate", evaluate_args(project), monkeypatch, capfd)
+    line = one_error_line(status, err)
+    assert line.startswith(f"error: {checkpoint}") and line.endswith(problem + (" or infinite values" if nan else ""))
+    assert [(p.name, p.read_text()) for p in (project / "out").rglob("*")] == [("p.csv", "earlier run")]
+
+
+def test_resume_refuses_model_state_of_the_wrong_kind(tmp_path: Path, resume_states: dict[str, dict[str, Any]]) -> None:
+    checkpoint = tmp_path / "checkpoint.pt"
+    kinds = [(torch.complex64, False, "holds torch.complex64 values"), (torch.int8, False, "holds torch.int8 values")]
+    for dtype, nan, problem in [*kinds, (torch.complex64, True, "holds NaN or infinite values")]:
+        state = copy.deepcopy(resume_states["none"])
+        _floats_to(dtype, nan)(state["model_state"])
+        torch.save(state, checkpoint)
+        with pytest.raises(PipelineError, match=f"^cannot resume from {checkpoint}: .*{problem}"):
+            check_resumable(tiny_run(checkpoint, resume=True), tiny_model())
+
+
+STAGE_SCRIPT = """import os, signal
+from visionlab.io import write_atomic
+
+def writer(tmp):
+    tmp.write_text("half")
+    if os.environ.get("KILL"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    tmp.write_text(open("input.txt").read())
+
+write_atomic("out/result.txt", writer)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_stage_killed_midway_leaves_no_temp_file_when_dvc_restores_it_from_the_run_cache(tmp_path: Path) -> None:
+    from dvc_project import Project
+
+    p = Project(tmp_path)
+    p.env["PYTHONPATH"] = str(REPO_ROOT)
+    (tmp_path / "write.py").write_text(STAGE_SCRIPT)
+    stage = {"cmd": f"{sys.executable} write.py", "deps": ["write.py", "input.txt"], "outs": ["out/result.txt"]}
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"write": stage}}))
+    (tmp_path / "input.txt").write_text("A")
+    p.git("init", "-q")
+    p.dvc("init", "-q")
+    p.dvc("repro")  # the run-cache now holds the run on input A
+    (tmp_path / "input.txt").write_text("B")
+    p.env["KILL"] = "1"
+    assert p.dvc("repro", check=False).returncode != 0  # killed midway through writing out/result.txt
+    del p.env["KILL"]
+    (tmp_path / "input.txt").write_text("A")
+    restored = p.dvc("repro")
+    assert p.ran(restored) == set() and (tmp_path / "out" / "result.txt").read_text() == "A"  # from the run-cache
+    assert [q for q in tmp_path.rglob("*.tmp*") if not {".dvc", ".git"} & set(q.parts)] == []
+
+
+def test_without_o_tmpfile_a_named_temp_file_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(visionlab.io, "_unnamed", lambda folder: None)  # as on macOS, or a filesystem without it
+    names: list[str] = []
+    visionlab.io.write_atomic(tmp_path / "a.txt", lambda tmp: names.append(tmp.name) or tmp.write_text("whole"))
+    with pytest.raises(ZeroDivisionError):
+        visionlab.io.write_atomic(tmp_path / "b.txt", lambda tmp: tmp.write_text("half") / 0)
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"] and (tmp_path / "a.txt").read_text() == "whole"
+    assert names[0].startswith(".a.txt.") and names[0].endswith(".tmp.txt")  # git-ignored, if a kill leaves it
+
+
+def test_an_oserror_no_stage_words_is_one_line_naming_the_file(tmp_path: Path, capfd: Any) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        run_stage(lambda: tmp_path.write_text("x"))  # IsADirectoryError, with its filename
+    assert one_error_line(int(exit_.value.code), capfd.readouterr().err) == f"error: {tmp_path}: Is a directory"

@@ -112,11 +112,11 @@ def test_folder_skips_unreadable_and_dotfiles(tmp_path: Path, capsys: pytest.Cap
 def test_folder_with_no_readable_file_fails(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(PipelineError, match="notes.txt"):
-        folder_photos(tmp_path)
+        list(folder_photos(tmp_path))
 
 
 def test_folder_with_only_a_gitkeep_is_fine_and_missing_folder_fails(tmp_path: Path) -> None:
     (tmp_path / ".gitkeep").write_text("")
-    assert folder_photos(tmp_path) == []
+    assert list(folder_photos(tmp_path)) == []
     with pytest.raises(PipelineError, match="no such folder"):
         folder_photos(tmp_path / "absent")

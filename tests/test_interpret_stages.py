@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import weakref
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,6 +18,7 @@ import yaml
 from PIL import Image
 
 from visionlab.errors import PipelineError, run_stage
+from visionlab.interpret import images, predict
 from visionlab.metrics.attack import AttackInfo, AttackMetrics
 from visionlab.metrics.channels import ChannelsInfo, ChannelsMetrics
 from visionlab.metrics.classes import ClassInfo, ClassMetrics
@@ -45,8 +47,6 @@ FAST = {  # every stage's work cut to a few steps
     "maximize_channels": {"channels": [0, 7], "steps": 10},
     "maximize_class": {"steps": 2, "robustness_trials": 2},
     "attack": {"steps": 1, "max_images": 2},
-    "maximize_class_cifar": {"steps": 2, "robustness_trials": 2},
-    "attack_cifar": {"steps": 1, "max_images": 2},
 }
 SCHEMAS = {  # stage -> (metrics record, info record); filters has no metrics file
     "predict": (PredictMetrics, PredictInfo),
@@ -54,9 +54,9 @@ SCHEMAS = {  # stage -> (metrics record, info record); filters has no metrics fi
     "maximize_channels": (ChannelsMetrics, ChannelsInfo),
     "maximize_class": (ClassMetrics, ClassInfo),
     "attack": (AttackMetrics, AttackInfo),
-    "maximize_class_cifar": (ClassMetrics, ClassInfo),
-    "attack_cifar": (AttackMetrics, AttackInfo),
 }
+CIFAR = {"maximize_class@cnn": "maximize_class", "attack@cnn": "attack"}  # run with --model cnn
+SCHEMAS |= {name: SCHEMAS[stage] for name, stage in CIFAR.items()}
 
 
 def _numbers_only(data: Any) -> bool:
@@ -128,27 +128,23 @@ class Workspace:
             "predict": ["--data", self.data, "--csv", o / "p.csv", "--markdown", o / "p.md", "--figure", o / "p.png"],
             "filters": ["--figure", o / "f.png", "--markdown", o / "f.md"],
             "maximize_channels": ["--figures", o / "channels"],
-            "maximize_class": ["--figure", o / "c.png"],
-            "attack": ["--data", self.data, "--figure", o / "a.png"],
-            "maximize_class_cifar": [
+            "maximize_class": ["--model", "alexnet", "--figure", o / "c.png"],
+            "attack": ["--model", "alexnet", "--data", self.data, "--figure", o / "a.png"],
+            "maximize_class@cnn": [
                 "--model",
                 "cnn",
                 "--checkpoint",
                 self.models / "cnn.pt",
-                "--stats",
-                self.root / "stats.json",
                 "--figure",
                 o / "cc.png",
             ],
-            "attack_cifar": [
+            "attack@cnn": [
                 "--model",
                 "cnn",
                 "--data",
                 self.data,
                 "--checkpoint",
                 self.models / "cnn.pt",
-                "--stats",
-                self.root / "stats.json",
                 "--figure",
                 o / "ca.png",
             ],
@@ -162,7 +158,7 @@ class Workspace:
         self.monkeypatch.setattr(sys, "argv", argv)
         self.capsys.readouterr()
         try:
-            run_stage(_stage(stage).main)
+            run_stage(_stage(CIFAR.get(stage, stage)).main)
             status = 0
         except SystemExit as exit_:
             status = int(exit_.code)
@@ -255,6 +251,27 @@ def test_predict_stage_with_folder_images(ws: Workspace) -> None:
     assert "RANDOM WEIGHTS" in (ws.out / "p.md").read_text()
 
 
+def test_predict_holds_a_few_images_at_once_whatever_the_folder_holds(ws: Workspace) -> None:
+    for i in range(8):
+        Image.fromarray(np.full((8, 8, 3), 10 * i, dtype=np.uint8)).save(ws.images / f"p{i:02}.png")
+    ws.monkeypatch.setattr(predict, "BATCH", 1)
+    ws.monkeypatch.setattr(predict, "SHOWN", 1)
+    alive: list[weakref.ref[torch.Tensor]] = []  # every photo's pixels, while anything holds them
+    held: list[int] = []  # photos held, as each is read
+    read_photo = images.read_photo
+
+    def counted(path: Path) -> torch.Tensor:
+        alive.append(weakref.ref(pixels := read_photo(path)))
+        held.append(sum(ref() is not None for ref in alive))
+        return pixels
+
+    ws.monkeypatch.setattr(images, "read_photo", counted)
+    assert ws.run("predict", predict={"cifar_images": 0})[0] == 0
+    assert len(held) == 9 and max(held) == 3  # the one shown (the sample), the last batch, the one being read
+    assert len((ws.out / "p.csv").read_text().splitlines()) == 1 + 9 * 2 * 3  # every image's top 3, both ways
+    assert "The first 1 of the 9 images" in (ws.out / "p.md").read_text()
+
+
 def test_maximize_class_on_alexnet(ws: Workspace) -> None:
     assert ws.run("maximize_class")[0] == 0
     m, info = ws.metrics("maximize_class"), ws.info("maximize_class")
@@ -268,9 +285,9 @@ def test_maximize_class_on_alexnet(ws: Workspace) -> None:
 
 def test_maximize_class_on_a_cifar_checkpoint(ws: Workspace) -> None:
     ws.add_checkpoint("cnn")
-    status, err = ws.run("maximize_class_cifar", maximize_class_cifar={"class_index": 3, "objective": "logit"})
+    status, err = ws.run("maximize_class@cnn", maximize_class={"class_index": {"cnn": 3}, "objective": "logit"})
     assert status == 0, err
-    m, info = ws.metrics("maximize_class_cifar"), ws.info("maximize_class_cifar")
+    m, info = ws.metrics("maximize_class@cnn"), ws.info("maximize_class@cnn")
     assert 0 <= m["probability"] <= 1
     assert info["model"] == {
         "name": "cnn",
@@ -284,9 +301,9 @@ def test_maximize_class_on_a_cifar_checkpoint(ws: Workspace) -> None:
 
 def test_attack_on_a_cifar_checkpoint(ws: Workspace) -> None:
     ws.add_checkpoint("cnn")
-    status, err = ws.run("attack_cifar", attack_cifar={"ship_index": 3, "max_images": 10})
+    status, err = ws.run("attack@cnn", attack={"ship_index": 3, "max_images": 10})
     assert status == 0, err
-    m, info = ws.metrics("attack_cifar"), ws.info("attack_cifar")
+    m, info = ws.metrics("attack@cnn"), ws.info("attack@cnn")
     assert info["ship_test_index"] == 6 and info["input_size"] == 32 and info["target_name"] == "dog"
     assert info["model"]["trained_model"]["epochs"] == 1
     assert info["bounded"]["images"] == 4  # every ship of the tiny test split
@@ -314,15 +331,17 @@ def test_attack_on_alexnet(ws: Workspace) -> None:
 
 
 def test_class_index_out_of_range_for_alexnet(ws: Workspace) -> None:
-    ws.fails_cleanly("maximize_class", "maximize_class.class_index=1000", maximize_class={"class_index": 1000})
+    ws.fails_cleanly(
+        "maximize_class", "maximize_class.class_index.alexnet=1000", maximize_class={"class_index": {"alexnet": 1000}}
+    )
 
 
 def test_class_index_out_of_range_for_cifar(ws: Workspace) -> None:
     ws.add_checkpoint("cnn")
     line = ws.fails_cleanly(
-        "maximize_class_cifar",
-        "maximize_class_cifar.class_index=10 is out of range for model=cnn",
-        maximize_class_cifar={"class_index": 10},
+        "maximize_class@cnn",
+        "maximize_class.class_index.cnn=10 is out of range for model=cnn",
+        maximize_class={"class_index": {"cnn": 10}},
     )
     assert "0..9" in line
     assert "5=dog" in line
@@ -330,20 +349,20 @@ def test_class_index_out_of_range_for_cifar(ws: Workspace) -> None:
 
 def test_imagenet_target_with_a_cifar_model(ws: Workspace) -> None:
     ws.add_checkpoint("cnn")
-    line = ws.fails_cleanly("attack_cifar", "attack_cifar.target_class=207", attack_cifar={"target_class": 207})
-    assert "set attack_cifar.target_class to a CIFAR class (e.g. 5 = dog)" in line
+    line = ws.fails_cleanly("attack@cnn", "attack.target_class.cnn=207", attack={"target_class": {"cnn": 207}})
+    assert "set attack.target_class.cnn to a CIFAR class (e.g. 5 = dog)" in line
 
 
 def test_missing_trained_checkpoint(ws: Workspace) -> None:
-    line = ws.fails_cleanly("maximize_class_cifar", "cnn.pt")
+    line = ws.fails_cleanly("maximize_class@cnn", "cnn.pt")
     assert "not found" in line
-    ws.fails_cleanly("attack_cifar", "cnn.pt")
+    ws.fails_cleanly("attack@cnn", "cnn.pt")
 
 
 def test_a_checkpoint_of_another_model_is_refused(ws: Workspace) -> None:
     ws.add_checkpoint("cnn")
     (ws.models / "cnn.pt").rename(ws.models / "resnet.pt")
-    for stage in ("maximize_class_cifar", "attack_cifar"):
+    for stage in ("maximize_class@cnn", "attack@cnn"):
         args = [str(a).replace("cnn.pt", "resnet.pt") if str(a).endswith("cnn.pt") else a for a in ws.args(stage)]
         args[args.index("cnn")] = "resnet"
         ws.monkeypatch.setattr(ws, "args", lambda stage, args=args: args)
@@ -375,15 +394,19 @@ def test_cli_reports_bad_input_in_one_line(run_stage, tmp_path: Path) -> None:  
     params = tmp_path / "params.yaml"
     params.write_text(
         yaml.safe_dump(
-            {"seed": 0, "device": "cpu", "alexnet": {"weights": "none"}, "maximize_class": {"class_index": 5000}}
+            {
+                "seed": 0,
+                "device": "cpu",
+                "alexnet": {"weights": "none"},
+                "maximize_class": {"class_index": {"alexnet": 5000}},
+            }
         )
     )
-    result = run_stage(
-        "maximize_class.py", "--params", params, "--figure", tmp_path / "c.png", "--metrics", tmp_path / "c.json"
-    )
+    outs = ["--figure", tmp_path / "c.png", "--metrics", tmp_path / "c.json", "--info", tmp_path / "i.json"]
+    result = run_stage("maximize_class.py", "--model", "alexnet", "--params", params, *outs)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "error: maximize_class.class_index=5000 is out of range for model=alexnet: classes are 0..999 "
+        "error: maximize_class.class_index.alexnet=5000 is out of range for model=alexnet: classes are 0..999 "
         "(0=tench, 1=goldfish, 2=great white shark, 3=tiger shark, 4=hammerhead, 5=electric ray, 6=stingray, "
         "7=cock, 8=hen, 9=ostrich, ...)"
     ]

@@ -159,9 +159,7 @@ def test_metrics_records_hold_numbers_only(cls: type) -> None:
         ("filters", "filters"),
         ("maximize_channels", "channels"),
         ("maximize_class", "classes"),
-        ("maximize_class_cifar", "classes"),
         ("attack", "attack"),
-        ("attack_cifar", "attack"),
     ],
 )
 def test_a_stage_imports_only_the_schema_it_writes(stage: str, schema: str) -> None:

@@ -12,11 +12,19 @@ import yaml
 from conftest import REPO_ROOT
 
 from visionlab.errors import PipelineError
-from visionlab.params import Params, TrainParams, load_params, model_and_recipe, parse_params
+from visionlab.params import (
+    MODEL_NAMES,
+    ClassPerModel,
+    Params,
+    TrainParams,
+    load_params,
+    model_and_recipe,
+    parse_params,
+)
 
 TOP_KEYS = (
     "seed, device, data, train, cnn, resnet, fast, evaluate, alexnet, predict, maximize_channels, maximize_class, "
-    "attack, maximize_class_cifar, attack_cifar"
+    "attack"
 )
 
 
@@ -54,6 +62,11 @@ def test_repo_params_yaml_loads_every_value() -> None:
     assert_contains(raw, dataclasses.asdict(params))
     assert params.data.md5 == "c58f30108f718f92721af3b95e74349a"
     assert params.train.augment.flip is True
+
+
+def test_every_probed_model_has_its_class() -> None:
+    # maximize_class@<model> and attack@<model> read their class as class_index.<model>, target_class.<model>.
+    assert [f.name for f in dataclasses.fields(ClassPerModel)] == ["alexnet", *MODEL_NAMES]
 
 
 def test_an_empty_params_file_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -164,6 +177,18 @@ def test_largest_seed_and_kernels_that_fit_their_maps_are_accepted() -> None:
             "params.yaml: resnet.kernel_size must be at most 4, the smallest map its layers see (32, 16, 8, 4), got 5",
         ),
         ({"train": {"lr": True}}, "params.yaml: train.lr must be a positive number, got true"),
+        (  # one class per probed model (maximize_class@<model>, attack@<model>)
+            {"attack": {"target_class": {"vgg": 5}}},
+            "params.yaml: unknown key attack.target_class.vgg (known: alexnet, cnn, resnet, fast)",
+        ),
+        (
+            {"maximize_class": {"class_index": 5}},
+            "params.yaml: maximize_class.class_index must be a mapping, got 5",
+        ),
+        (
+            {"maximize_class": {"class_index": {"cnn": -1}}},
+            "params.yaml: maximize_class.class_index.cnn must be a non-negative integer, got -1",
+        ),
         ({"train": {"lr": math.nan}}, "params.yaml: train.lr must be a positive number, got .nan"),
         ({"train": {"lr": math.inf}}, "params.yaml: train.lr must be a positive number, got .inf"),
         ({"train": {"weight_decay": -0.1}}, "params.yaml: train.weight_decay must be a non-negative number, got -0.1"),

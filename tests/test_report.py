@@ -78,23 +78,23 @@ def cifar_model(run: Run, model: str, test_acc: float, epochs: int, counts: Data
 
 
 def cifar_analyses(run: Run, model: str, epochs: int, subset: bool) -> None:
-    """maximize_class_cifar@<model> and attack_cifar@<model>: the AlexNet analyses on a CIFAR model, target dog."""
+    """maximize_class@<model> and attack@<model>: the AlexNet analyses on a CIFAR model, target dog."""
     probed = ProbedModel(
         model,
         random_weights=False,
         checkpoint=f"models/{model}.pt",
         trained_model=TrainedModel(epochs=epochs, subset=subset, train_images=45000),
     )
-    run[f"metrics/{model}_maximize_class"] = copy.deepcopy(run["metrics/maximize_class"])
+    run[f"metrics/{model}_maximize_class"] = copy.deepcopy(run["metrics/alexnet_maximize_class"])
     run[f"info/{model}_maximize_class"] = dataclasses.replace(
-        copy.deepcopy(run["info/maximize_class"]),
+        copy.deepcopy(run["info/alexnet_maximize_class"]),
         model=probed,
         class_index=5,
         class_name="dog",
         top5=[Guess(5, "dog", 0.9954)],
     )
-    run[f"metrics/{model}_attack"] = copy.deepcopy(run["metrics/attack"])
-    info = copy.deepcopy(run["info/attack"])
+    run[f"metrics/{model}_attack"] = copy.deepcopy(run["metrics/alexnet_attack"])
+    info = copy.deepcopy(run["info/alexnet_attack"])
     info.unbounded.before = Top1(8, "ship", 0.6, 0.6)
     info.unbounded.after = Top1(5, "dog", 0.9987, 0.0001)
     run[f"info/{model}_attack"] = dataclasses.replace(
@@ -139,10 +139,10 @@ def full_run() -> Run:
         5.0,
         {c: ChannelDetail(*v) for c, v in starts.items()},
     )
-    run["metrics/maximize_class"] = ClassMetrics(
+    run["metrics/alexnet_maximize_class"] = ClassMetrics(
         0.9954, RobustnessScores(mean_probability=0.5, top1_kept_fraction=0.75)
     )
-    run["info/maximize_class"] = ClassInfo(
+    run["info/alexnet_maximize_class"] = ClassInfo(
         PRETRAINED,
         207,
         "golden retriever",
@@ -154,10 +154,10 @@ def full_run() -> Run:
         top5=[Guess(207, "golden retriever", 0.9954), Guess(208, "Labrador retriever", 0.003)],
         robustness=RobustnessInfo(trials=8, max_shift=0.05, max_scale=0.1, min_probability=0.1),
     )
-    run["metrics/attack"] = AttackMetrics(
+    run["metrics/alexnet_attack"] = AttackMetrics(
         UnboundedScores(0.9987), BoundedScores(success_rate=0.97, success_rate_uint8=0.95)
     )
-    run["info/attack"] = AttackInfo(
+    run["info/alexnet_attack"] = AttackInfo(
         PRETRAINED,
         207,
         "golden retriever",
@@ -198,11 +198,11 @@ def smoke_run() -> Run:
     for model in ("cnn", "resnet", "fast"):
         run[f"info/{model}"] = dataclasses.replace(run[f"info/{model}"], epochs=2, data=counts)
         run[f"train/{model}"].step = 2
-    for name in ("predict", "filters", "maximize_channels", "maximize_class", "attack"):
+    for name in ("predict", "filters", "maximize_channels", "alexnet_maximize_class", "alexnet_attack"):
         run[f"info/{name}"].model = RANDOM
-    run["metrics/attack"].bounded = BoundedScores(success_rate=0.0, success_rate_uint8=0.0)
-    run["info/attack"].bounded = dataclasses.replace(
-        run["info/attack"].bounded, images=8, successes=0, median_steps_to_success=None
+    run["metrics/alexnet_attack"].bounded = BoundedScores(success_rate=0.0, success_rate_uint8=0.0)
+    run["info/alexnet_attack"].bounded = dataclasses.replace(
+        run["info/alexnet_attack"].bounded, images=8, successes=0, median_steps_to_success=None
     )
     for model in ("cnn", "resnet", "fast"):
         cifar_analyses(run, model, epochs=2, subset=True)
@@ -420,7 +420,9 @@ def test_alexnet_numbers_sit_beside_the_seed_figures(full_page: tuple[Path, str]
 
 def test_another_class_is_not_compared_with_the_seeds(tmp_path: Path) -> None:
     run = full_run()
-    run["info/maximize_class"] = dataclasses.replace(run["info/maximize_class"], class_index=1, class_name="goldfish")
+    run["info/alexnet_maximize_class"] = dataclasses.replace(
+        run["info/alexnet_maximize_class"], class_index=1, class_name="goldfish"
+    )
     write_inputs(tmp_path, run)
     assert run_report(tmp_path).returncode == 0
     markdown = (tmp_path / "reports/README.md").read_text(encoding="utf-8")
@@ -470,7 +472,7 @@ def test_html_page_links_every_figure_by_a_relative_path_that_exists(full_page: 
 
 def test_html_escapes_text_from_the_metrics(tmp_path: Path) -> None:
     run = full_run()
-    run["info/maximize_class"].class_name = "<script>alert(1)</script>"
+    run["info/alexnet_maximize_class"].class_name = "<script>alert(1)</script>"
     write_inputs(tmp_path, run)
     assert run_report(tmp_path).returncode == 0
     page = (tmp_path / "reports/index.html").read_text(encoding="utf-8")
@@ -494,15 +496,15 @@ def assert_one_line_failure(root: Path, result: subprocess.CompletedProcess[str]
     ("damage", "fragments"),
     [
         (lambda i: i.metrics("resnet").unlink(), ("reports/metrics/resnet.json: not found",)),
-        (lambda i: i.info("attack").unlink(), ("reports/info/attack.json: not found",)),
-        (lambda i: i.metrics("attack").write_text('{"unbounded": {'), ("attack.json: not valid JSON",)),
+        (lambda i: i.info("alexnet_attack").unlink(), ("reports/info/alexnet_attack.json: not found",)),
+        (lambda i: i.metrics("alexnet_attack").write_text('{"unbounded": {'), ("alexnet_attack.json: not valid JSON",)),
         (lambda i: i.metrics("cnn").write_text("[1, 2]"), ("cnn.json: must hold a JSON object",)),
         (
             lambda i: i.stats.write_text('{"mean": [0.5], "std": [0.2, 0.2, 0.2]}'),
             ("stats.json: mean must be a list of 3 numbers",),
         ),
         (lambda i: i.filters_md.unlink(), ("reports/filters/summary.md: not found",)),
-        (lambda i: i.figure("attack").unlink(), ("reports/figures/attack.png: not found",)),
+        (lambda i: i.figure("alexnet_attack").unlink(), ("reports/figures/alexnet/attack.png: not found",)),
     ],
     ids=[
         "missing-metrics",
@@ -525,9 +527,9 @@ def test_missing_or_malformed_input_is_one_line_and_writes_nothing(tmp_path: Pat
     ("key", "change", "message"),
     [
         (
-            "metrics/attack",
+            "metrics/alexnet_attack",
             lambda m: m["bounded"].pop("success_rate"),
-            "reports/metrics/attack.json: missing bounded.success_rate",
+            "reports/metrics/alexnet_attack.json: missing bounded.success_rate",
         ),
         (
             "metrics/cnn",
@@ -546,9 +548,9 @@ def test_missing_or_malformed_input_is_one_line_and_writes_nothing(tmp_path: Pat
             "reports/info/resnet.json: holds the metrics of 'cnn', not 'resnet'",
         ),
         (
-            "info/attack",
+            "info/alexnet_attack",
             lambda m: m["model"].pop("random_weights"),
-            "reports/info/attack.json: missing model.random_weights",
+            "reports/info/alexnet_attack.json: missing model.random_weights",
         ),
         (
             "metrics/maximize_channels",
@@ -697,10 +699,13 @@ print(json.dumps(opened))
     opened = {(tmp_path / p).resolve() for p in json.loads(result.stdout) if not p.endswith(".pyc")}
     local = {p for p in opened if tmp_path.resolve() in p.parents}
     allowed = {(tmp_path / p).resolve() for p in input_files(Inputs(Path("reports"), Path("data/stats.json")))}
-    written = {p for p in local if p.name.startswith((".README.md.", ".index.html."))}  # the atomic temp files
+    # the atomic writes: a nameless O_TMPFILE opened on the outputs' folder, or a named temp file beside them
+    written = {p for p in local if p.name.startswith((".README.md.", ".index.html."))} | {
+        (tmp_path / "reports").resolve()
+    }
     assert local - written <= allowed, local - written - allowed
-    assert (tmp_path / "reports/metrics/attack.json").resolve() in local  # the hook did see the reads
-    assert (tmp_path / "reports/info/attack.json").resolve() in local
+    assert (tmp_path / "reports/metrics/alexnet_attack.json").resolve() in local  # the hook did see the reads
+    assert (tmp_path / "reports/info/alexnet_attack.json").resolve() in local
     assert inputs.stats.resolve() in local
 
 

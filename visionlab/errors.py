@@ -19,11 +19,14 @@ class PipelineError(Exception):
 
 
 def run_stage(main: Callable[[], None]) -> None:
-    """Run a stage's ``main`` and turn a :class:`PipelineError` into one line and exit 1."""
+    """Run a stage's ``main`` and turn a :class:`PipelineError` or an OSError into one line and exit 1."""
     try:
         main()
     except PipelineError as err:
         print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as err:  # a fault of the machine (a disk, a permission) that no code here words itself
+        print(f"error: {f'{err.filename}: ' if err.filename else ''}{err.strerror or err}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

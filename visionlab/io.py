@@ -1,116 +1,96 @@
-"""Atomic file writes: every output appears whole under its final name, or not at all."""
+"""Atomic file writes: every output appears whole under its final name, or not at all.
+
+Temporary files are created with ``O_TMPFILE`` (Linux): a file with no name until it is complete.
+A named temporary file outlives a writer that is killed (SIGKILL runs no cleanup), and when DVC then
+restores the stage from its run-cache instead of rerunning it, no code of ours runs to sweep it; an
+unnamed one is freed by the kernel when its writer dies, so a kill leaves nothing. It gets a name
+only to be renamed onto the output, two system calls later. Where ``O_TMPFILE`` is missing (macOS,
+Windows, some filesystems) a named temporary file is the fallback, removed on any error but not on a kill.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
-import re
-import stat
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from visionlab.errors import PipelineError
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on Windows: no locks, so stale temporary files are left alone
-    fcntl = None  # type: ignore[assignment]
+
+def _staging(path: Path) -> Path:
+    """A new name beside ``path`` (``.<name>.<16 hex>.tmp<suffix>``, git-ignored) on the same filesystem."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp{path.suffix}")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _temp_pattern(path: Path) -> re.Pattern[str]:
-    """The names mkstemp gives the temporary files of ``path``: ``.<name>.<8 of [a-z0-9_]>.tmp<suffix>``.
-
-    The 8 characters have no dot, so the temporary file of another output (``<name>.bak``, say) never matches.
-    """
-    return re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}" + re.escape(f".tmp{path.suffix}"))
-
-
-def remove_stale_temps(path: str | Path) -> list[Path]:
-    """Remove the temporary files of ``path`` that a killed earlier write left beside it; return them.
-
-    A live writer holds a lock on its temporary file for as long as it writes, and the kernel drops
-    the lock when the writer dies: only unlocked regular files are removed.
-    """
-    path = Path(path)
-    if fcntl is None:
-        return []
-    pattern = _temp_pattern(path)
+def _unnamed(folder: Path) -> int | None:
+    """A descriptor of a new unnamed file in ``folder``, or None where the system or filesystem has none."""
+    if not hasattr(os, "O_TMPFILE") or not os.path.isdir("/proc/self/fd"):
+        return None
     try:
-        names = os.listdir(path.parent)
-    except OSError:
-        return []
-    removed = []
-    for name in names:
-        if not pattern.fullmatch(name):
-            continue
-        stale = path.parent / name
-        try:  # never follow a link, never block on a pipe
-            fd = os.open(stale, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            continue
-        try:
-            if stat.S_ISREG(os.fstat(fd).st_mode):
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises while a live writer holds it
-                stale.unlink(missing_ok=True)
-                removed.append(stale)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-    return removed
+        return os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o666)
+    except OSError as err:
+        if err.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):  # a filesystem without O_TMPFILE
+            return None
+        raise
 
 
-def _locked_temp(path: Path) -> tuple[int, Path]:
-    """A new temporary file beside ``path`` and an open descriptor holding its lock."""
-    while True:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
-        if fcntl is None:
-            return fd, Path(name)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            if os.path.samestat(os.fstat(fd), os.stat(name)):
-                return fd, Path(name)
-        except FileNotFoundError:
-            pass
-        os.close(fd)  # a cleaner took it for stale in the instant before it was locked: take another
+def _cannot_write(path: Path, err: OSError) -> PipelineError:
+    return PipelineError(f"{path}: cannot write ({err.strerror or err})")
 
 
 @contextlib.contextmanager
 def temp_path(path: str | Path) -> Iterator[Path]:
-    """Yield a locked temporary path beside ``path``, removed afterwards.
+    """Yield the path of a new, empty temporary file on the filesystem of ``path``; it is gone afterwards.
 
-    First removes the temporary files of ``path`` that a killed run left, so a kill leaves nothing
-    for longer than the next run that writes the same file.
+    The path of an unnamed file is ``/proc/self/fd/<n>``: open it by that name (writers that pick a
+    format by suffix must be told it).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    fd, tmp_path = _locked_temp(path)
     try:
-        yield tmp_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, named = _unnamed(path.parent), None
+        if fd is None:
+            named = _staging(path)
+            fd = os.open(named, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o666)
+    except OSError as err:
+        raise _cannot_write(path, err) from None
+    try:
+        yield named or Path(f"/proc/self/fd/{fd}")
     finally:
-        tmp_path.unlink(missing_ok=True)
         os.close(fd)
+        if named is not None:
+            named.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path for ``path``; move it onto ``path`` only if the block succeeds.
+
+    An OSError while writing (a full disk, a read-only folder, ``path`` a directory) is one
+    PipelineError line naming ``path``, and leaves ``path`` as it was.
+    """
     path = Path(path)
-    with temp_path(path) as tmp_path:
-        yield tmp_path
-        if tmp_path.exists():
-            os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp_path, path)
+    with temp_path(path) as tmp:
+        try:
+            yield tmp
+        except OSError as err:
+            if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO):
+                raise _cannot_write(path, err) from None
+            raise  # not the output's fault (a download's network error, say): the caller words it
+        staged = _staging(path) if tmp.parent == Path("/proc/self/fd") else tmp
+        try:
+            if staged is not tmp:  # name the unnamed file: with any src_dir_fd (ignored: the path is absolute)
+                os.link(tmp, staged, src_dir_fd=int(tmp.name))  # CPython calls linkat(AT_SYMLINK_FOLLOW)
+            os.replace(staged, path)
+        except OSError as err:
+            raise _cannot_write(path, err) from None
+        finally:
+            staged.unlink(missing_ok=True)
 
 
 def read_text(path: str | Path, missing: str) -> str:

@@ -189,10 +189,23 @@ class MaximizeChannelsParams:
 
 
 @section
-class MaximizeClassParams:
-    """Class maximisation on AlexNet (seed 4): class 207, golden retriever."""
+class ClassPerModel:
+    """A class index for each model the analyses probe (``<stage>@<model>``): ImageNet's, then CIFAR-10's."""
 
-    class_index: Count = 207
+    alexnet: Count = 207  # golden retriever
+    cnn: Count = 5  # dog, the CIFAR-10 class nearest to a golden retriever
+    resnet: Count = 5
+    fast: Count = 5
+
+    def of(self, model: str) -> int:
+        return getattr(self, model)
+
+
+@section
+class MaximizeClassParams:
+    """Class maximisation (seed 4) on AlexNet and on each trained CIFAR model."""
+
+    class_index: ClassPerModel = ClassPerModel()
     steps: PositiveInt = 40
     step_size: PositiveNumber = 5.0
     objective: one_of("prob", "logit") = "prob"
@@ -204,30 +217,16 @@ class MaximizeClassParams:
 
 
 @section
-class MaximizeClassCifarParams(MaximizeClassParams):
-    """The same analysis on each trained CIFAR model: class 5, dog, the nearest to a golden retriever."""
-
-    class_index: Count = 5
-
-
-@section
 class AttackParams:
-    """The adversarial ship on AlexNet (seed 5): target 207, golden retriever."""
+    """The adversarial ship (seed 5) on AlexNet and on each trained CIFAR model."""
 
     ship_index: Count = 0
-    target_class: Count = 207
+    target_class: ClassPerModel = ClassPerModel()
     steps: PositiveInt = 40
     step_size: PositiveNumber = 5.0
     epsilon: OpenFraction = 8 / 255
     epsilon_step: OpenFraction = 1 / 255
     max_images: PositiveInt = 100
-
-
-@section
-class AttackCifarParams(AttackParams):
-    """The same attack on each trained CIFAR model: target 5, dog."""
-
-    target_class: Count = 5
 
 
 @section
@@ -245,8 +244,6 @@ class Params:
     maximize_channels: MaximizeChannelsParams = MaximizeChannelsParams()
     maximize_class: MaximizeClassParams = MaximizeClassParams()
     attack: AttackParams = AttackParams()
-    maximize_class_cifar: MaximizeClassCifarParams = MaximizeClassCifarParams()
-    attack_cifar: AttackCifarParams = AttackCifarParams()
 
 
 # --- loading -----------------------------------------------------------------------------------

@@ -46,3 +46,28 @@ def finite_numbers(value: Any, count: int, low: float, high: float, low_open: bo
         if item > high or item < low or (low_open and item == low):
             return False
     return True
+
+
+def state_dict_problem(saved: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> str | None:
+    """What keeps tensors ``saved`` from loading into a model whose fresh state dict is ``expected``, or None.
+
+    Besides keys and shapes, the kind of number: load_state_dict would silently cast complex values, or
+    integers where the model has floats; integer buffers (BatchNorm's step count) stay integer.
+    """
+    found = (
+        ("missing", [k for k in expected if k not in saved]),
+        ("unexpected", [k for k in saved if k not in expected]),
+        ("wrong shape", [k for k in expected if k in saved and saved[k].shape != expected[k].shape]),
+    )
+    parts = [f"{len(keys)} {label} key(s), e.g. {keys[0]}" for label, keys in found if keys]
+    if parts:
+        return "; ".join(parts)
+    for key, value in saved.items():
+        if value.is_complex() or value.is_floating_point() != expected[key].is_floating_point():
+            return f"{key} holds {value.dtype} values, not {expected[key].dtype}"
+    return None
+
+
+def first_nonfinite(tensors: dict[str, torch.Tensor]) -> str | None:
+    """The name of the first tensor holding NaN or infinite values (complex ones too), or None."""
+    return next((key for key, value in tensors.items() if not bool(torch.isfinite(value).all())), None)

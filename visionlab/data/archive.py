@@ -250,8 +250,8 @@ def read_archive(archive: Path) -> dict[str, np.ndarray]:
 def prepare_cifar10(url: str, md5: str, out_path: str | Path) -> dict[str, np.ndarray]:
     """Fetch and verify the archive, decode it, and write the arrays to ``out_path`` (.npz) atomically."""
     out_path = Path(out_path)
-    # A download lands beside the output under a temporary name (.cifar-10-python.tar.gz.*.tmp.gz), not in
-    # the system's temp folder: if this run is killed, the next download run removes it.
+    # A download lands in an unnamed file beside the output (visionlab.io), not in the system's temp
+    # folder: if this run is killed, nothing is left.
     with temp_path(out_path.with_name("cifar-10-python.tar.gz")) as scratch:
         archive = fetch_verified(url, md5, scratch)
         arrays = read_archive(archive)

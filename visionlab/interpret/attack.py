@@ -39,15 +39,15 @@ def ship_indices(labels: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray
     return np.flatnonzero(labels == class_names.index(SHIP))
 
 
-def pick_ship(labels: np.ndarray, class_names: tuple[str, ...], ship_index: int, key: str = "attack.ship_index") -> int:
+def pick_ship(labels: np.ndarray, class_names: tuple[str, ...], ship_index: int) -> int:
     ships = ship_indices(labels, class_names)
     if ship_index >= len(ships):
-        raise PipelineError(f"{key}={ship_index} but the test split has only {len(ships)} ships")
+        raise PipelineError(f"attack.ship_index={ship_index} but the test split has only {len(ships)} ships")
     return int(ships[ship_index])
 
 
-def check_target(clf: Classifier, target: int, key: str = "attack.target_class") -> None:
-    hint = ""
+def check_target(clf: Classifier, target: int) -> None:
+    key, hint = f"attack.target_class.{clf.name}", ""
     if clf.name != "alexnet":
         dog = clf.class_names.index("dog") if "dog" in clf.class_names else 0
         hint = f"; set {key} to a CIFAR class (e.g. {dog} = {clf.class_names[dog]})"
@@ -160,12 +160,12 @@ class ShipAttack:
     sweep: dict[str, Any]
 
 
-def attack_ships(clf: Classifier, data: Cifar10, settings: AttackParams, section: str) -> ShipAttack:
-    """Run the unbounded and bounded attacks of ``settings`` (the params section ``section``) on ``clf``."""
-    check_target(clf, settings.target_class, f"{section}.target_class")
-    ship = pick_ship(data.test_labels, data.class_names, settings.ship_index, f"{section}.ship_index")
+def attack_ships(clf: Classifier, data: Cifar10, settings: AttackParams) -> ShipAttack:
+    """Run the unbounded and bounded attacks of ``settings`` on ``clf``, towards its own target class."""
+    target = settings.target_class.of(clf.name)
+    check_target(clf, target)
+    ship = pick_ship(data.test_labels, data.class_names, settings.ship_index)
     image = data.test_images[ship]
-    target = settings.target_class
     unbounded = unbounded_attack(clf, image, target, settings.steps, settings.step_size)
     bounded, scores = bounded_example(clf, image, target, settings.epsilon, settings.epsilon_step, settings.steps)
     ships = ship_indices(data.test_labels, data.class_names)[: settings.max_images]
@@ -181,7 +181,7 @@ def _top1_record(scores: dict[str, Any]) -> Top1:
 
 def attack_records(clf: Classifier, settings: AttackParams, attack: ShipAttack) -> tuple[AttackMetrics, AttackInfo]:
     """The attack stages' metrics (p(target) reached, success rates) and info (what, how, the details)."""
-    u, sweep = attack.unbounded.metrics, attack.sweep
+    u, sweep, target = attack.unbounded.metrics, attack.sweep, settings.target_class.of(clf.name)
     metrics = AttackMetrics(
         UnboundedScores(target_probability=u["after"]["target_probability"]),
         BoundedScores(
@@ -190,8 +190,8 @@ def attack_records(clf: Classifier, settings: AttackParams, attack: ShipAttack) 
     )
     info = AttackInfo(
         model=probed_model(clf.name, clf.random_weights, clf.provenance),
-        target_class=settings.target_class,
-        target_name=clf.class_names[settings.target_class],
+        target_class=target,
+        target_name=clf.class_names[target],
         ship_test_index=attack.ship,
         input_size=clf.input_size,
         unbounded=UnboundedInfo(
@@ -214,9 +214,9 @@ def attack_summary(clf: Classifier, settings: AttackParams, attack: ShipAttack) 
     """Two lines for the stage's log."""
     m = attack.unbounded.metrics
     before, after = m["before"], m["after"]
-    sweep = attack.sweep
+    sweep, target = attack.sweep, clf.class_names[settings.target_class.of(clf.name)]
     return (
-        f"ship #{attack.ship}: p({clf.class_names[settings.target_class]}) {before['target_probability']:.4f} -> "
+        f"ship #{attack.ship}: p({target}) {before['target_probability']:.4f} -> "
         f"{after['target_probability']:.4f}; top-1 {before['top1_name']} -> {after['top1_name']}; "
         f"L-inf {m['linf_255']:.1f}/255\n"
         f"bounded sweep over {sweep['images']} ships: success {100 * sweep['targeted_success_rate']:.1f} %, "

@@ -65,13 +65,11 @@ class ClassResult:
     jittered_top1: torch.Tensor  # (trials,) top-1 class of each jittered copy
 
 
-def maximize_class_with(clf: Classifier, settings: MaximizeClassParams, seed: int, section: str) -> ClassResult:
-    """Ascend p(class) or its logit from seeded noise, then re-score randomly shifted/rescaled copies.
-
-    ``settings`` is the params section ``section`` (which names it in errors).
-    """
-    index = settings.class_index
-    clf.check_class(index, f"{section}.class_index")
+def maximize_class_with(clf: Classifier, settings: MaximizeClassParams, seed: int) -> ClassResult:
+    """Ascend p(class) of ``clf``'s own class (``maximize_class`` params) or its logit from seeded noise, then
+    re-score randomly shifted/rescaled copies."""
+    index = settings.class_index.of(clf.name)
+    clf.check_class(index, f"maximize_class.class_index.{clf.name}")
     device = next(clf.model.parameters()).device
     init = noise_image(clf.input_size, settings.init_mean, settings.init_std, seed, device)
     objective = class_objective(clf.model, index, settings.objective)
@@ -105,7 +103,7 @@ def class_records(
     """The class-maximisation stages' metrics (the probabilities reached) and info (what, how, the top-5)."""
     robustness, robustness_info = None, None
     if settings.robustness_trials:
-        kept = result.jittered_top1 == settings.class_index
+        kept = result.jittered_top1 == result.class_index
         robustness = RobustnessScores(float(result.jittered_probabilities.mean()), float(kept.float().mean()))
         robustness_info = RobustnessInfo(
             settings.robustness_trials,
@@ -116,8 +114,8 @@ def class_records(
     metrics = ClassMetrics(result.probability, robustness)
     info = ClassInfo(
         model=probed_model(clf.name, clf.random_weights, clf.provenance),
-        class_index=settings.class_index,
-        class_name=clf.class_names[settings.class_index],
+        class_index=result.class_index,
+        class_name=clf.class_names[result.class_index],
         objective=settings.objective,
         steps=settings.steps,
         step_size=settings.step_size,
@@ -132,11 +130,11 @@ def class_records(
 def class_summary(clf: Classifier, settings: MaximizeClassParams, result: ClassResult) -> str:
     """The stage's log lines."""
     text = (
-        f"{clf.name} class {clf.label(settings.class_index)}: p {result.initial_probability:.4f} -> "
+        f"{clf.name} class {clf.label(result.class_index)}: p {result.initial_probability:.4f} -> "
         f"{result.probability:.4f} after {settings.steps} steps"
     )
     if settings.robustness_trials:
-        kept = float((result.jittered_top1 == settings.class_index).float().mean())
+        kept = float((result.jittered_top1 == result.class_index).float().mean())
         text += (
             f"\nafter {settings.robustness_trials} random shifts/rescales: mean p "
             f"{float(result.jittered_probabilities.mean()):.4f}, still top-1 in {100 * kept:.0f} %"

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
 import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from visionlab.errors import PipelineError
 
@@ -45,10 +47,15 @@ def size_problem(width: int, height: int) -> str | None:
 
 
 def photo_pixels(image: Image.Image, resize: int = RESIZE, crop: int = CROP) -> torch.Tensor:
-    """Shorter side to ``resize`` (bilinear, antialiased by PIL), then the central ``crop`` square."""
+    """Upright by its EXIF orientation (a phone photo's), shorter side to ``resize`` (bilinear, antialiased
+    by PIL), then the central ``crop`` square."""
     problem = size_problem(*image.size)
     if problem is not None:
         raise ValueError(problem)
+    with contextlib.suppress(SyntaxError):  # EXIF that is not TIFF inside: nothing to turn it by
+        image = ImageOps.exif_transpose(image)
+    if image.mode.startswith("I"):  # 16-bit greyscale: convert("RGB") would clip every value above 255 to white
+        image = Image.fromarray((np.asarray(image).clip(0, 65535) / 257).round().astype(np.uint8))
     image = image.convert("RGB")
     width, height = image.size
     scale = resize / min(width, height)
@@ -125,8 +132,9 @@ def _special_kind(path: Path) -> str:
     return "a special file"
 
 
-def folder_photos(folder: str | Path) -> list[InputImage]:
-    """Every readable image in ``folder`` (sorted by name, dotfiles and subfolders ignored).
+def folder_photos(folder: str | Path) -> Iterator[InputImage]:
+    """Every readable image in ``folder`` (sorted by name, dotfiles and subfolders ignored), each read
+    only when iterated to, so that memory does not grow with the folder; the folder is checked at once.
 
     An unreadable file is skipped with a warning naming it. If the folder holds files but none is
     readable, that is an error even when other inputs exist: the user clearly meant to add
@@ -140,15 +148,20 @@ def folder_photos(folder: str | Path) -> list[InputImage]:
     special = special_entry(folder)
     if special is not None:
         raise PipelineError(f"predict.input_dir: {special}; {folder} holds regular image files only (remove it)")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    photos, skipped = [], []
+    return _read_photos(folder, sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")))
+
+
+def _read_photos(folder: Path, files: list[Path]) -> Iterator[InputImage]:
+    skipped = []
     for path in files:
         try:
-            photos.append(InputImage(name=path.name, source="folder", pixels=read_photo(path)))
+            pixels = read_photo(path)
         except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as err:
             reason = "not a readable image" if isinstance(err, UnidentifiedImageError) else " ".join(str(err).split())
             skipped.append((path, reason))
-    if files and not photos:  # one error line instead of a warning per file
+            continue
+        yield InputImage(name=path.name, source="folder", pixels=pixels)
+    if files and len(skipped) == len(files):  # one error line instead of a warning per file
         names = "; ".join(f"{path.name}: {reason}" for path, reason in skipped[:3])
         names += "; ..." if len(skipped) > 3 else ""
         raise PipelineError(
@@ -157,7 +170,6 @@ def folder_photos(folder: str | Path) -> list[InputImage]:
         )
     for path, reason in skipped:
         print(f"warning: skipping {path}: {reason}", file=sys.stderr)
-    return photos
 
 
 def upscale(images: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
@@ -173,10 +185,8 @@ def upscale(images: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
 
 def cifar_inputs(
     images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], size: int = CROP
-) -> list[InputImage]:
-    """CIFAR test images upscaled to ``size``, named by their index and labelled with their true class."""
-    pixels = upscale(images, size)
-    return [
-        InputImage(name=f"cifar_test_{i}", source="cifar", pixels=pixels[i], note=class_names[int(labels[i])])
-        for i in range(len(images))
-    ]
+) -> Iterator[InputImage]:
+    """CIFAR test images upscaled to ``size`` one at a time, named by their index, labelled with their true class."""
+    for i in range(len(images)):
+        pixels = upscale(images[i : i + 1], size)[0]
+        yield InputImage(name=f"cifar_test_{i}", source="cifar", pixels=pixels, note=class_names[int(labels[i])])

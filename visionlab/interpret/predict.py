@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import statistics
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -13,11 +15,15 @@ import torch.nn.functional as F
 from visionlab.interpret.alexnet import LoadedAlexNet
 from visionlab.interpret.classifiers import RANDOM_WEIGHTS_NOTE
 from visionlab.interpret.images import InputImage
+from visionlab.io import write_atomic
 from visionlab.metrics.predict import ImagePrediction, ModeScores, PredictInfo, PredictMetrics, Top1
 from visionlab.metrics.probe import ProbedModel
+from visionlab.reporting import md_cell
 
-MODES = ("without_normalization", "with_normalization")
+MODES = ("without_normalization", "with_normalization")  # also ImagePrediction's field names
 CONFIDENT = 0.98  # the seed counts predictions above this confidence
+BATCH = 16  # images decoded and predicted at once: memory stays bounded whatever the folder holds
+SHOWN = 24  # images in the figure and the markdown table; the CSV has every one
 
 
 @dataclass
@@ -33,19 +39,17 @@ class Prediction:
     top: dict[str, list[Guess]]  # mode -> top-k guesses, best first
 
 
-def predict(alex: LoadedAlexNet, images: list[InputImage], k: int, batch_size: int = 16) -> list[Prediction]:
-    """Top-k of ``alex.net`` on raw [0, 1] pixels (the seed's mistake) and of the normalised model."""
+def predict(alex: LoadedAlexNet, images: Iterable[InputImage], k: int) -> Iterator[Prediction]:
+    """Top-k of ``alex.net`` on raw [0, 1] pixels (the seed's mistake) and of the normalised model, BATCH at a time."""
     device = next(alex.model.parameters()).device
     networks = {"without_normalization": alex.net, "with_normalization": alex.model}
-    results: list[Prediction] = []
-    for start in range(0, len(images), batch_size):
-        chunk = images[start : start + batch_size]
+    images = iter(images)
+    while chunk := list(itertools.islice(images, BATCH)):
         batch = torch.stack([im.pixels for im in chunk]).to(device)
         tops: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         with torch.no_grad():
             for mode, network in networks.items():
-                probs = F.softmax(network(batch), dim=1)
-                values, indices = probs.topk(k, dim=1)
+                values, indices = F.softmax(network(batch), dim=1).topk(k, dim=1)
                 tops[mode] = values.cpu(), indices.cpu()
         for row, image in enumerate(chunk):
             top = {
@@ -55,33 +59,42 @@ def predict(alex: LoadedAlexNet, images: list[InputImage], k: int, batch_size: i
                 ]
                 for mode, (values, indices) in tops.items()
             }
-            results.append(Prediction(image=image, top=top))
-    return results
+            yield Prediction(image=image, top=top)
 
 
-def predictions_csv(predictions: list[Prediction]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["image", "source", "note", "normalization", "rank", "class_index", "class_name", "probability"])
-    for pred in predictions:
-        for mode in MODES:
-            for rank, guess in enumerate(pred.top[mode], start=1):
-                writer.writerow(
-                    [
-                        pred.image.name,
-                        pred.image.source,
-                        pred.image.note,
-                        mode,
-                        rank,
-                        guess.index,
-                        guess.name,
-                        f"{guess.probability:.6f}",
-                    ]
+def write_predictions(
+    predictions: Iterable[Prediction], csv_path: str | Path
+) -> tuple[list[Prediction], list[ImagePrediction]]:
+    """Streams every prediction's top-k rows into ``csv_path``; returns the first SHOWN and every image's top-1."""
+    shown: list[Prediction] = []
+    top1s: list[ImagePrediction] = []
+
+    def top1(pred: Prediction, mode: str) -> Top1:
+        best = pred.top[mode][0]
+        return Top1(best.index, best.name, best.probability)
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out, lineterminator="\n")
+            header = ["image", "source", "note", "normalization", "rank", "class_index", "class_name", "probability"]
+            writer.writerow(header)
+            for pred in predictions:
+                im = pred.image
+                writer.writerows(
+                    [im.name, im.source, im.note, mode, rank, g.index, g.name, f"{g.probability:.6f}"]
+                    for mode in MODES
+                    for rank, g in enumerate(pred.top[mode], start=1)
                 )
-    return out.getvalue()
+                top1s.append(ImagePrediction(im.name, top1(pred, MODES[0]), top1(pred, MODES[1])))
+                if len(shown) < SHOWN:
+                    shown.append(pred)
+
+    write_atomic(csv_path, write)
+    return shown, top1s
 
 
-def predictions_markdown(predictions: list[Prediction], alex: LoadedAlexNet) -> str:
+def predictions_markdown(predictions: list[Prediction], total: int, alex: LoadedAlexNet) -> str:
+    """The table of the first ``predictions`` (of ``total`` images)."""
     k = len(predictions[0].top[MODES[0]]) if predictions else 0
     lines = ["# AlexNet predictions with and without ImageNet normalisation", ""]
     if alex.random_weights:
@@ -92,6 +105,10 @@ def predictions_markdown(predictions: list[Prediction], alex: LoadedAlexNet) -> 
         "Without normalisation the raw [0, 1] pixels go straight into the network (the seed's 1a);",
         "with it they are first standardised by the ImageNet mean and std (1b).",
         "",
+    ]
+    if total > len(predictions):
+        lines += [f"The first {len(predictions)} of the {total} images; predictions.csv has every one.", ""]
+    lines += [
         "| image | input | normalisation | " + " | ".join(f"top {r}" for r in range(1, k + 1)) + " |",
         "|---|---|---|" + "---|" * k,
     ]
@@ -100,12 +117,12 @@ def predictions_markdown(predictions: list[Prediction], alex: LoadedAlexNet) -> 
         for mode in MODES:
             cells = [f"{g.name} ({g.probability:.3f})" for g in pred.top[mode]]
             label = "ImageNet mean/std" if mode == "with_normalization" else "none"
-            lines.append(f"| {pred.image.name} | {what} | {label} | " + " | ".join(cells) + " |")
+            lines.append(f"| {md_cell(pred.image.name)} | {what} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def prediction_records(
-    predictions: list[Prediction], model: ProbedModel, device: str, top_k: int
+    images: list[ImagePrediction], model: ProbedModel, device: str, top_k: int
 ) -> tuple[PredictMetrics, PredictInfo]:
     """The predict stage's metrics (summaries over the images) and info (each image's top-1, both ways).
 
@@ -113,15 +130,9 @@ def prediction_records(
     """
 
     def scores(mode: str) -> ModeScores:
-        confidences = [pred.top[mode][0].probability for pred in predictions]
+        confidences = [getattr(image, mode).confidence for image in images]
         return ModeScores(statistics.median(confidences), sum(c > CONFIDENT for c in confidences))
 
-    agree = [pred.top[MODES[0]][0].index == pred.top[MODES[1]][0].index for pred in predictions]
+    agree = [im.without_normalization.class_index == im.with_normalization.class_index for im in images]
     metrics = PredictMetrics(scores(MODES[0]), scores(MODES[1]), sum(agree) / len(agree))
-
-    def top1(pred: Prediction, mode: str) -> Top1:
-        best = pred.top[mode][0]
-        return Top1(best.index, best.name, best.probability)
-
-    images = [ImagePrediction(pred.image.name, top1(pred, MODES[0]), top1(pred, MODES[1])) for pred in predictions]
     return metrics, PredictInfo(model, device, top_k, images)

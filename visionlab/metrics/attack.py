@@ -1,4 +1,4 @@
-"""The attack stages' files (attack, attack_cifar@<model>): metrics and info."""
+"""The attack stage's files (attack@<model>): metrics and info."""
 
 from __future__ import annotations
 

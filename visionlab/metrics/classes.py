@@ -1,4 +1,4 @@
-"""The class-maximisation stages' files (maximize_class, maximize_class_cifar@<model>): metrics and info."""
+"""The class-maximisation stage's files (maximize_class@<model>): metrics and info."""
 
 from __future__ import annotations
 

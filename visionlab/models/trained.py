@@ -13,7 +13,7 @@ from visionlab.errors import PipelineError
 from visionlab.models import MODELS, build_model
 from visionlab.models.normalize import Normalized
 from visionlab.params import model_section, parse_section
-from visionlab.torchfile import UnreadableFile, finite_numbers, load_weights_only
+from visionlab.torchfile import UnreadableFile, finite_numbers, first_nonfinite, load_weights_only, state_dict_problem
 
 NUM_CLASSES = 10  # the models are CIFAR-10 classifiers
 TRAINED_KEYS = ("model", "config", "state_dict", "mean", "std", "class_names", "summary")
@@ -116,7 +116,7 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
     ):
         raise refuse("state_dict must map parameter names to tensors")
-    bad = next((k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
+    bad = first_nonfinite(state)
     if bad is not None:
         raise refuse(f"state_dict {bad} holds NaN or infinite values")
     problem = summary_problem(saved["summary"])
@@ -125,15 +125,10 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
 
 
 def _load_state(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
-    """Strict load, with a mismatch summarised in one line instead of torch's multi-line report."""
-    expected = net.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    wrong_shape = [k for k in expected if k in state and state[k].shape != expected[k].shape]
-    found = (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape))
-    parts = [f"{len(keys)} {label} key(s), e.g. {keys[0]}" for label, keys in found if keys]
-    if parts:
-        raise PipelineError(f"{path}: its state_dict does not fit its {type(net).__name__} config: {'; '.join(parts)}")
+    """Strict load, with a mismatch (keys, shapes, kinds of number) in one line instead of torch's report."""
+    problem = state_dict_problem(state, net.state_dict())
+    if problem is not None:
+        raise PipelineError(f"{path}: its state_dict does not fit its {type(net).__name__} config: {problem}")
     net.load_state_dict(state)
 
 

@@ -14,7 +14,7 @@ from visionlab.reporting.figure_style import model_note, prob_label, rgb, short,
 
 def ship_attack_figure(clf: Classifier, settings: AttackParams, attack: ShipAttack) -> plt.Figure:
     """Rows: the seed's unbounded attack and the epsilon-bounded one; columns: original, adversarial, difference."""
-    u, target = attack.unbounded, settings.target_class
+    u, target = attack.unbounded, settings.target_class.of(clf.name)
     interp = "nearest" if clf.input_size <= 64 else "antialiased"
     fig, axes = plt.subplots(2, 3, figsize=(11, 8.2), layout="constrained")
     rows = (

@@ -10,8 +10,9 @@ from visionlab.interpret.predict import Prediction
 from visionlab.reporting.figure_style import prob_label, rgb, short, title_with_banner
 
 
-def predictions_figure(predictions: Sequence[Prediction], random_weights: bool, weights: str) -> plt.Figure:
-    """Each input with its top-1 class and confidence without and with ImageNet normalisation."""
+def predictions_figure(predictions: Sequence[Prediction], total: int, random_weights: bool, weights: str) -> plt.Figure:
+    """The first ``predictions`` (of ``total`` images), each with its top-1 class and confidence without and with
+    ImageNet normalisation."""
     cols = min(4, len(predictions))
     rows = -(-len(predictions) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.9 * rows), squeeze=False, layout="constrained")
@@ -27,5 +28,6 @@ def predictions_figure(predictions: Sequence[Prediction], random_weights: bool, 
             fontsize=9,
         )
     title = "AlexNet top-1 without (raw) and with ImageNet normalisation"
+    title += f" (the first {len(predictions)} of {total} images)" if total > len(predictions) else ""
     title_with_banner(fig, title, random_weights, f"weights={weights}")
     return fig

@@ -14,7 +14,7 @@ from torch import nn
 from visionlab.errors import PipelineError
 from visionlab.io import atomic_path
 from visionlab.models.trained import history_problem
-from visionlab.torchfile import UnreadableFile, load_weights_only
+from visionlab.torchfile import UnreadableFile, first_nonfinite, load_weights_only, state_dict_problem
 
 # Every key `fit` writes, and its type; cuda_rng_state only on CUDA.
 RESUME_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -39,7 +39,12 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     always ``archive/...``, so the same state gives the same bytes whatever the temporary name.
     """
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        torch.save(state, handle)
+        try:
+            torch.save(state, handle)
+        except RuntimeError as err:  # torch's zip writer words the OSError of a full disk as its own error
+            if isinstance(err.__context__, OSError):
+                raise err.__context__ from None
+            raise
 
 
 def _differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:
@@ -119,6 +124,8 @@ def resume_state_problem(state: dict[str, Any], epochs: int | None) -> str | Non
     model_state = state["model_state"]
     if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in model_state.items()):
         return "its model_state must map parameter names to tensors"
+    if (bad := first_nonfinite(model_state)) is not None:
+        return f"its model_state {bad} holds NaN or infinite values"
     optimizer_state = state["optimizer_state"]
     if not isinstance(optimizer_state.get("state"), dict) or not isinstance(optimizer_state.get("param_groups"), list):
         return "its optimizer_state must hold state and param_groups"
@@ -207,6 +214,8 @@ def _optimizer_problem(saved: dict[str, Any], optimizer: torch.optim.Optimizer) 
         for name, value in values.items():
             if not isinstance(value, torch.Tensor | int | float):
                 return f"{name} of parameter {key} is a {type(value).__name__}"
+            if isinstance(value, torch.Tensor) and (value.is_complex() or not bool(torch.isfinite(value).all())):
+                return f"{name} of parameter {key} is not finite real numbers ({value.dtype})"
             if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != by_id[key].shape:
                 return f"{name} of parameter {key} has shape {tuple(value.shape)}, not {tuple(by_id[key].shape)}"
     return None
@@ -229,16 +238,10 @@ def restore_training_state(
     def refuse(problem: str) -> PipelineError:
         return PipelineError(f"cannot resume from {path}: {problem}; {RESUME_ADVICE}")
 
-    expected = model.state_dict()
     saved = state["model_state"]
-    found = (
-        ("missing", [k for k in expected if k not in saved]),
-        ("unexpected", [k for k in saved if k not in expected]),
-        ("wrong shape", [k for k in expected if k in saved and saved[k].shape != expected[k].shape]),
-    )
-    parts = [f"{len(keys)} {label} key(s), e.g. {keys[0]}" for label, keys in found if keys]
-    if parts:
-        raise refuse(f"its model_state does not fit the model: {'; '.join(parts)}")
+    problem = state_dict_problem(saved, model.state_dict())
+    if problem is not None:
+        raise refuse(f"its model_state does not fit the model: {problem}")
     problem = _optimizer_problem(state["optimizer_state"], optimizer)
     if problem is not None:
         raise refuse(f"its optimizer_state does not fit the optimizer: {problem}")

@@ -341,8 +341,6 @@ def stage_params(path: Path, device: torch.device, sizes: Sizes, input_dir: Path
         "maximize_channels": {"channels": [0, 5], "steps": sizes.stage_steps},
         "maximize_class": {"steps": sizes.stage_steps, "robustness_trials": 2},
         "attack": {"steps": sizes.stage_steps, "max_images": sizes.attack_images},
-        "maximize_class_cifar": {"steps": sizes.stage_steps, "robustness_trials": 2},
-        "attack_cifar": {"steps": sizes.stage_steps, "max_images": sizes.attack_images},
         "evaluate": {"misclassified": 8},
     }
     path.write_text(yaml.safe_dump(params))
@@ -535,9 +533,9 @@ def main() -> None:
                                                "--per-class", str(reports / m / "per_class.csv"),
                                                "--predictions", str(reports / m / "predictions.csv"),
                                                "--figures", str(reports / m)]),
-                (f"maximize_class_cifar@{m}", "maximize_class_cifar",
+                (f"maximize_class@{m}", "maximize_class",
                  [*checkpoint, "--stats", str(stats), "--figure", str(reports / m / "mk.png"), *outs(f"{m}_mk")]),
-                (f"attack_cifar@{m}", "attack_cifar",
+                (f"attack@{m}", "attack",
                  [*checkpoint, "--data", str(sample), "--stats", str(stats), "--figure", str(reports / m / "a.png"),
                   *outs(f"{m}_a")]),
             ]  # fmt: skip
@@ -548,8 +546,10 @@ def main() -> None:
             ("filters", "filters", ["--figure", str(reports / "f.png"), "--markdown", str(reports / "f.md"),
                                     "--info", str(reports / "f.info.json")]),  # no metrics: nothing to compare
             ("maximize_channels", "maximize_channels", ["--figures", str(reports / "mc"), *outs("mc")]),
-            ("maximize_class (alexnet)", "maximize_class", ["--figure", str(reports / "mk.png"), *outs("mk")]),
-            ("attack (alexnet)", "attack", ["--data", str(sample), "--figure", str(reports / "a.png"), *outs("a")]),
+            ("maximize_class@alexnet", "maximize_class",
+             ["--model", "alexnet", "--figure", str(reports / "mk.png"), *outs("mk")]),
+            ("attack@alexnet", "attack",
+             ["--model", "alexnet", "--data", str(sample), "--figure", str(reports / "a.png"), *outs("a")]),
         ]  # fmt: skip
         for label, module, argv in stages:
             check.step(

@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from visionlab.reporting import md_cell
+
 NOT_REPORTED = "—"
 
 
@@ -72,10 +74,6 @@ def seed_cell(text: str) -> str:
     return f"{text} (seed)" if text != NOT_REPORTED else text
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def _md_alt(text: str) -> str:
     return text.replace("[", "\\[").replace("]", "\\]")  # brackets would end the image's alt text
 
@@ -92,8 +90,8 @@ def to_markdown(blocks: Sequence[Block]) -> str:
         elif isinstance(block, Bullets):
             out.append("\n".join(f"- {item}" for item in block.items))
         elif isinstance(block, Table):
-            lines = ["| " + " | ".join(map(_md_cell, block.header)) + " |", "|" + "---|" * len(block.header)]
-            lines += ["| " + " | ".join(map(_md_cell, row)) + " |" for row in block.rows]
+            lines = ["| " + " | ".join(map(md_cell, block.header)) + " |", "|" + "---|" * len(block.header)]
+            lines += ["| " + " | ".join(map(md_cell, row)) + " |" for row in block.rows]
             out.append("\n".join(lines))
         elif isinstance(block, Figure | FigureRow):
             figures = block.figures if isinstance(block, FigureRow) else [block]

@@ -433,7 +433,7 @@ def class_section(
     inputs: Inputs,
     stage: Stage[ClassMetrics, ClassInfo],
     page_dir: Path,
-    figure: str = "maximize_class",
+    figure: str = "alexnet_maximize_class",
     heading: tuple[int, str] = (2, "6."),
 ) -> tuple[list[Block], Provenance]:
     m, info = stage.metrics, stage.info
@@ -488,7 +488,7 @@ def attack_section(
     inputs: Inputs,
     stage: Stage[AttackMetrics, AttackInfo],
     page_dir: Path,
-    figure: str = "attack",
+    figure: str = "alexnet_attack",
     heading: tuple[int, str] = (2, "7."),
 ) -> tuple[list[Block], Provenance]:
     m, info = stage.metrics, stage.info
@@ -545,7 +545,7 @@ def attack_section(
 
 
 def cifar_analyses_section(inputs: Inputs, page_dir: Path) -> tuple[list[Block], Provenance]:
-    """Sections 6 and 7 repeated on each trained CIFAR model (stages maximize_class_cifar, attack_cifar)."""
+    """Sections 6 and 7 repeated on each trained CIFAR model (stages maximize_class@<model>, attack@<model>)."""
     blocks: list[Block] = [
         Heading(2, "8. The same analyses on our CIFAR-10 models"),
         Para(
@@ -590,8 +590,8 @@ def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
         predict_section(inputs, load_stage(inputs, "predict", PredictMetrics, PredictInfo), page_dir),
         filters_section(inputs, load_record(FiltersInfo, inputs.info("filters")), page_dir),
         channels_section(inputs, load_stage(inputs, "maximize_channels", ChannelsMetrics, ChannelsInfo), page_dir),
-        class_section(inputs, load_stage(inputs, "maximize_class", ClassMetrics, ClassInfo), page_dir),
-        attack_section(inputs, load_stage(inputs, "attack", AttackMetrics, AttackInfo), page_dir),
+        class_section(inputs, load_stage(inputs, "alexnet_maximize_class", ClassMetrics, ClassInfo), page_dir),
+        attack_section(inputs, load_stage(inputs, "alexnet_attack", AttackMetrics, AttackInfo), page_dir),
         cifar_analyses_section(inputs, page_dir),
     ]
     overall = Provenance()

@@ -21,16 +21,15 @@ from visionlab.reporting.page.blocks import Figure
 
 MODELS = ("cnn", "resnet", "fast")
 MODEL_TITLES = {"cnn": "CNN", "resnet": "ResNet", "fast": "Fast"}
-INTERPRET = ("predict", "filters", "maximize_channels", "maximize_class", "attack")
-CIFAR_ANALYSES = ("maximize_class", "attack")  # repeated on each trained CIFAR model: <model>_<analysis>.json
+INTERPRET = ("predict", "filters", "maximize_channels")
+PROBED = ("alexnet", *MODELS)
+ANALYSES = ("maximize_class", "attack")  # on AlexNet and each trained CIFAR model: <model>_<analysis>.json
 FIGURES = {
     **{f"{m}_{kind}": f"{m}/{kind}.png" for m in MODELS for kind in ("curves", "confusion", "misclassified")},
-    **{f"{m}_{kind}": f"{m}/{kind}.png" for m in MODELS for kind in CIFAR_ANALYSES},
+    **{f"{m}_{kind}": f"{m}/{kind}.png" for m in PROBED for kind in ANALYSES},
     "predict": "predict.png",
     "filters": "alexnet_conv1_filters.png",
     "maximize_channels": "maximize_channels/panel.png",
-    "maximize_class": "maximize_class.png",
-    "attack": "attack.png",
 }
 
 
@@ -84,12 +83,13 @@ class Inputs:
 def metrics_names() -> list[str]:
     """The stages' names in ``reports/metrics/<name>.json`` (filters has none: it measures nothing to compare)."""
     interpret = [name for name in INTERPRET if name != "filters"]
-    return [*MODELS, *interpret, *(f"{m}_{kind}" for m in MODELS for kind in CIFAR_ANALYSES)]
+    return [*MODELS, *interpret, *(f"{m}_{kind}" for m in PROBED for kind in ANALYSES)]
 
 
 def info_names() -> list[str]:
     """The names in ``reports/info/<name>.json``: every stage's side file, the train stage's as ``<model>_train``."""
-    return [*MODELS, *INTERPRET, *(f"{m}_{kind}" for m in MODELS for kind in (*CIFAR_ANALYSES, "train"))]
+    analyses = [f"{m}_{kind}" for m in PROBED for kind in ANALYSES]
+    return [*MODELS, *INTERPRET, *analyses, *(f"{m}_train" for m in MODELS)]
 
 
 def dep_paths(inputs: Inputs) -> list[Path]:
