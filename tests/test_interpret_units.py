@@ -10,11 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from visionlab.interpret.alexnet import LoadedAlexNet, load_alexnet
-from visionlab.interpret.analytic import conv_unit_max, receptive_field
-from visionlab.interpret.maximize import maximize_conv1_channels
+from visionlab.interpret.maximize import conv_unit_max, maximize_conv1_channels, receptive_field
 from visionlab.interpret.objectives import centre_unit, conv_unit
-from visionlab.interpret.optimize import gradient_ascent
-from visionlab.interpret.parametrization import noise_image
+from visionlab.interpret.optimize import gradient_ascent, noise_image
 from visionlab.models.normalize import Normalize
 
 # Written out, not imported, so the tests do not reuse the constants under test.

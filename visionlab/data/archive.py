@@ -106,14 +106,6 @@ def download(url: str, dest: Path, chunk_size: int = 1 << 20) -> None:
         raise PipelineError(f"cannot download {url}: {reason}; {OFFLINE_HINT}") from None
 
 
-def md5_of(path: Path, chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fetch_verified(url: str, expected_md5: str, scratch: Path) -> Path:
     """Return a local path to the archive at ``url`` whose md5 equals ``expected_md5``.
 
@@ -125,7 +117,8 @@ def fetch_verified(url: str, expected_md5: str, scratch: Path) -> Path:
         download(url, path)
     elif not path.is_file():
         raise PipelineError(f"archive not found: {path} (from data.url={url!r})")
-    actual = md5_of(path)
+    with open(path, "rb") as handle:
+        actual = hashlib.file_digest(handle, "md5").hexdigest()
     if actual != expected_md5.lower():
         raise PipelineError(f"md5 mismatch for {url}: expected {expected_md5.lower()}, got {actual}")
     return path
@@ -171,10 +164,6 @@ class _BoundedStream:
         return self._raw.tell()
 
 
-def _member_limit(name: str) -> int:
-    return MAX_META_BYTES if name == META else MAX_BATCH_BYTES
-
-
 def _read_members(archive: Path) -> dict[str, bytes]:
     """Read the batch files out of the tarball into memory (nothing is extracted to disk).
 
@@ -191,7 +180,7 @@ def _read_members(archive: Path) -> dict[str, bytes]:
             for member in tar:
                 if member.name in wanted and member.isfile():
                     name = member.name.rsplit("/", 1)[1]
-                    limit = _member_limit(name)
+                    limit = MAX_META_BYTES if name == META else MAX_BATCH_BYTES
                     if member.size > limit:
                         raise PipelineError(
                             f"archive {archive.name}: {member.name} declares {member.size:,} bytes, "

@@ -48,13 +48,8 @@ def load_cifar10(path: str | Path = "data/cifar10.npz") -> Cifar10:
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as arrays:
-            data = Cifar10(
-                train_images=arrays["train_images"],
-                train_labels=arrays["train_labels"],
-                test_images=arrays["test_images"],
-                test_labels=arrays["test_labels"],
-                class_names=tuple(str(name) for name in arrays["class_names"]),
-            )
+            splits = {key: arrays[key] for key in ("train_images", "train_labels", "test_images", "test_labels")}
+            data = Cifar10(**splits, class_names=tuple(str(name) for name in arrays["class_names"]))
     except FileNotFoundError:
         raise PipelineError(f"{path} not found: run the download stage first (dvc repro download)") from None
     except (KeyError, ValueError, OSError, EOFError, TypeError, zipfile.BadZipFile) as err:

@@ -10,12 +10,44 @@ import torch.nn.functional as F
 
 from visionlab.interpret.classifiers import Classifier
 from visionlab.interpret.objectives import class_objective
-from visionlab.interpret.optimize import gradient_ascent
-from visionlab.interpret.parametrization import noise_image
-from visionlab.interpret.transforms import Jittered, random_shift_rescale
+from visionlab.interpret.optimize import gradient_ascent, noise_image
 from visionlab.metrics.classes import ClassInfo, ClassMetrics, Guess, RobustnessInfo, RobustnessScores
 from visionlab.metrics.probe import probed_model
 from visionlab.params import MaximizeClassParams
+
+
+@dataclass
+class Jittered:
+    images: torch.Tensor  # (N, 3, H, W)
+    shifts: torch.Tensor  # (N, 2): (x, y) as fractions of the image size, positive = right / down
+    scales: torch.Tensor  # (N,): > 1 zooms in
+
+
+def shift_rescale(image: torch.Tensor, shifts: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """Copies of ``image`` (1, C, H, W) zoomed by ``scales`` about the centre, then moved by ``shifts``;
+    borders are filled by reflection."""
+    count = shifts.shape[0]
+    # affine_grid maps output to input coordinates in [-1, 1]: a zoom by s reads the input at x / s,
+    # and a move of f image sizes is 2f in those coordinates (read from the opposite side).
+    theta = torch.zeros((count, 2, 3), dtype=image.dtype)
+    theta[:, 0, 0] = 1 / scales
+    theta[:, 1, 1] = 1 / scales
+    theta[:, :, 2] = -2 * shifts
+    theta = theta.to(image.device)
+    batch = image.expand(count, -1, -1, -1)
+    grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
+    moved = F.grid_sample(batch, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    return moved.clamp(0, 1)
+
+
+def random_shift_rescale(
+    image: torch.Tensor, count: int, max_shift: float, max_scale: float, generator: torch.Generator
+) -> Jittered:
+    """``count`` copies of ``image``, each shifted by up to ``max_shift`` of its size in x and y and
+    rescaled by a factor in [1 - max_scale, 1 + max_scale], drawn from ``generator``."""
+    shifts = (torch.rand((count, 2), generator=generator) * 2 - 1) * max_shift
+    scales = 1 + (torch.rand(count, generator=generator) * 2 - 1) * max_scale
+    return Jittered(images=shift_rescale(image, shifts, scales), shifts=shifts, scales=scales)
 
 
 @dataclass
@@ -33,52 +65,36 @@ class ClassResult:
     jittered_top1: torch.Tensor  # (trials,) top-1 class of each jittered copy
 
 
-def maximize_class(
-    clf: Classifier,
-    class_index: int,
-    objective: str,
-    steps: int,
-    step_size: float,
-    init_mean: float,
-    init_std: float,
-    seed: int,
-    trials: int,
-    max_shift: float,
-    max_scale: float,
-) -> ClassResult:
-    """Ascend p(class) or its logit from seeded noise, then re-score randomly shifted/rescaled copies."""
+def maximize_class_with(clf: Classifier, settings: MaximizeClassParams, seed: int) -> ClassResult:
+    """Ascend p(class) of ``clf``'s own class (``maximize_class`` params) or its logit from seeded noise, then
+    re-score randomly shifted/rescaled copies."""
+    index = settings.class_index.of(clf.name)
+    clf.check_class(index, f"maximize_class.class_index.{clf.name}")
     device = next(clf.model.parameters()).device
-    init = noise_image(clf.input_size, init_mean, init_std, seed, device)
-    result = gradient_ascent(class_objective(clf.model, class_index, objective), init, steps, step_size, desc="class")
-    image = result.images
-    jittered = random_shift_rescale(image.cpu(), trials, max_shift, max_scale, torch.Generator().manual_seed(seed + 1))
+    init = noise_image(clf.input_size, settings.init_mean, settings.init_std, seed, device)
+    objective = class_objective(clf.model, index, settings.objective)
+    image = gradient_ascent(objective, init, settings.steps, settings.step_size, desc="class").images
+    generator = torch.Generator().manual_seed(seed + 1)
+    jittered = random_shift_rescale(
+        image.cpu(), settings.robustness_trials, settings.max_shift, settings.max_scale, generator
+    )
     with torch.no_grad():
         logits = clf.model(torch.cat([init, image, jittered.images.to(device)]))
         probs = F.softmax(logits, dim=1).cpu()
     values, indices = probs[1].topk(min(5, clf.num_classes))
     return ClassResult(
-        class_index=class_index,
-        objective=objective,
+        class_index=index,
+        objective=settings.objective,
         initial=init[0].cpu(),
         image=image[0].cpu(),
-        initial_probability=float(probs[0, class_index]),
-        probability=float(probs[1, class_index]),
-        logit=float(logits[1, class_index]),
+        initial_probability=float(probs[0, index]),
+        probability=float(probs[1, index]),
+        logit=float(logits[1, index]),
         top=[(int(i), float(p)) for p, i in zip(values, indices, strict=True)],
         jittered=jittered,
-        jittered_probabilities=probs[2:, class_index],
+        jittered_probabilities=probs[2:, index],
         jittered_top1=probs[2:].argmax(dim=1),
     )
-
-
-def maximize_class_with(clf: Classifier, settings: MaximizeClassParams, seed: int) -> ClassResult:
-    """:func:`maximize_class` with the ``maximize_class`` params, on ``clf``'s own class."""
-    index = settings.class_index.of(clf.name)
-    clf.check_class(index, f"maximize_class.class_index.{clf.name}")
-    return maximize_class(
-        clf, index, settings.objective, settings.steps, settings.step_size, settings.init_mean,
-        settings.init_std, seed, settings.robustness_trials, settings.max_shift, settings.max_scale,
-    )  # fmt: skip
 
 
 def class_records(

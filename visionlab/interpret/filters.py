@@ -37,27 +37,17 @@ def conv_summaries(features: nn.Sequential, input_size: int, count: int | None =
     (so pooling between them is accounted for without re-deriving its arithmetic)."""
     convs = [m for m in features if isinstance(m, nn.Conv2d)][:count]
     sizes: dict[nn.Module, int] = {}
-    hooks = [c.register_forward_hook(lambda m, _i, out: sizes.__setitem__(m, out.shape[-1])) for c in convs]
-    try:
-        param = next(features.parameters())
-        with torch.no_grad():
-            x = torch.zeros((1, convs[0].in_channels, input_size, input_size), device=param.device)
-            for module in features:
-                x = module(x)
-                if len(sizes) == len(convs):
-                    break
-    finally:
-        for hook in hooks:
-            hook.remove()
+    with torch.no_grad():
+        x = torch.zeros((1, convs[0].in_channels, input_size, input_size), device=next(features.parameters()).device)
+        for module in features:
+            x = module(x)
+            if module in convs:
+                sizes[module] = x.shape[-1]
+            if len(sizes) == len(convs):
+                break
     return [
         ConvSummary(
-            name=f"conv{i + 1}",
-            in_channels=c.in_channels,
-            out_channels=c.out_channels,
-            kernel=c.kernel_size[0],
-            stride=c.stride[0],
-            padding=c.padding[0],
-            output_size=sizes[c],
+            f"conv{i + 1}", c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0], sizes[c]
         )
         for i, c in enumerate(convs)
     ]

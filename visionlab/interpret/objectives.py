@@ -11,25 +11,11 @@ from torch import nn
 Objective = Callable[[torch.Tensor], torch.Tensor]
 
 
-def conv_output_size(conv: nn.Conv2d, input_size: int) -> int:
-    """Side of ``conv``'s output map for a square ``input_size`` input."""
-    (kernel, _), (stride, _), (padding, _) = conv.kernel_size, conv.stride, conv.padding
-    return (input_size + 2 * padding - kernel) // stride + 1
-
-
 def centre_unit(conv: nn.Conv2d, input_size: int) -> tuple[int, int]:
     """The centre position of ``conv``'s output map: (27, 27) for AlexNet's 55x55 conv1 at 224."""
-    centre = conv_output_size(conv, input_size) // 2
+    (kernel, _), (stride, _), (padding, _) = conv.kernel_size, conv.stride, conv.padding
+    centre = ((input_size + 2 * padding - kernel) // stride + 1) // 2
     return centre, centre
-
-
-def conv_preactivation(conv: nn.Conv2d, normalize: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """``conv`` applied to normalised pixels, *before* the ReLU that follows it.
-
-    Computed directly rather than with a forward hook: torchvision's AlexNet follows conv1 with
-    ``ReLU(inplace=True)``, which overwrites the hooked tensor with its rectified values.
-    """
-    return conv(normalize(images))
 
 
 def conv_unit(conv: nn.Conv2d, normalize: nn.Module, channels: int | Sequence[int], row: int, col: int) -> Objective:
@@ -39,7 +25,9 @@ def conv_unit(conv: nn.Conv2d, normalize: nn.Module, channels: int | Sequence[in
     """
 
     def objective(images: torch.Tensor) -> torch.Tensor:
-        out = conv_preactivation(conv, normalize, images)
+        # Computed directly, not with a forward hook: torchvision's AlexNet follows conv1 with
+        # ``ReLU(inplace=True)``, which overwrites the hooked tensor with its rectified values.
+        out = conv(normalize(images))
         index = torch.as_tensor(channels, device=images.device).expand(images.shape[0])
         return out[torch.arange(images.shape[0], device=images.device), index, row, col]
 
@@ -51,15 +39,11 @@ def class_probability(model: nn.Module, index: int) -> Objective:
     return lambda images: F.softmax(model(images), dim=1)[:, index]
 
 
-def class_logit(model: nn.Module, index: int) -> Objective:
-    """Raw logit of class ``index``: keeps a useful gradient when the probability saturates at 0 or 1."""
-    return lambda images: model(images)[:, index]
-
-
 def class_objective(model: nn.Module, index: int, kind: str) -> Objective:
-    """``prob`` or ``logit`` of class ``index``."""
+    """``prob`` or ``logit`` of class ``index``; the raw logit keeps a useful gradient when the probability
+    saturates at 0 or 1."""
     if kind == "prob":
         return class_probability(model, index)
     if kind == "logit":
-        return class_logit(model, index)
+        return lambda images: model(images)[:, index]
     raise ValueError(f"unknown class objective {kind!r}")

@@ -1,4 +1,4 @@
-"""Gradient ascent in pixel space: the seed's clamped raw-gradient loop, and a bounded L-infinity variant."""
+"""Gradient ascent in pixel space from seeded noise: the seed's clamped loop, and a bounded L-infinity variant."""
 
 from __future__ import annotations
 
@@ -10,6 +10,17 @@ from torch import nn
 from tqdm import tqdm
 
 from visionlab.interpret.objectives import Objective
+
+
+def noise_image(size: int, mean: float, std: float, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A (1, 3, size, size) image of N(mean, std) pixels, clamped to [0, 1].
+
+    Drawn on the CPU from its own generator so the same seed gives the same image on any device
+    and regardless of what else consumed the global RNG.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    image = mean + std * torch.randn((1, 3, size, size), generator=generator)
+    return image.clamp_(0, 1).to(device)
 
 
 @dataclass

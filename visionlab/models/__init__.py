@@ -27,13 +27,9 @@ def model_module(name: str) -> str:
     return MODEL_CLASSES[name][0]
 
 
-def model_class(name: str) -> type[nn.Module]:
+def build_model(name: str, config: dict[str, Any], num_classes: int = 10) -> nn.Module:
+    """Build a model by name from its params section (a dict of constructor arguments)."""
     if name not in MODEL_CLASSES:
         raise PipelineError(f"unknown model {name!r}; choices: {', '.join(MODELS)}")
     module, cls = MODEL_CLASSES[name]
-    return getattr(importlib.import_module(module), cls)
-
-
-def build_model(name: str, config: dict[str, Any], num_classes: int = 10) -> nn.Module:
-    """Build a model by name from its params section (a dict of constructor arguments)."""
-    return model_class(name)(**config, num_classes=num_classes)
+    return getattr(importlib.import_module(module), cls)(**config, num_classes=num_classes)

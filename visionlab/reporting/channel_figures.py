@@ -7,14 +7,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
-from visionlab.interpret.analytic import ReceptiveField
 from visionlab.interpret.maximize import ChannelResult
 from visionlab.reporting.figure_style import rgb, title_with_banner
-
-
-def _crop_box(field: ReceptiveField, margin: int, size: int) -> tuple[int, int, int, int]:
-    top, left = max(field.rows[0] - margin, 0), max(field.cols[0] - margin, 0)
-    return top, min(field.rows[1] + margin, size), left, min(field.cols[1] + margin, size)
 
 
 def _channel_row(axes: Sequence[plt.Axes], result: ChannelResult, seed_value: float | None, margin: int = 5) -> None:
@@ -26,7 +20,8 @@ def _channel_row(axes: Sequence[plt.Axes], result: ChannelResult, seed_value: fl
     full.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, edgecolor="red", linewidth=1))
     seed = f" (seed report: {seed_value:g})" if seed_value is not None else ""
     full.set_title(f"channel {result.channel}: activation {result.activation:.2f}{seed}", fontsize=9)
-    top, bottom, left, right = _crop_box(field, margin, image.shape[0])
+    size = image.shape[0]
+    top, bottom, left, right = max(r0 - margin, 0), min(r1 + margin, size), max(c0 - margin, 0), min(c1 + margin, size)
     zoom.imshow(
         image[top:bottom, left:right],
         interpolation="nearest",

@@ -31,8 +31,7 @@ def prob_label(probability: float) -> str:
 
 def title_with_banner(fig: plt.Figure, title: str, random_weights: bool, note: str = "") -> None:
     """Suptitle, the provenance note, and the random-weights banner where it applies."""
-    lines = [title] + ([note] if note else [])
-    fig.suptitle("\n".join(lines), fontsize=11)
+    fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=11)
     if random_weights:
         # Just below the figure's bottom edge (savefig's tight bbox grows to include it), clear of the axes.
         below = offset_copy(fig.transFigure, fig=fig, y=-8, units="points")

@@ -45,13 +45,8 @@ def learning_curves(history: Sequence[dict[str, float]], model_name: str, note: 
         if seed_log:
             seed_epochs = list(seed_log)
             for split, col, colour in (("train", seed_cols[0], "tab:blue"), ("val", seed_cols[1], "tab:orange")):
-                ax.scatter(
-                    seed_epochs,
-                    [seed_log[e][col] for e in seed_epochs],
-                    color=colour,
-                    marker="x",
-                    label=f"{split} (seed report)",
-                )
+                values = [seed_log[e][col] for e in seed_epochs]
+                ax.scatter(seed_epochs, values, color=colour, marker="x", label=f"{split} (seed report)")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)

@@ -8,7 +8,5 @@ the CIFAR-10 sample, smoke settings) is read from the side files and stated at t
 section it affects.
 
 Modules, by job: ``inputs`` (where each input lives, reading it), ``blocks`` (the page as a list of
-blocks, cell formatting), ``provenance`` (why a result does not compare with the seed's), ``cifar``
-and ``analyses`` (the sections), ``render`` (Markdown, and HTML with its CSS), ``build`` (the page,
-written atomically).
+blocks, cell formatting, Markdown and HTML), ``build`` (provenance, the sections, the page written).
 """

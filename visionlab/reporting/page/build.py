@@ -1,8 +1,18 @@
-"""The whole page: every section in order, the provenance summary on top, both files written atomically."""
+"""The page: the provenance summary on top, then every section (1-2: the data and the CIFAR-10 models; 3-7: the
+AlexNet analyses beside the seed's numbers; 8: two of them on our CIFAR models), both files written atomically.
+
+Provenance (why a result does not compare with the seed's) is read from the side files, never params.yaml: the
+page states what the results were actually measured on.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
+from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 from visionlab.errors import PipelineError
 from visionlab.io import write_text
@@ -12,21 +22,553 @@ from visionlab.metrics.classes import ClassInfo, ClassMetrics
 from visionlab.metrics.evaluation import EvalInfo, EvalMetrics
 from visionlab.metrics.filters import FiltersInfo
 from visionlab.metrics.predict import PredictInfo, PredictMetrics
+from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import load_record
 from visionlab.metrics.training import TrainingInfo, TrainingSummary
-from visionlab.reporting.page.analyses import (
-    attack_section,
-    channels_section,
-    cifar_analyses_section,
-    class_section,
-    filters_section,
-    predict_section,
+from visionlab.params import FAST_RECIPE
+from visionlab.reporting.page.blocks import (
+    NOT_REPORTED,
+    Alert,
+    Block,
+    Bullets,
+    FigureRow,
+    Heading,
+    Para,
+    Table,
+    pct,
+    prob,
+    seed_cell,
+    seed_value,
+    to_html,
+    to_markdown,
 )
-from visionlab.reporting.page.blocks import Alert, Block, Bullets, Heading, Para
-from visionlab.reporting.page.cifar import Training, cifar_section, data_section
-from visionlab.reporting.page.inputs import MODELS, Inputs, load_stage
-from visionlab.reporting.page.provenance import Provenance, join_and
-from visionlab.reporting.page.render import to_html, to_markdown
+from visionlab.reporting.page.inputs import (
+    MODEL_TITLES,
+    MODELS,
+    Inputs,
+    Stage,
+    figure_block,
+    load_channel_stats,
+    load_markdown,
+    load_stage,
+)
+from visionlab.seed_report import SEED_ALEXNET, SEED_CIFAR, SEED_DATA
+
+SEED_EPOCHS = int(SEED_CIFAR["resnet"]["epochs"])  # the seed's log stops at 100 (it lists 128)
+# The fast model has its own short recipe: it is held to that recipe's default length, not the seed's.
+FAST_EPOCHS = FAST_RECIPE["epochs"]
+SEED_RESNET_WIDTH = 64  # "channels double per layer from 64 to 512"
+RANDOM_ALEXNET = (
+    "AlexNet has random weights (`alexnet.weights=none`), not the ImageNet ones: "
+    "its predictions, filters and maximised images are meaningless."
+)
+
+
+@dataclass
+class Provenance:
+    """Why results are not comparable with the seed's, by kind; each entry is one plain sentence."""
+
+    random_weights: list[str] = field(default_factory=list)
+    sample: list[str] = field(default_factory=list)
+    smoke: list[str] = field(default_factory=list)
+
+    def kinds(self) -> list[tuple[str, list[str]]]:
+        """(label, sentences) of each kind that applies."""
+        kinds = [("Random weights", self.random_weights), ("Sample data", self.sample), ("Smoke settings", self.smoke)]
+        return [(label, items) for label, items in kinds if items]
+
+    def merge(self, other: Provenance) -> None:
+        for kind in fields(self):
+            mine = getattr(self, kind.name)
+            mine.extend(item for item in getattr(other, kind.name) if item not in mine)
+
+    def alerts(self) -> list[Block]:
+        """The per-section warnings, one block per kind."""
+        return [Alert(f"**{label}:** " + " ".join(items)) for label, items in self.kinds()]
+
+
+def full_epochs(model: str) -> tuple[int, str]:
+    """The training length below which ``model``'s run is a smoke setting, and whose length that is."""
+    if model == "fast":
+        return FAST_EPOCHS, "fast's default"
+    return SEED_EPOCHS, "the seed"
+
+
+def join_and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def model_provenance(models: dict[str, EvalInfo]) -> Provenance:
+    """Sample and smoke statements for the CIFAR models; models in the same situation share one sentence."""
+    sample: dict[str, list[str]] = {}
+    smoke: dict[str, list[str]] = {}
+    for name, info in models.items():
+        title = MODEL_TITLES[name]
+        if info.data.subset:
+            what = (
+                f"trained on the CIFAR-10 sample ({info.data.train_images:,} training and "
+                f"{info.data.test_images:,} test images), not the full data set."
+            )
+            sample.setdefault(what, []).append(title)
+        problems = []
+        full, whose = full_epochs(name)
+        if info.epochs < full:
+            problems.append(f"{info.epochs} epoch{'s' if info.epochs != 1 else ''} ({whose}: {full})")
+        width = info.config.get("width")
+        if isinstance(width, int) and not isinstance(width, bool) and width < SEED_RESNET_WIDTH:
+            problems.append(f"width {width} (the seed: {SEED_RESNET_WIDTH})")
+        if problems:
+            smoke.setdefault(f"trained with {'; '.join(problems)}.", []).append(title)
+    p = Provenance()
+    for statements, out in ((sample, p.sample), (smoke, p.smoke)):
+        for what, titles in statements.items():
+            out.append(f"{' and '.join(titles)} {'were' if len(titles) > 1 else 'was'} {what}")
+    return p
+
+
+def probed_provenance(model: ProbedModel) -> Provenance:
+    """Random AlexNet weights, or what the probed CIFAR model was trained on (from its checkpoint)."""
+    p = Provenance()
+    trained, title = model.trained_model, MODEL_TITLES.get(model.name)
+    if model.name == "alexnet" and model.random_weights:
+        p.random_weights.append(RANDOM_ALEXNET)
+    elif title is not None and trained is not None:
+        if trained.subset:
+            p.sample.append(f"The probed {title} was trained on the CIFAR-10 sample.")
+        full, whose = full_epochs(model.name)
+        if trained.epochs is not None and trained.epochs < full:
+            p.smoke.append(f"The probed {title} trained {trained.epochs} epochs ({whose}: {full}).")
+    return p
+
+
+SEED_CNN_KERNELS = [7, 5, 3, 2]
+
+Evaluation = Stage[EvalMetrics, EvalInfo]
+
+
+@dataclass
+class Training:
+    """The train stage's DVCLive summary (its metrics) and its side file."""
+
+    summary: TrainingSummary
+    info: TrainingInfo
+
+
+def data_section(inputs: Inputs, models: dict[str, Evaluation]) -> tuple[list[Block], Provenance]:
+    mean, std = load_channel_stats(inputs.stats)
+    cnn = models["cnn"]
+    counts = _split_counts(cnn.info)
+    for other in models.values():  # every model must have seen the same split
+        theirs = _split_counts(other.info)
+        if theirs != counts:
+            raise PipelineError(f"{other.info_path}: data split {theirs} differs from {cnn.info_path}'s {counts}")
+    prov = Provenance()
+    if cnn.info.data.subset:
+        prov.sample.append(
+            f"These are the CIFAR-10 sample's {sum(counts.values()):,} images, not the full {SEED_DATA['images']:,}."
+        )
+    blocks: list[Block] = [
+        Heading(2, "1. Data"),
+        *prov.alerts(),
+        Table(
+            ["", "this run", "seed report"],
+            [
+                ["training images", f"{counts['train']:,}", NOT_REPORTED],
+                ["validation images", f"{counts['val']:,}", NOT_REPORTED],
+                ["test images", f"{counts['test']:,}", NOT_REPORTED],
+                ["all images", f"{sum(counts.values()):,}", seed_cell(f"{SEED_DATA['images']:,}")],
+            ],
+        ),
+        Para(
+            "Per-channel mean and standard deviation of the training split (pixels in 0..1), used to "
+            "normalise every split:"
+        ),
+        Table(
+            ["channel", "mean", "std"],
+            [[c, f"{mu:.4f}", f"{sd:.4f}"] for c, mu, sd in zip(("red", "green", "blue"), mean, std, strict=True)],
+        ),
+    ]
+    return blocks, prov
+
+
+def _split_counts(info: EvalInfo) -> dict[str, int]:
+    return {"train": info.data.train_images, "val": info.data.val_images, "test": info.data.test_images}
+
+
+def _seed_cifar(model: str, key: str, fmt: Callable[[float], str]) -> str:
+    seed = SEED_CIFAR.get(model, {})
+    if key in seed:
+        return fmt(seed[key])
+    log = seed.get("log", {})
+    columns = {"train_loss": 2, "val_loss": 3}  # the seed's final logged epoch
+    if key in columns and log:
+        return fmt(log[max(log)][columns[key]])
+    return NOT_REPORTED
+
+
+def cifar_section(
+    inputs: Inputs, models: dict[str, Evaluation], training: dict[str, Training], page_dir: Path
+) -> tuple[list[Block], Provenance]:
+    prov = model_provenance({name: m.info for name, m in models.items()})
+    loss = lambda v: f"{v:.4f}"  # noqa: E731
+    # label, value (test scores from evaluate, the last epoch's from the train stage's DVCLive summary), seed key
+    rows_spec: list[tuple[str, Callable[[str], float], str, Callable[[float], str]]] = [
+        ("test accuracy", lambda n: models[n].metrics.test.accuracy, "test_accuracy", pct),
+        ("test loss", lambda n: models[n].metrics.test.loss, "test_loss", loss),
+        ("validation accuracy", lambda n: training[n].summary.val.accuracy, "val_accuracy", pct),
+        ("validation loss", lambda n: training[n].summary.val.loss, "val_loss", loss),
+        ("training accuracy", lambda n: training[n].summary.train.accuracy, "train_accuracy", pct),
+        ("training loss", lambda n: training[n].summary.train.loss, "train_loss", loss),
+    ]
+    header = ["", *[col for n in MODELS for col in (f"{MODEL_TITLES[n]}", f"{MODEL_TITLES[n]} (seed)")]]
+    rows: list[list[str]] = []
+    for label, get, seed_key, fmt in rows_spec:
+        rows.append([label, *[cell for name in MODELS for cell in (fmt(get(name)), _seed_cifar(name, seed_key, fmt))]])
+    extra: list[tuple[str, Callable[[str], str], str | None]] = [
+        ("epochs", lambda n: str(models[n].info.epochs), "epochs"),
+        ("training time", lambda n: f"{training[n].summary.timing.train_seconds:,.0f} s", None),
+        ("training speed", lambda n: f"{training[n].info.images_per_second:,.0f} images/s", None),
+        ("device", lambda n: f"`{models[n].info.device}`", None),
+        ("precision", lambda n: training[n].info.precision, None),
+    ]
+    for label, get, seed_key in extra:
+        row = [label]
+        for name in MODELS:
+            seed = SEED_CIFAR.get(name, {})
+            row += [get(name), str(int(seed[seed_key])) if seed_key and seed_key in seed else NOT_REPORTED]
+        rows.append(row)
+    seed_arch = {
+        "cnn": f"kernel_sizes {_compact(SEED_CNN_KERNELS)}",
+        "resnet": f"width {SEED_RESNET_WIDTH}",
+        "fast": NOT_REPORTED,  # ours: the seed has no such model
+    }
+    row = ["architecture"]
+    for name in MODELS:
+        row += [", ".join(f"{k} {_compact(v)}" for k, v in models[name].info.config.items()), seed_arch[name]]
+    rows.append(row)
+    blocks: list[Block] = [
+        Heading(2, "2. CIFAR-10: CNN, ResNet and Fast"),
+        *prov.alerts(),
+        Para(
+            "Each number of this run sits beside the seed report's (— where the seed gives none; it has no fast "
+            "model, so all of Fast's seed column is —). "
+            "Accuracies and losses are on the test split, the held-out validation split, and the training "
+            "split as logged in the last epoch."
+        ),
+        Table(header, rows),
+    ]
+    for name in MODELS:
+        title = MODEL_TITLES[name]
+        seed_log = " (crosses: the seed report's log)" if SEED_CIFAR.get(name, {}).get("log") else ""
+        blocks += [
+            Heading(3, title),
+            figure_block(
+                inputs,
+                f"{name}_curves",
+                page_dir,
+                f"{title}: loss and accuracy per epoch, training and validation{seed_log}",
+            ),
+            FigureRow(
+                [
+                    figure_block(inputs, f"{name}_confusion", page_dir, f"{title}: confusion matrix on the test split"),
+                    figure_block(inputs, f"{name}_misclassified", page_dir, f"{title}: misclassified test images"),
+                ]
+            ),
+        ]
+    return blocks, prov
+
+
+def _compact(value: Any) -> str:
+    return "-".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+FULL_SWEEP_SHIPS = 100  # a full run's attack.max_images; fewer is a smoke setting
+
+
+def _included(markdown: str) -> list[Block]:
+    """A stage's markdown (headings, paragraphs, pipe tables) as blocks, its headings demoted below ours."""
+    blocks: list[Block] = []
+    lines = (line.strip() for line in markdown.splitlines())
+    for kind, group in groupby(lines, key=lambda line: line[:1] if line[:1] in ("", "#", "|") else "text"):
+        if kind == "#":
+            for line in group:
+                level = len(line) - len(line.lstrip("#"))
+                blocks.append(Heading(min(6, level + 2), line[level:].strip()))
+        elif kind == "|":
+            rows = [_cells(line) for line in group]
+            body = [r for r in rows[1:] if not all(re.fullmatch(r":?-+:?", c) for c in r)]
+            blocks.append(Table(rows[0], body))
+        elif kind == "text":
+            blocks.append(Para(" ".join(group)))
+    return blocks
+
+
+def _cells(line: str) -> list[str]:
+    inner = line.strip().removeprefix("|").removesuffix("|")
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", inner)]
+
+
+def predict_section(
+    inputs: Inputs, stage: Stage[PredictMetrics, PredictInfo], page_dir: Path
+) -> tuple[list[Block], Provenance]:
+    m, info = stage.metrics, stage.info
+    prov = probed_provenance(info.model)
+    seed = SEED_ALEXNET["predict"]
+    images = len(info.images)
+    if not images:
+        raise PipelineError(f"{stage.info_path}: images must be a non-empty list")
+    raw = [p.without_normalization.confidence for p in info.images]
+    norm = [p.with_normalization.confidence for p in info.images]
+    rows = [
+        ["images predicted", str(images), seed_cell(str(seed["images"]))],
+        [
+            "top-1 confidence without normalisation (min – max)",
+            f"{prob(min(raw))} – {prob(max(raw))}",
+            seed_cell(f"mostly {seed_value(seed['raw_confidence_low'])} – {seed_value(seed['raw_confidence_high'])}"),
+        ],
+        ["top-1 confidence with normalisation (min – max)", f"{prob(min(norm))} – {prob(max(norm))}", NOT_REPORTED],
+        [
+            "images above 0.98 confidence without normalisation",
+            f"{m.without_normalization.above_0_98} of {images}",
+            NOT_REPORTED,
+        ],
+        [
+            "images above 0.98 confidence with normalisation",
+            f"{m.with_normalization.above_0_98} of {images}",
+            seed_cell(f"{seed['normalised_above_0_98']} of {seed['images']}"),
+        ],
+        ["same top-1 class with and without", pct(m.top1_agreement, 0), NOT_REPORTED],
+    ]
+    blocks: list[Block] = [
+        Heading(2, "3. AlexNet: predictions with and without ImageNet normalisation"),
+        *prov.alerts(),
+        Para(
+            "The seed predicted five photos of its own; this run predicts its own images, so only the "
+            "summaries compare."
+        ),
+        Table(["", "this run", "seed report"], rows),
+        figure_block(inputs, "predict", page_dir, "Top predictions with and without normalisation"),
+        *_included(load_markdown(inputs.predictions_md)),
+    ]
+    return blocks, prov
+
+
+def filters_section(inputs: Inputs, info: FiltersInfo, page_dir: Path) -> tuple[list[Block], Provenance]:
+    prov = probed_provenance(info.model)
+    seed = SEED_ALEXNET["filters"]
+    rows = [
+        ["conv1 filters", str(info.conv1.out_channels), seed_cell(str(seed["conv1_filters"]))],
+        ["conv2 input channels", str(info.conv2.in_channels), seed_cell(str(seed["conv2_in_channels"]))],
+        ["conv2 output channels", str(info.conv2.out_channels), seed_cell(str(seed["conv2_out_channels"]))],
+        [
+            "conv2 kernel",
+            f"{info.conv2.kernel}x{info.conv2.kernel}",
+            seed_cell(f"{seed['conv2_kernel']}x{seed['conv2_kernel']}"),
+        ],
+    ]
+    blocks: list[Block] = [
+        Heading(2, "4. AlexNet: conv1 filters and conv2"),
+        *prov.alerts(),
+        Table(["", "this run", "seed report"], rows),
+        figure_block(inputs, "filters", page_dir, "The 64 conv1 filters, each min–max normalised to [0, 1], as RGB"),
+        *_included(load_markdown(inputs.filters_md)),
+    ]
+    return blocks, prov
+
+
+def channels_section(
+    inputs: Inputs, stage: Stage[ChannelsMetrics, ChannelsInfo], page_dir: Path
+) -> tuple[list[Block], Provenance]:
+    m, info = stage.metrics, stage.info
+    prov = probed_provenance(info.model)
+    seed = SEED_ALEXNET["maximize_channels"]
+    steps, step_size = info.steps, info.step_size
+    if steps < seed["steps"]:
+        prov.smoke.append(f"The conv1 units were maximised for {steps} steps (the seed: {seed['steps']}).")
+    comparable = not prov.random_weights and steps == seed["steps"] and step_size == seed["step_size"]
+    rows = []
+    for channel in sorted(m.channels, key=lambda key: _channel_number(stage.metrics_path, key)):
+        scores = m.channels[channel]
+        if channel not in info.channels:
+            raise PipelineError(f"{stage.info_path}: missing channels.{channel}")
+        detail = info.channels[channel]
+        seed_act = seed["activations"].get(int(channel))
+        rows.append(
+            [
+                channel,
+                f"{detail.initial_activation:.2f}",
+                f"{scores.activation:.2f}",
+                f"{detail.analytic_max:.2f}",
+                pct(scores.activation / detail.analytic_max, 2),
+                seed_cell(seed_value(seed_act)) if seed_act is not None else NOT_REPORTED,
+            ]
+        )
+    note = (
+        "Same network, settings and starting noise as the seed: the activations compare directly."
+        if comparable
+        else "The seed's activations are shown for reference; with other weights or settings they do not compare."
+    )
+    blocks: list[Block] = [
+        Heading(2, "5. AlexNet: maximising one conv1 unit per channel"),
+        *prov.alerts(),
+        Para(
+            f"Gradient ascent on the pre-ReLU centre unit (row {info.unit.row}, column "
+            f"{info.unit.col}) of each conv1 channel: {steps} steps of size {step_size:g}, clamping "
+            "the image to [0, 1] after each, from the same seeded noise. The analytic maximum is the largest "
+            "value the unit can take over [0, 1] images. " + note
+        ),
+        Table(["channel", "start", "activation", "analytic maximum", "fraction of maximum", "seed report"], rows),
+        figure_block(inputs, "maximize_channels", page_dir, "Maximised images per channel"),
+    ]
+    return blocks, prov
+
+
+def _channel_number(path: Path, key: str) -> int:
+    if not key.isdigit():
+        raise PipelineError(f"{path}: channels keys must be channel numbers, got {key!r}")
+    return int(key)
+
+
+def class_section(
+    inputs: Inputs,
+    stage: Stage[ClassMetrics, ClassInfo],
+    page_dir: Path,
+    figure: str = "alexnet_maximize_class",
+    heading: tuple[int, str] = (2, "6."),
+) -> tuple[list[Block], Provenance]:
+    m, info = stage.metrics, stage.info
+    prov = probed_provenance(info.model)
+    seed = SEED_ALEXNET["maximize_class"]
+    model, index, steps = info.model.name, info.class_index, info.steps
+    same_task = model == seed["model"] and index == seed["class_index"]
+    if same_task and steps < seed["steps"]:
+        prov.smoke.append(f"The class was maximised for {steps} steps (the seed: {seed['steps']}).")
+    name = info.class_name
+    rows = [
+        ["model", f"`{model}`", seed_cell(f"`{seed['model']}`")],
+        ["class", f"{index} ({name})", seed_cell(f"{seed['class_index']}") if same_task else NOT_REPORTED],
+        ["steps (objective)", f"{steps} ({info.objective})", seed_cell(str(seed["steps"]))],
+        ["probability before", prob(info.initial_probability), NOT_REPORTED],
+        [
+            "probability after",
+            prob(m.probability),
+            seed_cell(seed_value(seed["probability"])) if same_task else NOT_REPORTED,
+        ],
+    ]
+    if m.robustness is not None:
+        if info.robustness is None:
+            raise PipelineError(f"{stage.info_path}: missing robustness")
+        rows += [
+            [
+                f"mean probability over {info.robustness.trials} random shifts/rescales",
+                prob(m.robustness.mean_probability),
+                NOT_REPORTED,
+            ],
+            ["still top-1 after a shift/rescale", pct(m.robustness.top1_kept_fraction, 0), NOT_REPORTED],
+        ]
+    blocks: list[Block] = [
+        Heading(heading[0], f"{heading[1]} Maximising a class: {index} ({name})"),
+        *prov.alerts(),
+    ]
+    if not same_task:
+        blocks.append(
+            Para(
+                f"The seed maximised class {seed['class_index']} of `{seed['model']}`; this probes "
+                "another model or class, so its figure does not compare."
+            )
+        )
+    blocks += [
+        Table(["", "this run", "seed report"], rows),
+        figure_block(inputs, figure, page_dir, f"Noise → an image that maximises class {index} ({name})"),
+    ]
+    return blocks, prov
+
+
+def attack_section(
+    inputs: Inputs,
+    stage: Stage[AttackMetrics, AttackInfo],
+    page_dir: Path,
+    figure: str = "alexnet_attack",
+    heading: tuple[int, str] = (2, "7."),
+) -> tuple[list[Block], Provenance]:
+    m, info = stage.metrics, stage.info
+    prov = probed_provenance(info.model)
+    seed = SEED_ALEXNET["attack"]
+    model, target = info.model.name, info.target_class
+    same_task = model == seed["model"] and target == seed["target_class"]
+    steps, ships = info.unbounded.steps, info.bounded.images
+    if same_task and steps < seed["steps"]:
+        prov.smoke.append(f"The attack ran {steps} steps (the seed: {seed['steps']}).")
+    if ships < FULL_SWEEP_SHIPS:
+        prov.smoke.append(f"The bounded attack swept {ships} ships (a full run: {FULL_SWEEP_SHIPS}).")
+    target_name = info.target_name
+    succeeded = info.unbounded.after.top1_index == target
+    seed_if = lambda text: seed_cell(text) if same_task else NOT_REPORTED  # noqa: E731
+    median = info.bounded.median_steps_to_success
+    rows = [
+        [
+            "model, target",
+            f"`{model}`, {target} ({target_name})",
+            seed_cell(f"`{seed['model']}`, {seed['target_class']}"),
+        ],
+        [
+            f"one ship (test image {info.ship_test_index}), unbounded: p(target) before → after",
+            f"{prob(info.unbounded.target_probability_before)} → {prob(m.unbounded.target_probability)}",
+            seed_if(f"→ {seed_value(seed['target_probability'])}"),
+        ],
+        [
+            "one ship, unbounded: top-1 after",
+            f"{info.unbounded.after.top1_name} ({'target reached' if succeeded else 'target not reached'})",
+            seed_if("the target"),
+        ],
+        ["one ship, unbounded: largest pixel change", f"{info.unbounded.linf_255:.3g}/255", NOT_REPORTED],
+        [
+            f"targeted success rate, ε = {255 * info.bounded.epsilon:.0f}/255",
+            f"{m.bounded.success_rate:.3f} ({info.bounded.successes} of {ships} ships)",
+            seed_if(f"{seed_value(seed['success_rate'])} ({seed['ships']} of {seed['ships']} ship, unbounded)"),
+        ],
+        ["success rate after rounding to 8-bit pixels", f"{m.bounded.success_rate_uint8:.3f}", NOT_REPORTED],
+        ["median steps to success", "no success" if median is None else f"{median:g}", NOT_REPORTED],
+    ]
+    blocks: list[Block] = [
+        Heading(heading[0], f"{heading[1]} An adversarial ship: target {target} ({target_name})"),
+        *prov.alerts(),
+        Para(
+            f"The seed's attack: {steps} steps of unbounded gradient ascent on p(target) from one CIFAR-10 ship "
+            f"(upscaled to {info.input_size}); then a bounded one (signed gradient, each pixel within ε) "
+            "over many ships."
+        ),
+        Table(["", "this run", "seed report"], rows),
+        figure_block(inputs, figure, page_dir, "Original, adversarial and difference: unbounded and bounded attacks"),
+    ]
+    return blocks, prov
+
+
+def cifar_analyses_section(inputs: Inputs, page_dir: Path) -> tuple[list[Block], Provenance]:
+    """Sections 6 and 7 repeated on each trained CIFAR model (stages maximize_class@<model>, attack@<model>)."""
+    blocks: list[Block] = [
+        Heading(2, "8. The same analyses on our CIFAR-10 models"),
+        Para(
+            "Class maximisation and the adversarial ship, repeated on the CNN, the ResNet and the fast model "
+            "trained above, with a CIFAR-10 class as the target. The seed ran them on AlexNet only, so nothing "
+            "here compares."
+        ),
+    ]
+    prov = Provenance()
+    for number, name in enumerate(MODELS, start=1):
+        blocks.append(Heading(3, f"8.{number} {MODEL_TITLES[name]}"))
+        classes = load_stage(inputs, f"{name}_maximize_class", ClassMetrics, ClassInfo)
+        attack = load_stage(inputs, f"{name}_attack", AttackMetrics, AttackInfo)
+        for stage in (classes, attack):
+            if stage.info.model.name != name:
+                raise PipelineError(f"{stage.info_path}: holds the analysis of {stage.info.model.name!r}, not {name!r}")
+        for part, part_prov in (
+            class_section(inputs, classes, page_dir, f"{name}_maximize_class", (4, "·")),
+            attack_section(inputs, attack, page_dir, f"{name}_attack", (4, "·")),
+        ):
+            blocks += part
+            prov.merge(part_prov)
+    return blocks, prov
 
 
 def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
@@ -56,21 +598,15 @@ def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
     for _, prov in sections:
         overall.merge(prov)
     top: list[Block] = [Heading(1, "Results: CIFAR-10 classifiers and AlexNet interpretability")]
-    kinds = [
-        ("Random weights", overall.random_weights),
-        ("Sample data", overall.sample),
-        ("Smoke settings", overall.smoke),
-    ]
-    found = [label for label, items in kinds if items]
-    if found:
+    if kinds := overall.kinds():
         top.append(
             Alert(
                 f"**Not comparable with the seed report: these results come from "
-                f"{join_and([label.lower() for label in found])}.** Each section below says what this "
+                f"{join_and([label.lower() for label, _ in kinds])}.** Each section below says what this "
                 "affects."
             )
         )
-        top.append(Bullets([f"**{label}:** {' '.join(items)}" for label, items in kinds if items]))
+        top.append(Bullets([f"**{label}:** {' '.join(items)}" for label, items in kinds]))
     else:
         top.append(
             Para(

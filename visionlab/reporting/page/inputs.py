@@ -146,15 +146,11 @@ def load_markdown(path: Path) -> str:
     return read_text(path, _missing(path))
 
 
-def require_file(path: Path) -> Path:
-    if not path.is_file():
-        raise PipelineError(_missing(path))
-    return path
-
-
 def figure_block(inputs: Inputs, key: str, page_dir: Path, caption: str) -> Figure:
     """A figure, linked by its path relative to the page; it must exist."""
-    path = require_file(inputs.figure(key))
+    path = inputs.figure(key)
+    if not path.is_file():
+        raise PipelineError(_missing(path))
     return Figure(Path(os.path.relpath(path, page_dir)).as_posix(), caption)
 
 
