@@ -2,7 +2,7 @@
 
 Where the shared CIFAR-10 sample sits beside the repo, the path is empty (``.ci/pipeline.sh`` then
 uses the sample). Elsewhere (GitHub's runners), or with ``--generate``, it writes a generated,
-learnable archive in the official CIFAR-10 layout (``visionlab.data.synthetic``) and prints its
+learnable archive in the official CIFAR-10 layout (``tools.synthetic``) and prints its
 path, so the smoke pipeline still runs end to end; the report labels it a subset like the sample.
 
 The generated archive is byte-for-byte the same on every build (seeded content, no time, owner or
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         print("ARCHIVE=")
         return
     sys.path.insert(0, str(ROOT))  # this checkout's visionlab, whatever an editable install points at
-    from visionlab.data.synthetic import make_cifar_archive
+    from tools.synthetic import make_cifar_archive
 
     path = (args.out or default_out()).resolve()
     md5 = make_cifar_archive(path, n_train_per_batch=PER_BATCH, n_test=TEST, seed=SEED)

@@ -1,6 +1,6 @@
 """Tiny archives in the official CIFAR-10 "python version" layout, for tests.
 
-The generator lives in the library (:mod:`visionlab.data.synthetic`, also used by
+The generator lives in :mod:`tools.synthetic` (also used by the GPU check, the benchmark and
 ``.ci/ci_archive.py``); its names are re-exported here, so tests keep importing them from
 ``cifar_archive``. See that module for the layout and the learnable images.
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from visionlab.data.synthetic import (
+from tools.synthetic import (
     BATCH_DIR,
     CLASS_COLOURS,
     CLASS_NAMES,

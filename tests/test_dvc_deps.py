@@ -309,3 +309,11 @@ def test_every_cifar_model_has_the_same_stages() -> None:
     for stage in ("maximize_class", "attack"):
         probed = {name for name in STAGES if name.startswith(f"{stage}@")}
         assert probed == {f"{stage}@{m}" for m in ("alexnet", *MODEL_CLASSES)}
+
+
+def test_the_library_holds_only_what_the_stages_run() -> None:
+    # Tools, generators and test helpers live in tools/ and tests/: a module no stage imports does not
+    # belong in visionlab/.
+    run = set().union(*(expected_code(stage) for stage in STAGES.values()))
+    library = {str(path.relative_to(ROOT)) for path in (ROOT / "visionlab").rglob("*.py")}
+    assert library - run == set()

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from tools import plots_template
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import plots_template  # noqa: E402
 
 
 def test_the_committed_template_is_the_pinned_vl_convert_bundle() -> None:

@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from tools.synthetic import class_images
 from visionlab.data.cifar import Split
-from visionlab.data.synthetic import class_images
 from visionlab.device import resolve_device
 from visionlab.errors import run_stage
 from visionlab.models import MODELS, build_model
@@ -61,7 +61,7 @@ def make_model(name: str, config: dict[str, Any], device: torch.device, channels
 
 
 def synthetic_data(n: int, device: torch.device, seed: int = 0) -> DeviceSplit:
-    """``n`` of the generated archives' images (:mod:`visionlab.data.synthetic`), classes in turn, on ``device``."""
+    """``n`` of the generated archives' images (:mod:`tools.synthetic`), classes in turn, on ``device``."""
     labels = np.arange(n) % 10
     images = class_images(labels, np.random.default_rng(seed)).reshape(n, 3, 32, 32)
     return DeviceSplit.from_split(Split(images, labels), device)

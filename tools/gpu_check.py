@@ -49,9 +49,9 @@ import torch
 import yaml
 
 from tools.benchmark import measure, synthetic_data
+from tools.synthetic import make_cifar_archive
 from visionlab.data.archive import prepare_cifar10
 from visionlab.data.cifar import channel_stats, load_cifar10, load_stats
-from visionlab.data.synthetic import make_cifar_archive
 from visionlab.models import MODELS
 from visionlab.params import load_params, model_and_recipe
 from visionlab.training.loop import DeviceSplit, loss_and_predictions
