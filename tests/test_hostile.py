@@ -41,9 +41,8 @@ from visionlab.models import build_model
 from visionlab.models.normalize import Normalized
 from visionlab.models.trained import load_trained
 from visionlab.params import TrainParams
-from visionlab.reporting.page.analyses import _included
-from visionlab.reporting.page.blocks import Table
-from visionlab.reporting.page.render import to_markdown
+from visionlab.reporting.page.blocks import Table, to_markdown
+from visionlab.reporting.page.build import _included
 from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
 
 # --- photos --------------------------------------------------------------------------------------
