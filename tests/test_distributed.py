@@ -168,7 +168,7 @@ def test_two_processes_resume_after_a_crash_as_one_uninterrupted_process(tmp_pat
 def test_a_batch_that_does_not_split_among_the_processes_is_refused(tmp_path: Path) -> None:
     run = make_run(tmp_path, CASES["cnn-dropout-onecycle"], world=World(rank=0, size=3))
     with pytest.raises(PipelineError, match="batch size 32 does not split evenly among 3 processes"):
-        check_resumable(run)
+        check_resumable(run, tiny_model(run))
     with pytest.raises(PipelineError, match="batch size 32 does not split evenly among 3 processes"):
         fit(run, tiny_model(run))
 

@@ -6,9 +6,12 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_gpu_check_cpu_mode_prints_every_row_with_exit_status_0(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     result = subprocess.run(

@@ -445,7 +445,7 @@ def test_resnet_pt_holding_the_cnn_is_refused_by_the_analyses(
 # --- resume checkpoints (models/checkpoints/<name>.pt) ----------------------------------------
 
 
-def tiny_run(checkpoint: Path, epochs: int = 1, resume: bool = False, schedule: str = "none") -> TrainingRun:
+def tiny_run(checkpoint: Path, epochs: int = 1, resume: bool = False, **train: Any) -> TrainingRun:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (40, 3, 32, 32), dtype=np.uint8)
     labels = np.arange(40, dtype=np.int64) % 10
@@ -456,7 +456,7 @@ def tiny_run(checkpoint: Path, epochs: int = 1, resume: bool = False, schedule: 
         seed=0,
         checkpoint_path=checkpoint,
         fingerprint_extra={},
-        params=TrainParams(epochs=epochs, batch_size=16, lr=0.01, resume=resume, schedule=schedule),
+        params=TrainParams(epochs=epochs, batch_size=16, lr=0.01, resume=resume, **train),
         train=DeviceSplit.from_split(Split(images[:32], labels[:32]), cpu),
         val=DeviceSplit.from_split(Split(images[32:], labels[32:]), cpu),
         progress=False,
@@ -468,14 +468,18 @@ def tiny_model() -> Normalized:
     return Normalized(build_model("cnn", TINY_CNN), [0.5] * 3, [0.25] * 3)
 
 
+# The runs whose resume checkpoints are tampered with: plain, with a schedule, with lookahead.
+RESUME_RUNS = {"none": {}, "onecycle": {"schedule": "onecycle"}, "lookahead": {"lookahead": 0.5}}
+
+
 @pytest.fixture(scope="module")
 def resume_states(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """Real resume checkpoints of one epoch, without and with a schedule (loaded, to be tampered with)."""
+    """Real resume checkpoints of one epoch of each of RESUME_RUNS (loaded, to be tampered with)."""
     states = {}
-    for schedule in ("none", "onecycle"):
+    for name, train in RESUME_RUNS.items():
         path = tmp_path_factory.mktemp("resume") / "ckpt.pt"
-        fit(tiny_run(path, schedule=schedule), tiny_model())
-        states[schedule] = torch.load(path, weights_only=True)
+        fit(tiny_run(path, **train), tiny_model())
+        states[name] = torch.load(path, weights_only=True)
     return states
 
 
@@ -537,6 +541,11 @@ BAD_RESUME: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
         lambda s: s["optimizer_state"]["param_groups"][0].__setitem__("lr", "fast"),
         "a parameter group setting lr that this optimizer does not have in that form",
     ),
+    "lookahead weights of another layout": (
+        "lookahead",
+        lambda s: s["lookahead_state"].__setitem__("slow", []),
+        "its lookahead_state does not fit the run (AttributeError)",
+    ),
 }
 
 
@@ -544,12 +553,12 @@ BAD_RESUME: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
 def test_resume_checkpoint_is_validated_before_any_output(
     tmp_path: Path, resume_states: dict[str, dict[str, Any]], case: str
 ) -> None:
-    schedule, tamper, expected = BAD_RESUME[case]
-    state = copy.deepcopy(resume_states[schedule])
+    name, tamper, expected = BAD_RESUME[case]
+    state = copy.deepcopy(resume_states[name])
     tamper(state)
     path = tmp_path / "ckpt.pt"
     torch.save(state, path)
-    run = tiny_run(path, epochs=1, resume=True, schedule=schedule)
+    run = tiny_run(path, epochs=1, resume=True, **RESUME_RUNS[name])
     with pytest.raises(PipelineError) as info:
         check_resumable(run, tiny_model())  # what the train stage calls before it opens any output
     message = str(info.value)
@@ -562,9 +571,9 @@ def test_resume_checkpoint_is_validated_before_any_output(
 def test_an_untampered_resume_checkpoint_passes_the_checks(
     tmp_path: Path, resume_states: dict[str, dict[str, Any]]
 ) -> None:
-    for schedule, state in resume_states.items():
-        torch.save(state, tmp_path / f"{schedule}.pt")
-        check_resumable(tiny_run(tmp_path / f"{schedule}.pt", resume=True, schedule=schedule), tiny_model())
+    for name, state in resume_states.items():
+        torch.save(state, tmp_path / f"{name}.pt")
+        check_resumable(tiny_run(tmp_path / f"{name}.pt", resume=True, **RESUME_RUNS[name]), tiny_model())
 
 
 def test_resume_checkpoint_with_code_inside_is_refused_in_one_line(tmp_path: Path) -> None:

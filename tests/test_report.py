@@ -25,9 +25,9 @@ from visionlab.errors import PipelineError
 from visionlab.metrics.attack import (
     AttackInfo,
     AttackMetrics,
+    AttackTop1,
     BoundedInfo,
     BoundedScores,
-    Top1,
     UnboundedInfo,
     UnboundedScores,
 )
@@ -35,9 +35,8 @@ from visionlab.metrics.channels import ChannelDetail, ChannelScores, ChannelsInf
 from visionlab.metrics.classes import ClassInfo, ClassMetrics, Guess, RobustnessInfo, RobustnessScores
 from visionlab.metrics.evaluation import DataCounts, EvalInfo, EvalMetrics, EvalScores
 from visionlab.metrics.filters import ConvShape, FiltersInfo, WeightStats
-from visionlab.metrics.predict import ImagePrediction, ModeScores, PredictInfo, PredictMetrics
-from visionlab.metrics.predict import Top1 as PredictTop1
-from visionlab.metrics.probe import ProbedModel, TrainedModel
+from visionlab.metrics.predict import ImagePrediction, ModeScores, PredictInfo, PredictMetrics, Top1
+from visionlab.metrics.probe import ProbedModel, TrainingProvenance
 from visionlab.metrics.record import leaf_fields, record_dict
 from visionlab.metrics.training import SplitScores, Timing, TrainingInfo, TrainingSummary
 from visionlab.reporting.page.build import build_page
@@ -83,7 +82,7 @@ def cifar_analyses(run: Run, model: str, epochs: int, subset: bool) -> None:
         model,
         random_weights=False,
         checkpoint=f"models/{model}.pt",
-        trained_model=TrainedModel(epochs=epochs, subset=subset, train_images=45000),
+        trained_model=TrainingProvenance(epochs=epochs, subset=subset, train_images=45000),
     )
     run[f"metrics/{model}_maximize_class"] = copy.deepcopy(run["metrics/alexnet_maximize_class"])
     run[f"info/{model}_maximize_class"] = dataclasses.replace(
@@ -95,8 +94,8 @@ def cifar_analyses(run: Run, model: str, epochs: int, subset: bool) -> None:
     )
     run[f"metrics/{model}_attack"] = copy.deepcopy(run["metrics/alexnet_attack"])
     info = copy.deepcopy(run["info/alexnet_attack"])
-    info.unbounded.before = Top1(8, "ship", 0.6, 0.6)
-    info.unbounded.after = Top1(5, "dog", 0.9987, 0.0001)
+    info.unbounded.before = AttackTop1(8, "ship", 0.6, 0.6)
+    info.unbounded.after = AttackTop1(5, "dog", 0.9987, 0.0001)
     run[f"info/{model}_attack"] = dataclasses.replace(
         info, model=probed, target_class=5, target_name="dog", input_size=32
     )
@@ -117,7 +116,7 @@ def full_run() -> Run:
         "cuda",
         5,
         [
-            ImagePrediction(f"photo{i}.jpg", PredictTop1(1, "goldfish", r), PredictTop1(1 + i % 2, "goldfish", n))
+            ImagePrediction(f"photo{i}.jpg", Top1(1, "goldfish", r), Top1(1 + i % 2, "goldfish", n))
             for i, (r, n) in enumerate(zip(raw, norm, strict=True))
         ],
     )
@@ -167,8 +166,8 @@ def full_run() -> Run:
             40,
             5.0,
             target_probability_before=0.0001,
-            before=Top1(510, "container ship", 0.6, 0.6),
-            after=Top1(207, "golden retriever", 0.9987, 0.0001),
+            before=AttackTop1(510, "container ship", 0.6, 0.6),
+            after=AttackTop1(207, "golden retriever", 0.9987, 0.0001),
             linf=0.1,
             linf_255=25.5,
             l2=3.0,

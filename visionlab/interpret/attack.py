@@ -19,9 +19,9 @@ from visionlab.interpret.optimize import gradient_ascent, targeted_linf_attack
 from visionlab.metrics.attack import (
     AttackInfo,
     AttackMetrics,
+    AttackTop1,
     BoundedInfo,
     BoundedScores,
-    Top1,
     UnboundedInfo,
     UnboundedScores,
 )
@@ -173,8 +173,8 @@ def attack_ships(clf: Classifier, data: Cifar10, settings: AttackParams) -> Ship
     return ShipAttack(ship, unbounded, bounded, scores, sweep)
 
 
-def _top1_record(scores: dict[str, Any]) -> Top1:
-    return Top1(
+def _top1_record(scores: dict[str, Any]) -> AttackTop1:
+    return AttackTop1(
         scores["top1_index"], scores["top1_name"], scores["top1_probability"], scores["original_top1_probability"]
     )
 

@@ -26,7 +26,7 @@ class AttackMetrics(Metrics):
 
 
 @dataclass
-class Top1:
+class AttackTop1:
     top1_index: Count
     top1_name: str
     top1_probability: Fraction
@@ -38,8 +38,8 @@ class UnboundedInfo:
     steps: Count
     step_size: NonNegative
     target_probability_before: Fraction
-    before: Top1
-    after: Top1
+    before: AttackTop1
+    after: AttackTop1
     linf: NonNegative
     linf_255: NonNegative
     l2: NonNegative

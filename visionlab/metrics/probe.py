@@ -9,7 +9,7 @@ from visionlab.metrics.record import Count
 
 
 @dataclass
-class TrainedModel:
+class TrainingProvenance:
     """What a CIFAR checkpoint says about its training (None where an old checkpoint does not say)."""
 
     epochs: Count | None = None
@@ -23,7 +23,7 @@ class ProbedModel:
     random_weights: bool
     alexnet_weights: str | None = None  # AlexNet: alexnet.weights
     checkpoint: str | None = None  # a CIFAR model: models/<name>.pt
-    trained_model: TrainedModel | None = None
+    trained_model: TrainingProvenance | None = None
 
 
 def probed_model(name: str, random_weights: bool, provenance: dict[str, Any]) -> ProbedModel:
@@ -31,5 +31,5 @@ def probed_model(name: str, random_weights: bool, provenance: dict[str, Any]) ->
     summary = provenance.get("trained_model")
     trained = None
     if summary is not None:
-        trained = TrainedModel(summary.get("epochs"), summary.get("subset"), summary.get("train_images"))
+        trained = TrainingProvenance(summary.get("epochs"), summary.get("subset"), summary.get("train_images"))
     return ProbedModel(name, random_weights, provenance.get("alexnet_weights"), provenance.get("checkpoint"), trained)

@@ -226,10 +226,12 @@ def restore_training_state(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    lookahead: Any,
     generator: torch.Generator,
     path: str | Path,
 ) -> None:
-    """Load a validated resume checkpoint into the run's model, optimiser, schedule and generator.
+    """Load a validated resume checkpoint into the run's model, optimiser, schedule, lookahead (None
+    if off: a ``Lookahead``) and generator.
 
     Everything is checked against those objects first, so a state that does not fit them is one
     line naming the part, not torch's multi-line report (or a failure epochs later).
@@ -258,3 +260,8 @@ def restore_training_state(
         generator.set_state(state["generator_state"].cpu())
     except (RuntimeError, ValueError, KeyError, TypeError) as err:  # what the checks above did not foresee
         raise refuse(f"its state does not load ({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None
+    try:
+        if lookahead is not None:
+            lookahead.load_state_dict(state["lookahead_state"])
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+        raise refuse(f"its lookahead_state does not fit the run ({type(err).__name__})") from None

@@ -14,7 +14,7 @@ from torch import nn
 
 from visionlab.data.cifar import Split
 from visionlab.metrics.evaluation import DataCounts, EvalInfo, EvalMetrics, EvalScores
-from visionlab.training.loop import DeviceSplit, predict
+from visionlab.training.loop import DeviceSplit, loss_and_predictions
 
 
 @dataclass
@@ -36,7 +36,7 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: i
 
 def evaluate_test(model: nn.Module, test: Split, device: torch.device, batch_size: int, num_classes: int) -> TestResult:
     data = DeviceSplit.from_split(test, device)
-    loss, predictions = predict(model, data, batch_size)
+    loss, predictions = loss_and_predictions(model, data, batch_size)
     return TestResult(
         loss=loss,
         accuracy=float((predictions == test.labels).mean()),

@@ -268,7 +268,7 @@ class NonFiniteLoss(PipelineError):
 
 
 @torch.no_grad()
-def predict(
+def loss_and_predictions(
     model: nn.Module, data: DeviceSplit, batch_size: int = 512, precision: str = "auto"
 ) -> tuple[float, np.ndarray]:
     """Mean cross-entropy (no label smoothing) and the predicted class of every image, in eval mode."""
@@ -286,11 +286,11 @@ def predict(
     return total_loss.item() / len(data), torch.cat(predictions).cpu().numpy()
 
 
-def evaluate(
+def loss_and_accuracy(
     model: nn.Module, data: DeviceSplit, batch_size: int = 512, precision: str = "auto"
 ) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``data``."""
-    loss, predicted = predict(model, data, batch_size, precision)
+    loss, predicted = loss_and_predictions(model, data, batch_size, precision)
     return loss, float((predicted == data.labels.cpu().numpy()).mean())
 
 
@@ -330,23 +330,34 @@ class TrainingRun:
         }
 
 
-def check_resumable(run: TrainingRun, model: nn.Module | None = None) -> None:
+def check_resumable(run: TrainingRun, model: nn.Module) -> None:
     """Raise PipelineError now if ``run`` would resume from a checkpoint it must refuse, or if its
     global batch does not split among its processes.
 
-    With ``model``, the checkpoint is also loaded into a copy of it and into a fresh optimiser,
-    schedule and generator, so that whatever ``fit`` would refuse is refused before any output exists.
+    The checkpoint is loaded into a copy of ``model`` and into a fresh optimiser, schedule, lookahead
+    and generator, as ``fit`` loads it, so that whatever ``fit`` would refuse is refused before any
+    output exists.
     """
-    check_batch_split(min(run.params.batch_size, len(run.train)), run.world.size)
-    if run.params.resume and run.checkpoint_path.is_file():
-        state = load_resume_checkpoint(run.checkpoint_path, run.fingerprint(), run.train.images.device)
-        if model is not None:
-            trial = copy.deepcopy(model)
-            optimizer = build_optimizer(run.params, trial)
-            steps = steps_per_epoch(len(run.train), min(run.params.batch_size, len(run.train)))
-            scheduler = build_scheduler(run.params, optimizer, run.params.epochs * steps)
-            generator = torch.Generator(device=run.train.images.device)
-            restore_training_state(state, trial, optimizer, scheduler, generator, run.checkpoint_path)
+    _start(run, copy.deepcopy(model))
+
+
+def _start(run: TrainingRun, model: nn.Module) -> tuple[Any, ...]:
+    """The optimiser, schedule, lookahead and generator of ``run`` for ``model``, and the resume
+    checkpoint (None without one) restored into them and into ``model``; a checkpoint that does not
+    fit is refused. The process's random state is left to the caller."""
+    params, device = run.params, run.train.images.device
+    batch_size = min(params.batch_size, len(run.train))
+    check_batch_split(batch_size, run.world.size)
+    init_from_data(model, run.train)
+    generator = torch.Generator(device=device).manual_seed(run.seed)
+    optimizer = build_optimizer(params, model)
+    lookahead = Lookahead(model, params.lookahead) if params.lookahead > 0 else None
+    scheduler = build_scheduler(params, optimizer, params.epochs * steps_per_epoch(len(run.train), batch_size))
+    state = None
+    if params.resume and run.checkpoint_path.is_file():
+        state = load_resume_checkpoint(run.checkpoint_path, run.fingerprint(), device)
+        restore_training_state(state, model, optimizer, scheduler, lookahead, generator, run.checkpoint_path)
+    return optimizer, scheduler, lookahead, generator, state
 
 
 # Data-initialised layers (``fast``'s patch whitening) see at most this many training images.
@@ -384,30 +395,15 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
     if note:
         say(note)
     batch_size = min(params.batch_size, len(run.train))
-    check_batch_split(batch_size, world.size)
-    init_from_data(model, run.train)
     torch.manual_seed(run.seed)
-    generator = torch.Generator(device=device).manual_seed(run.seed)
+    optimizer, scheduler, lookahead, generator, state = _start(run, model)
     trained = data_parallel(model, world, device)
-    optimizer = build_optimizer(params, model)
-    lookahead = Lookahead(model, params.lookahead) if params.lookahead > 0 else None
-    scheduler = build_scheduler(params, optimizer, params.epochs * steps_per_epoch(len(run.train), batch_size))
 
+    # train_seconds: time in training steps only (for images/second); wall_seconds: the whole loop
     history: list[dict[str, float]] = []
-    train_seconds = 0.0  # time in training steps only (for images/second)
-    wall_seconds = 0.0  # the whole loop: steps, validation and checkpoints
+    train_seconds = wall_seconds = 0.0
     fingerprint = run.fingerprint()
-    if params.resume and run.checkpoint_path.is_file():
-        state = load_resume_checkpoint(run.checkpoint_path, fingerprint, device)
-        restore_training_state(state, model, optimizer, scheduler, generator, run.checkpoint_path)
-        if lookahead is not None:
-            try:
-                lookahead.load_state_dict(state["lookahead_state"])
-            except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
-                raise PipelineError(
-                    f"cannot resume from {run.checkpoint_path}: its lookahead_state does not fit the run "
-                    f"({type(err).__name__}); delete it or set train.resume=false"
-                ) from None
+    if state is not None:
         torch.set_rng_state(state["cpu_rng_state"].cpu())
         if device.type == "cuda" and "cuda_rng_state" in state:
             torch.cuda.set_rng_state(state["cuda_rng_state"].cpu(), device)
@@ -430,7 +426,7 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
             kept = f"checkpoint of epoch {len(history)} kept at {run.checkpoint_path}" if history else "no checkpoint"
             raise PipelineError(f"{err}: stopped; {kept}; try a lower train.lr") from None
         # Every rank evaluates the same weights on the whole validation split: the same history on all.
-        val_loss, val_accuracy = evaluate(model, run.val, precision=params.precision)
+        val_loss, val_accuracy = loss_and_accuracy(model, run.val, precision=params.precision)
         row = {
             "epoch": epoch,
             "train_loss": result.loss,

@@ -1,6 +1,6 @@
 """Train several models side by side in one process and compare test accuracy against wall time.
 
-    python -m visionlab.training.compare --data data/cifar10.npz --stats data/stats.json \\
+    python -m tools.compare --data data/cifar10.npz --stats data/stats.json \\
         --models resnet fast --set resnet.width=16 --set train.epochs=15 --equal-time
 
 Each model trains exactly as the train stage trains it (``fit`` with the recipe of
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import json
 import math
 import tempfile
@@ -33,8 +32,8 @@ from visionlab.device import resolve_device
 from visionlab.errors import PipelineError, run_stage
 from visionlab.models import build_model
 from visionlab.models.normalize import Normalized
-from visionlab.params import TrainParams, load_params, model_and_recipe, parse_params
-from visionlab.training.loop import DeviceSplit, TrainingRun, evaluate, fit, resolve_precision
+from visionlab.params import TrainParams, as_dict, load_params, model_and_recipe, parse_params
+from visionlab.training.loop import DeviceSplit, TrainingRun, fit, loss_and_accuracy, resolve_precision
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -76,7 +75,7 @@ def train_one(
         nonlocal outside
         t0 = time.perf_counter()
         trained_for = t0 - started - outside
-        _, accuracy = evaluate(model, test, precision=recipe.precision)
+        _, accuracy = loss_and_accuracy(model, test, precision=recipe.precision)
         outside += time.perf_counter() - t0
         curve.append((trained_for, accuracy))
 
@@ -129,7 +128,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     params = load_params(args.params)
     if args.set:
-        params = parse_params(apply_overrides(dataclasses.asdict(params), args.set), source=f"{args.params} + --set")
+        params = parse_params(apply_overrides(as_dict(params), args.set), source=f"{args.params} + --set")
     device = resolve_device(params.device)
     data = load_cifar10(args.data)
     mean, std = load_stats(args.stats)

@@ -1,7 +1,7 @@
 """Training throughput: the project's own training step against a bare PyTorch loop, in fp32 and bf16.
 
-    python -m visionlab.training.benchmark --model resnet --width 16 --steps 20
-    python -m visionlab.training.benchmark --model fast
+    python -m tools.benchmark --model resnet --width 16 --steps 20
+    python -m tools.benchmark --model fast
 
 Everything runs in one process, on the same model, batch size and device, rounds alternating so
 that drift in machine load hits every variant alike (the median round is reported):
@@ -29,11 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from visionlab.data.cifar import Split
+from visionlab.data.synthetic import class_images
 from visionlab.device import resolve_device
 from visionlab.errors import run_stage
 from visionlab.models import MODELS, build_model
@@ -57,13 +60,11 @@ def make_model(name: str, config: dict[str, Any], device: torch.device, channels
     return model.to(memory_format=torch.channels_last) if channels_last else model
 
 
-def synthetic_data(n: int, device: torch.device, seed: int = 0, image_size: int = 32) -> DeviceSplit:
-    """``n`` random uint8 images and labels, generated on ``device``."""
-    generator = torch.Generator(device=device).manual_seed(seed)
-    images = torch.randint(
-        0, 256, (n, 3, image_size, image_size), generator=generator, device=device, dtype=torch.uint8
-    )
-    return DeviceSplit(images, torch.randint(0, 10, (n,), generator=generator, device=device))
+def synthetic_data(n: int, device: torch.device, seed: int = 0) -> DeviceSplit:
+    """``n`` of the generated archives' images (:mod:`visionlab.data.synthetic`), classes in turn, on ``device``."""
+    labels = np.arange(n) % 10
+    images = class_images(labels, np.random.default_rng(seed)).reshape(n, 3, 32, 32)
+    return DeviceSplit.from_split(Split(images, labels), device)
 
 
 def bare_loop_seconds(

@@ -1,7 +1,7 @@
 """The prepared GPU check: one table that says whether and how fast the CUDA path works.
 
     bash .ci/gpu-check                              # on the GPU machine (see the README)
-    python -m visionlab.training.gpu_check --device cpu --tiny --out /tmp/x   # the suite's CPU mode
+    python -m tools.gpu_check --device cpu --tiny --out /tmp/x   # the suite's CPU mode
 
 Rows, each with its exit status (0 = fine) and a hard time budget:
 
@@ -12,7 +12,7 @@ Rows, each with its exit status (0 = fine) and a hard time budget:
 2. projections: the seed's 100 epochs on 45,000 training images (the full set less validation)
    at the measured rate, and ``fast``'s own schedule at its batch size;
 3. a short training run of each model on the sample (``--sample``; synthetic images if none is
-   given, and the table says so), written as the train stage writes ``models/<name>.pt``;
+   given, and the table says so) by the train stage's ``train_model``, which writes ``models/<name>.pt``;
 4. every evaluation and analysis stage's own code (``stages.evaluate`` for each model, predict,
    filters, maximize_channels, maximize_class, attack) run in this process on the device, with
    random AlexNet weights and few steps;
@@ -45,20 +45,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import yaml
 
-from visionlab.data.cifar import channel_stats, load_cifar10, train_val_split
-from visionlab.models import build_model
-from visionlab.models.normalize import Normalized
-from visionlab.params import as_dict, load_params, model_and_recipe
-from visionlab.training.benchmark import measure, synthetic_data
-from visionlab.training.checkpoint import save_checkpoint
-from visionlab.training.loop import DeviceSplit, TrainingRun, fit, predict
+from tools.benchmark import measure, synthetic_data
+from visionlab.data.archive import prepare_cifar10
+from visionlab.data.cifar import channel_stats, load_cifar10, load_stats
+from visionlab.data.synthetic import make_cifar_archive
+from visionlab.models import MODELS
+from visionlab.params import load_params, model_and_recipe
+from visionlab.training.loop import DeviceSplit, loss_and_predictions
+from visionlab.training.train import train_model
 
-CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-MODELS = ("resnet", "cnn", "fast")
 FULL_TRAIN_IMAGES = 45_000  # CIFAR-10's 50,000 less the 10 % validation split
 SEED_EPOCHS = 100
 
@@ -86,29 +84,18 @@ class Sizes:
     rounds: int
     configs: dict[str, dict[str, Any]]
     train_epochs: int
-    train_images: int | None  # cap on the sample's training images (None: all)
     stage_steps: int
     attack_images: int
     row_budget_s: float
 
 
-FULL = Sizes(50_000, (128, 512), 40, 3, {"resnet": {"width": 64}}, 2, None, 10, 16, 40.0)
-TINY = Sizes(
-    256,
-    (16, 32),
-    2,
-    1,
-    {
-        "resnet": {"width": 4, "blocks": [1, 1, 1, 1]},
-        "cnn": {"channels": [4, 4, 4, 4], "fc_widths": [16, 16, 16]},
-        "fast": {"widths": [8, 8, 8]},
-    },
-    1,
-    256,
-    2,
-    2,
-    30.0,
-)
+FULL = Sizes(50_000, (128, 512), 40, 3, {"resnet": {"width": 64}}, 2, 10, 16, 40.0)
+TINY_CONFIGS = {
+    "resnet": {"width": 4, "blocks": [1, 1, 1, 1]},
+    "cnn": {"channels": [4, 4, 4, 4], "fc_widths": [16, 16, 16]},
+    "fast": {"widths": [8, 8, 8]},
+}
+TINY = Sizes(256, (16, 32), 2, 1, TINY_CONFIGS, 1, 2, 2, 30.0)
 
 
 @dataclass
@@ -240,76 +227,29 @@ def projections(check: Check, params: Any, rates: dict[tuple[str, int], float]) 
 # --- 3, 4 and 5: training, stages, bf16 against fp32 ------------------------------------------
 
 
-def synthetic_sample(path: Path, n_train: int, n_test: int, seed: int = 0) -> None:
-    """A CIFAR-shaped npz of learnable images (a colour per class plus noise), as the download stage writes."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n_train + n_test)
-    palette = np.linspace(20, 235, 10)
-    base = np.stack([palette[labels], palette[(labels * 3) % 10], palette[(labels * 7) % 10]], axis=1)
-    images = np.clip(base[:, :, None, None] + rng.normal(0, 30, (len(labels), 3, 32, 32)), 0, 255).astype(np.uint8)
-    np.savez(
-        path,
-        train_images=images[:n_train],
-        train_labels=labels[:n_train],
-        test_images=images[n_train:],
-        test_labels=labels[n_train:],
-        class_names=np.array(CLASSES),
-    )
-
-
 def train_short(
-    name: str, params: Any, sizes: Sizes, device: torch.device, sample: Path, out: Path
-) -> tuple[str, Path]:
-    """Train ``name`` briefly on the sample as the train stage does; write ``out/<name>.pt`` in its format."""
-    data = load_cifar10(sample)
+    name: str, params: Any, sizes: Sizes, device: torch.device, sample: Path, stats: Path, out: Path
+) -> str:
+    """Train ``name`` briefly on the sample with the train stage's code, which writes ``out/<name>.pt``."""
     config, recipe = model_and_recipe(params, name)
-    config = {**config, **sizes.configs.get(name, {})}
-    recipe = replace(recipe, epochs=sizes.train_epochs, resume=False)
-    train, val = train_val_split(data, params.data.val_fraction, params.seed)
-    if sizes.train_images is not None:
-        train = type(train)(train.images[: sizes.train_images], train.labels[: sizes.train_images])
-    mean, std = channel_stats(train.images)
-    torch.manual_seed(params.seed)
-    net = build_model(name, config)
-    model = Normalized(net, mean, std).to(device, memory_format=torch.channels_last)
-    run = TrainingRun(
-        name,
-        config,
-        recipe,
-        params.seed,
-        DeviceSplit.from_split(train, device),
-        DeviceSplit.from_split(val, device),
-        out / "checkpoints" / f"{name}.pt",
-        {},
-        progress=False,
-    )
     with contextlib.redirect_stdout(io.StringIO()):
-        summary = fit(run, model)
-    summary.update(
-        train_images=len(train.labels),
-        val_images=len(val.labels),
-        test_images=len(data.test_labels),
-        subset=True,
-        train_params=as_dict(recipe),
-    )
-    path = out / f"{name}.pt"
-    save_checkpoint(
-        path,
-        {
-            "model": name,
-            "config": config,
-            "state_dict": net.state_dict(),
-            "mean": mean,
-            "std": std,
-            "class_names": list(data.class_names),
-            "summary": summary,
-        },
-    )
-    last = summary["history"][-1]
+        summary, info = train_model(
+            name,
+            {**config, **sizes.configs.get(name, {})},
+            replace(recipe, epochs=sizes.train_epochs, resume=False),
+            load_cifar10(sample),
+            load_stats(stats),
+            out / f"{name}.pt",
+            out / "checkpoints" / f"{name}.pt",
+            seed=params.seed,
+            val_fraction=params.data.val_fraction,
+            device=device,
+            progress=False,
+        )
     return (
-        f"{recipe.epochs} epoch(s), {len(train.labels):,} images, {summary['precision']}: val accuracy "
-        f"{last['val_accuracy']:.3f}, {summary['images_per_second']:,.0f} img/s"
-    ), path
+        f"{summary['epochs']} epoch(s), {summary['train_images']:,} images, {info.precision}: val accuracy "
+        f"{summary['history'][-1]['val_accuracy']:.3f}, {info.images_per_second:,.0f} img/s"
+    )
 
 
 def run_stage_module(module: str, argv: list[str]) -> str:
@@ -352,9 +292,9 @@ def bf16_against_fp32(path: Path, sample: Path, device: torch.device) -> str:
     trained = load_trained(path, map_location=device)
     model = trained.model.to(device)
     test = DeviceSplit.from_split(load_cifar10(sample).test, device)
-    _, fp32 = predict(model, test, precision="fp32")
+    _, fp32 = loss_and_predictions(model, test, precision="fp32")
     with torch.autocast(device.type, dtype=torch.bfloat16):  # bf16 even where it is only emulated (CPU mode)
-        _, bf16 = predict(model, test, precision="fp32")
+        _, bf16 = loss_and_predictions(model, test, precision="fp32")
     labels = test.labels.cpu().numpy()
     return (
         f"test accuracy bf16 {float((bf16 == labels).mean()):.4f} vs fp32 {float((fp32 == labels).mean()):.4f}; "
@@ -364,7 +304,7 @@ def bf16_against_fp32(path: Path, sample: Path, device: torch.device) -> str:
 
 # --- 6: the train stage under torchrun -----------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 # Where dvclive is not installed, the stage imports this instead (rank 0 logs to it; nothing is written).
 STANDIN_DVCLIVE = '''"""A stand-in for dvclive (not installed here): the GPU check's torchrun row logs nothing."""
 
@@ -488,26 +428,27 @@ def main() -> None:
         projections(check, params, rates)
 
         sample = Path(args.sample) if args.sample else out / "synthetic.npz"
-        if not args.sample:
-            synthetic_sample(sample, 480, 120)
+        if not args.sample:  # the download stage's conversion of a generated archive
+            archive = out / "synthetic.tar.gz"
+            prepare_cifar10(str(archive), make_cifar_archive(archive, n_train_per_batch=96, n_test=120), sample)
         what = "the sample" if args.sample else "SYNTHETIC images (no --sample given)"
+        stats = out / "stats.json"
+        stats.write_text(
+            json.dumps(dict(zip(("mean", "std"), channel_stats(load_cifar10(sample).train_images), strict=True)))
+        )
         models_dir = out / "models"
         trained: dict[str, Path] = {}
         for model in MODELS:
 
             def work(model=model) -> str:
-                text, path = train_short(model, params, sizes, device, sample, models_dir)
-                trained[model] = path
+                text = train_short(model, params, sizes, device, sample, stats, models_dir)
+                trained[model] = models_dir / f"{model}.pt"
                 return text
 
             check.step("train", f"{model} on {what}, {device.type}", work, reserve_s=60)
 
         input_dir = out / "photos"
         input_dir.mkdir(exist_ok=True)
-        stats = out / "stats.json"
-        stats.write_text(
-            json.dumps(dict(zip(("mean", "std"), channel_stats(load_cifar10(sample).train_images), strict=True)))
-        )
         check.step(
             "torchrun",
             f"train@fast, train.processes=1, torchrun --nproc_per_node 1, {device.type}",
