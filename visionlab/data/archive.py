@@ -69,11 +69,6 @@ class SafeUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(f"refused global {module}.{name}") from None
 
 
-def safe_unpickle(data: bytes) -> Any:
-    """Unpickle CIFAR batch bytes; latin1 is how numpy reads Python 2 pickles of arrays."""
-    return SafeUnpickler(io.BytesIO(data), encoding="latin1").load()
-
-
 # --- fetching ----------------------------------------------------------------------------------
 
 OFFLINE_HINT = (
@@ -199,7 +194,7 @@ def _read_members(archive: Path) -> dict[str, bytes]:
 
 def _load(name: str, data: bytes) -> dict[str, Any]:
     try:
-        obj = safe_unpickle(data)
+        obj = SafeUnpickler(io.BytesIO(data), encoding="latin1").load()  # latin1: numpy's Python 2 pickles
     except pickle.UnpicklingError as err:
         raise PipelineError(f"{BATCH_DIR}/{name}: unsafe or invalid pickle ({err})") from None
     except Exception as err:  # any other decoding failure of untrusted bytes

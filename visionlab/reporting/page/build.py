@@ -144,14 +144,7 @@ def probed_provenance(model: ProbedModel) -> Provenance:
 SEED_CNN_KERNELS = [7, 5, 3, 2]
 
 Evaluation = Stage[EvalMetrics, EvalInfo]
-
-
-@dataclass
-class Training:
-    """The train stage's DVCLive summary (its metrics) and its side file."""
-
-    summary: TrainingSummary
-    info: TrainingInfo
+Training = Stage[TrainingSummary, TrainingInfo]  # the train stage's DVCLive summary (its metrics) and side file
 
 
 def data_section(inputs: Inputs, models: dict[str, Evaluation]) -> tuple[list[Block], Provenance]:
@@ -215,10 +208,10 @@ def cifar_section(
     rows_spec: list[tuple[str, Callable[[str], float], str, Callable[[float], str]]] = [
         ("test accuracy", lambda n: models[n].metrics.test.accuracy, "test_accuracy", pct),
         ("test loss", lambda n: models[n].metrics.test.loss, "test_loss", loss),
-        ("validation accuracy", lambda n: training[n].summary.val.accuracy, "val_accuracy", pct),
-        ("validation loss", lambda n: training[n].summary.val.loss, "val_loss", loss),
-        ("training accuracy", lambda n: training[n].summary.train.accuracy, "train_accuracy", pct),
-        ("training loss", lambda n: training[n].summary.train.loss, "train_loss", loss),
+        ("validation accuracy", lambda n: training[n].metrics.val.accuracy, "val_accuracy", pct),
+        ("validation loss", lambda n: training[n].metrics.val.loss, "val_loss", loss),
+        ("training accuracy", lambda n: training[n].metrics.train.accuracy, "train_accuracy", pct),
+        ("training loss", lambda n: training[n].metrics.train.loss, "train_loss", loss),
     ]
     header = ["", *[col for n in MODELS for col in (f"{MODEL_TITLES[n]}", f"{MODEL_TITLES[n]} (seed)")]]
     rows: list[list[str]] = []
@@ -226,7 +219,7 @@ def cifar_section(
         rows.append([label, *[cell for name in MODELS for cell in (fmt(get(name)), _seed_cifar(name, seed_key, fmt))]])
     extra: list[tuple[str, Callable[[str], str], str | None]] = [
         ("epochs", lambda n: str(models[n].info.epochs), "epochs"),
-        ("training time", lambda n: f"{training[n].summary.timing.train_seconds:,.0f} s", None),
+        ("training time", lambda n: f"{training[n].metrics.timing.train_seconds:,.0f} s", None),
         ("training speed", lambda n: f"{training[n].info.images_per_second:,.0f} images/s", None),
         ("device", lambda n: f"`{models[n].info.device}`", None),
         ("precision", lambda n: training[n].info.precision, None),
@@ -577,13 +570,10 @@ def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
     for name, m in models.items():
         if m.info.model != name:
             raise PipelineError(f"{m.info_path}: holds the metrics of {m.info.model!r}, not {name!r}")
-    training = {
-        name: Training(
-            load_record(TrainingSummary, inputs.training_metrics(name)),
-            load_record(TrainingInfo, inputs.training_info(name)),
-        )
-        for name in MODELS
-    }
+    training: dict[str, Training] = {}
+    for name in MODELS:
+        summary, info = inputs.training_metrics(name), inputs.training_info(name)
+        training[name] = Stage(load_record(TrainingSummary, summary), load_record(TrainingInfo, info), summary, info)
     sections = [
         data_section(inputs, models),
         cifar_section(inputs, models, training, page_dir),
