@@ -58,9 +58,7 @@ def main() -> None:
         shapes["conv2"],
         WeightStats(min=float(weight.min()), max=float(weight.max()), std=float(weight.std())),
     )
-    from visionlab.reporting.filters_figure import (
-        filters_figure,  # plotting (matplotlib) loads only once there is something to draw
-    )
+    from visionlab.reporting.filters_figure import filters_figure  # plotting (matplotlib) loads only to draw
 
     save_figure(filters_figure(filter_images(alex.conv1), alex.random_weights, alex.weights), args.figure)
     write_text(args.markdown, summary_markdown(summaries, alex.weights, alex.random_weights))

@@ -27,8 +27,6 @@ from visionlab.params import load_params
 from visionlab.seed_report import SEED_ALEXNET
 
 SEED_ACTIVATIONS = SEED_ALEXNET["maximize_channels"]["activations"]  # 30 steps of 5.0 from the same noise
-
-
 PARAMS = ("seed", "device", "alexnet", "maximize_channels")
 
 
@@ -59,8 +57,7 @@ def main() -> None:
         channels={str(r.channel): ChannelDetail(r.initial_activation, r.analytic.value) for r in results},
     )
     figures = Path(args.figures)
-    # plotting (matplotlib) loads only once there is something to draw
-    from visionlab.reporting.channel_figures import channel_figure, channels_panel
+    from visionlab.reporting.channel_figures import channel_figure, channels_panel  # plotting loads only to draw
 
     for r in results:
         fig = channel_figure(r, SEED_ACTIVATIONS.get(r.channel), alex.random_weights, alex.weights)

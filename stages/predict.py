@@ -52,9 +52,7 @@ def main() -> None:
     model = ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights)
     metrics, info = prediction_records(top1s, model, str(device), settings.top_k)
     write_text(args.markdown, predictions_markdown(shown, len(top1s), alex))
-    from visionlab.reporting.predict_figure import (
-        predictions_figure,  # plotting (matplotlib) loads only once there is something to draw
-    )
+    from visionlab.reporting.predict_figure import predictions_figure  # plotting (matplotlib) loads only to draw
 
     save_figure(predictions_figure(shown, len(top1s), alex.random_weights, alex.weights), args.figure)
     write_record(args.info, info)

@@ -126,17 +126,16 @@ def _state_dict_from_file(path: Path) -> dict[str, Any]:
 def _load_into(net: AlexNet, state_dict: dict[str, Any], source: Path) -> None:
     """Strict load, with the mismatch summarised in one line instead of torch's multi-line report."""
     expected = net.state_dict()
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    wrong_shape = [
-        k
-        for k in expected
-        if k in state_dict and (not isinstance(state_dict[k], torch.Tensor) or state_dict[k].shape != expected[k].shape)
-    ]
-    if missing or unexpected or wrong_shape:
-        parts = []
-        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)):
-            if keys:
-                parts.append(f"{len(keys)} {label} key(s), e.g. {keys[0]}")
+    mismatches = {
+        "missing": [k for k in expected if k not in state_dict],
+        "unexpected": [k for k in state_dict if k not in expected],
+        "wrong shape": [
+            k
+            for k, v in expected.items()
+            if k in state_dict and (not isinstance(state_dict[k], torch.Tensor) or state_dict[k].shape != v.shape)
+        ],
+    }
+    parts = [f"{len(keys)} {label} key(s), e.g. {keys[0]}" for label, keys in mismatches.items() if keys]
+    if parts:
         raise PipelineError(f"{source} is not an AlexNet state dict: {'; '.join(parts)}")
     net.load_state_dict(state_dict)

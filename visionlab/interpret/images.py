@@ -27,6 +27,10 @@ SAMPLE_PHOTO = "grace_hopper.jpg"
 MAX_PIXELS = 64_000_000  # a 64-megapixel photo decodes to under 256 MB
 MAX_ASPECT = 20  # beyond 20:1 the centre crop keeps under 5 % of the picture
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL's own bomb check, for any other image this process opens
+SPECIAL_KINDS = (
+    (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+)  # fmt: skip
 
 
 @dataclass
@@ -114,22 +118,10 @@ def special_entry(folder: Path) -> str | None:
                     target = os.readlink(path)
                     return f"{path} is a symlink to {target}, not to a regular file"
             elif not (path.is_file() or path.is_dir()):
-                kind = _special_kind(path)
+                mode = path.lstat().st_mode
+                kind = next((kind for test, kind in SPECIAL_KINDS if test(mode)), "a special file")
                 return f"{path} is {kind}, not a regular file"
     return None
-
-
-def _special_kind(path: Path) -> str:
-    mode = path.lstat().st_mode
-    for test, kind in (
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISFIFO, "a named pipe"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return kind
-    return "a special file"
 
 
 def folder_photos(folder: str | Path) -> Iterator[InputImage]:
