@@ -81,7 +81,7 @@ def maximize_class_with(clf: Classifier, settings: MaximizeClassParams, seed: in
     with torch.no_grad():
         logits = clf.model(torch.cat([init, image, jittered.images.to(device)]))
         probs = F.softmax(logits, dim=1).cpu()
-    values, indices = probs[1].topk(min(5, clf.num_classes))
+    values, indices = probs[1].topk(min(5, len(clf.class_names)))
     return ClassResult(
         class_index=index,
         objective=settings.objective,
