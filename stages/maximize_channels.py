@@ -13,14 +13,7 @@ from visionlab.errors import run_stage
 from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.maximize import maximize_conv1_channels
 from visionlab.io import save_figure
-from visionlab.metrics.channels import (
-    ChannelDetail,
-    ChannelScores,
-    ChannelsInfo,
-    ChannelsMetrics,
-    ReceptiveField,
-    Unit,
-)
+from visionlab.metrics.channels import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
 from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
