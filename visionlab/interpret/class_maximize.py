@@ -105,12 +105,8 @@ def class_records(
     if settings.robustness_trials:
         kept = result.jittered_top1 == result.class_index
         robustness = RobustnessScores(float(result.jittered_probabilities.mean()), float(kept.float().mean()))
-        robustness_info = RobustnessInfo(
-            settings.robustness_trials,
-            settings.max_shift,
-            settings.max_scale,
-            float(result.jittered_probabilities.min()),
-        )
+        lowest = float(result.jittered_probabilities.min())
+        robustness_info = RobustnessInfo(settings.robustness_trials, settings.max_shift, settings.max_scale, lowest)
     metrics = ClassMetrics(result.probability, robustness)
     info = ClassInfo(
         model=probed_model(clf.name, clf.random_weights, clf.provenance),

@@ -175,10 +175,8 @@ def upscale(images: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
     return resized.clamp_(0, 1)
 
 
-def cifar_inputs(
-    images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], size: int = CROP
-) -> Iterator[InputImage]:
-    """CIFAR test images upscaled to ``size`` one at a time, named by their index, labelled with their true class."""
+def cifar_inputs(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> Iterator[InputImage]:
+    """CIFAR test images upscaled to CROP one at a time, named by their index, labelled with their true class."""
     for i in range(len(images)):
-        pixels = upscale(images[i : i + 1], size)[0]
+        pixels = upscale(images[i : i + 1], CROP)[0]
         yield InputImage(name=f"cifar_test_{i}", source="cifar", pixels=pixels, note=class_names[int(labels[i])])
