@@ -75,7 +75,7 @@ def imported_modules(path: Path) -> set[str]:
 
 # `--model alexnet` imports the AlexNet loader, a CIFAR model its checkpoint's, each in its own branch
 # (test_an_analysis_runs_only_its_own_models_loader checks that where it runs).
-LOADERS = {"alexnet": "visionlab.interpret.alexnet_classifier", "cifar": "visionlab.interpret.cifar_classifier"}
+LOADERS = {"alexnet": "visionlab.interpret.alexnet", "cifar": "visionlab.interpret.cifar_classifier"}
 
 
 def import_closure(*modules: str, skip: frozenset[str] = frozenset()) -> set[str]:

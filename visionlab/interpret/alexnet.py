@@ -20,6 +20,7 @@ from torch import nn
 from torchvision.models import AlexNet, AlexNet_Weights, alexnet
 
 from visionlab.errors import PipelineError
+from visionlab.interpret.classifiers import Classifier
 from visionlab.models.normalize import Normalize, Normalized
 from visionlab.progress import progress_enabled
 from visionlab.torchfile import UnreadableFile, load_weights_only
@@ -83,6 +84,13 @@ def load_alexnet(weights: str, device: torch.device | str = "cpu") -> LoadedAlex
     model = Normalized(net, IMAGENET_MEAN, IMAGENET_STD).to(device).eval()
     names = tuple(IMAGENET.meta["categories"])
     return LoadedAlexNet(net=net, model=model, weights=weights, random_weights=random_weights, class_names=names)
+
+
+def alexnet_classifier(weights: str, device: torch.device) -> Classifier:
+    """:func:`load_alexnet` as the :class:`Classifier` the maximize_class and attack stages probe."""
+    alex = load_alexnet(weights, device)
+    provenance = {"alexnet_weights": alex.weights}
+    return Classifier("alexnet", alex.model, alex.class_names, INPUT_SIZE, alex.random_weights, provenance)
 
 
 def _cached_imagenet_weights() -> Path:

@@ -36,7 +36,7 @@ def probed_classifier(
     torch.manual_seed(params.seed)
     device = resolve_device(params.device)
     if alexnet:  # each model imports only its own loader: the stage's DVC deps differ per model
-        from visionlab.interpret.alexnet_classifier import alexnet_classifier
+        from visionlab.interpret.alexnet import alexnet_classifier
 
         return args, params, alexnet_classifier(params.alexnet.weights, device)
     from visionlab.interpret.cifar_classifier import trained_classifier
