@@ -12,8 +12,6 @@ from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
 
-PARAMS = ("alexnet",)
-
 
 def summary_markdown(shapes: dict[str, ConvShape], weights: str, random_weights: bool) -> str:
     lines = ["# AlexNet conv1 and conv2", ""]
@@ -46,7 +44,7 @@ def main() -> None:
     parser.add_argument("--info", default="reports/info/filters.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, PARAMS)
+    params = load_params(args.params, ("alexnet",))
     alex = load_alexnet(params.alexnet.weights)  # CPU: one forward pass of zeros, nothing to speed up
     shapes = conv_shapes(alex.net.features, INPUT_SIZE, count=2)
     weight = alex.conv1.weight.detach()

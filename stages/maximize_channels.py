@@ -20,7 +20,6 @@ from visionlab.params import load_params
 from visionlab.seed_report import SEED_ALEXNET
 
 SEED_ACTIVATIONS = SEED_ALEXNET["maximize_channels"]["activations"]  # 30 steps of 5.0 from the same noise
-PARAMS = ("seed", "device", "alexnet", "maximize_channels")
 
 
 def main() -> None:
@@ -31,7 +30,7 @@ def main() -> None:
     parser.add_argument("--info", default="reports/info/maximize_channels.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, PARAMS)
+    params = load_params(args.params, ("seed", "device", "alexnet", "maximize_channels"))
     settings = params.maximize_channels
     torch.manual_seed(params.seed)
     alex = load_alexnet(params.alexnet.weights, resolve_device(params.device))

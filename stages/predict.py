@@ -20,8 +20,6 @@ from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
 
-PARAMS = ("device", "alexnet", "predict")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -34,7 +32,7 @@ def main() -> None:
     parser.add_argument("--info", default="reports/info/predict.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, PARAMS)
+    params = load_params(args.params, ("device", "alexnet", "predict"))
     device = resolve_device(params.device)
     settings = params.predict
     photos = folder_photos(settings.input_dir)  # first: a bad folder fails before any heavy work
