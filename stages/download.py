@@ -6,8 +6,6 @@ from visionlab.data.archive import prepare_cifar10
 from visionlab.errors import run_stage
 from visionlab.params import load_params
 
-PARAMS = ("data",)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -15,7 +13,7 @@ def main() -> None:
     parser.add_argument("--out", default="data/cifar10.npz")
     args = parser.parse_args()
 
-    params = load_params(args.params, PARAMS)
+    params = load_params(args.params, ("data",))
     arrays = prepare_cifar10(params.data.url, params.data.md5, args.out)
     print(f"wrote {args.out}: {len(arrays['train_labels'])} train, {len(arrays['test_labels'])} test images")
 

@@ -5,17 +5,15 @@ import argparse
 from visionlab.errors import run_stage
 from visionlab.interpret.alexnet import INPUT_SIZE, load_alexnet
 from visionlab.interpret.classifiers import RANDOM_WEIGHTS_NOTE
-from visionlab.interpret.filters import ConvSummary, conv_summaries, filter_images
+from visionlab.interpret.filters import conv_shapes, filter_images
 from visionlab.io import save_figure, write_text
 from visionlab.metrics.filters import ConvShape, FiltersInfo, WeightStats
 from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
 
-PARAMS = ("alexnet",)
 
-
-def summary_markdown(summaries: list[ConvSummary], weights: str, random_weights: bool) -> str:
+def summary_markdown(shapes: dict[str, ConvShape], weights: str, random_weights: bool) -> str:
     lines = ["# AlexNet conv1 and conv2", ""]
     if random_weights:
         lines += [f"**{RANDOM_WEIGHTS_NOTE}**: the filter picture shows noise, not learned features.", ""]
@@ -25,15 +23,15 @@ def summary_markdown(summaries: list[ConvSummary], weights: str, random_weights:
         "| layer | in channels | out channels | kernel | stride | padding | output size |",
         "|---|---|---|---|---|---|---|",
     ]
-    for s in summaries:
+    for name, s in shapes.items():
         lines.append(
-            f"| {s.name} | {s.in_channels} | {s.out_channels} | {s.kernel}x{s.kernel} | {s.stride} | {s.padding} "
+            f"| {name} | {s.in_channels} | {s.out_channels} | {s.kernel}x{s.kernel} | {s.stride} | {s.padding} "
             f"| {s.output_size}x{s.output_size} |"
         )
     lines += [
         "",
         "conv1 filters have 3 input channels, so each can be drawn as an RGB patch; conv2 filters have "
-        f"{summaries[1].in_channels} input channels and cannot.",
+        f"{shapes['conv2'].in_channels} input channels and cannot.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -46,11 +44,10 @@ def main() -> None:
     parser.add_argument("--info", default="reports/info/filters.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, PARAMS)
+    params = load_params(args.params, ("alexnet",))
     alex = load_alexnet(params.alexnet.weights)  # CPU: one forward pass of zeros, nothing to speed up
-    summaries = conv_summaries(alex.net.features, INPUT_SIZE, count=2)
+    shapes = conv_shapes(alex.net.features, INPUT_SIZE, count=2)
     weight = alex.conv1.weight.detach()
-    shapes = {s.name: ConvShape(**s.shape()) for s in summaries}
     info = FiltersInfo(
         ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights),
         INPUT_SIZE,
@@ -58,16 +55,14 @@ def main() -> None:
         shapes["conv2"],
         WeightStats(min=float(weight.min()), max=float(weight.max()), std=float(weight.std())),
     )
-    from visionlab.reporting.filters_figure import (
-        filters_figure,  # plotting (matplotlib) loads only once there is something to draw
-    )
+    from visionlab.reporting.filters_figure import filters_figure  # plotting (matplotlib) loads only to draw
 
     save_figure(filters_figure(filter_images(alex.conv1), alex.random_weights, alex.weights), args.figure)
-    write_text(args.markdown, summary_markdown(summaries, alex.weights, alex.random_weights))
+    write_text(args.markdown, summary_markdown(shapes, alex.weights, alex.random_weights))
     write_record(args.info, info)
-    for s in summaries:
+    for name, s in shapes.items():
         print(
-            f"{s.name}: {s.in_channels}->{s.out_channels}, {s.kernel}x{s.kernel}/{s.stride}, "
+            f"{name}: {s.in_channels}->{s.out_channels}, {s.kernel}x{s.kernel}/{s.stride}, "
             f"output {s.output_size}x{s.output_size}"
         )
 

@@ -13,23 +13,13 @@ from visionlab.errors import run_stage
 from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.maximize import maximize_conv1_channels
 from visionlab.io import save_figure
-from visionlab.metrics.channels import (
-    ChannelDetail,
-    ChannelScores,
-    ChannelsInfo,
-    ChannelsMetrics,
-    ReceptiveField,
-    Unit,
-)
+from visionlab.metrics.channels import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
 from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
 from visionlab.seed_report import SEED_ALEXNET
 
 SEED_ACTIVATIONS = SEED_ALEXNET["maximize_channels"]["activations"]  # 30 steps of 5.0 from the same noise
-
-
-PARAMS = ("seed", "device", "alexnet", "maximize_channels")
 
 
 def main() -> None:
@@ -40,7 +30,7 @@ def main() -> None:
     parser.add_argument("--info", default="reports/info/maximize_channels.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, PARAMS)
+    params = load_params(args.params, ("seed", "device", "alexnet", "maximize_channels"))
     settings = params.maximize_channels
     torch.manual_seed(params.seed)
     alex = load_alexnet(params.alexnet.weights, resolve_device(params.device))
@@ -59,8 +49,7 @@ def main() -> None:
         channels={str(r.channel): ChannelDetail(r.initial_activation, r.analytic.value) for r in results},
     )
     figures = Path(args.figures)
-    # plotting (matplotlib) loads only once there is something to draw
-    from visionlab.reporting.channel_figures import channel_figure, channels_panel
+    from visionlab.reporting.channel_figures import channel_figure, channels_panel  # plotting loads only to draw
 
     for r in results:
         fig = channel_figure(r, SEED_ACTIVATIONS.get(r.channel), alex.random_weights, alex.weights)

@@ -20,8 +20,6 @@ from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import write_record
 from visionlab.params import load_params
 
-PARAMS = ("device", "alexnet", "predict")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -34,7 +32,7 @@ def main() -> None:
     parser.add_argument("--info", default="reports/info/predict.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, PARAMS)
+    params = load_params(args.params, ("device", "alexnet", "predict"))
     device = resolve_device(params.device)
     settings = params.predict
     photos = folder_photos(settings.input_dir)  # first: a bad folder fails before any heavy work
@@ -52,9 +50,7 @@ def main() -> None:
     model = ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights)
     metrics, info = prediction_records(top1s, model, str(device), settings.top_k)
     write_text(args.markdown, predictions_markdown(shown, len(top1s), alex))
-    from visionlab.reporting.predict_figure import (
-        predictions_figure,  # plotting (matplotlib) loads only once there is something to draw
-    )
+    from visionlab.reporting.predict_figure import predictions_figure  # plotting (matplotlib) loads only to draw
 
     save_figure(predictions_figure(shown, len(top1s), alex.random_weights, alex.weights), args.figure)
     write_record(args.info, info)

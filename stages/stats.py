@@ -7,8 +7,6 @@ from visionlab.errors import run_stage
 from visionlab.io import write_json
 from visionlab.params import load_params
 
-PARAMS = ("seed", "data")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -17,7 +15,7 @@ def main() -> None:
     parser.add_argument("--out", default="data/stats.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, PARAMS)
+    params = load_params(args.params, ("seed", "data"))
     train, _ = train_val_split(load_cifar10(args.data), params.data.val_fraction, params.seed)
     mean, std = channel_stats(train.images)
     check_normalisable(std, args.data)  # refused here, not a stage later in train

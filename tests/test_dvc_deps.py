@@ -3,7 +3,7 @@
 The import closure is derived from the source (every ``import`` statement, also inside functions),
 plus the one dynamic import the code makes: ``visionlab.models.build_model`` imports the module of
 the model it builds (``MODEL_CLASSES``), so a stage of the ``<model>`` matrix item also runs it; and
-one branch: a stage that imports both model loaders (``LOADERS``) runs only its item's.
+one branch: a stage whose imports reach both model loaders (``LOADERS``) runs only its item's.
 The comparison goes both ways: a missing dep lets an edit go unnoticed, an extra one wastes a rerun.
 """
 
@@ -75,7 +75,7 @@ def imported_modules(path: Path) -> set[str]:
 
 # `--model alexnet` imports the AlexNet loader, a CIFAR model its checkpoint's, each in its own branch
 # (test_an_analysis_runs_only_its_own_models_loader checks that where it runs).
-LOADERS = {"alexnet": "visionlab.interpret.alexnet_classifier", "cifar": "visionlab.interpret.cifar_classifier"}
+LOADERS = {"alexnet": "visionlab.interpret.alexnet", "cifar": "visionlab.interpret.cifar_classifier"}
 
 
 def import_closure(*modules: str, skip: frozenset[str] = frozenset()) -> set[str]:
@@ -145,7 +145,7 @@ def expected_code(stage: dict) -> set[str]:
     modules = [stage_module(stage)]
     model = stage["item"].get("model")
     skip = frozenset()
-    if set(LOADERS.values()) <= imported_modules(module_file(modules[0])):
+    if set(LOADERS.values()) <= _closure_modules(modules, skip):
         skip = frozenset({LOADERS["cifar" if model == "alexnet" else "alexnet"]})
     if model is not None and model in MODEL_CLASSES and "visionlab.models" in _closure_modules(modules, skip):
         modules.append(model_module(model))  # build_model's import of the model it builds

@@ -36,7 +36,8 @@ from visionlab.errors import PipelineError, run_stage
 from visionlab.interpret import images
 from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.images import InputImage, folder_photos, read_photo
-from visionlab.interpret.predict import MODES, Guess, Prediction, predictions_markdown
+from visionlab.interpret.predict import MODES, Prediction, predictions_markdown
+from visionlab.metrics.predict import Top1
 from visionlab.models import build_model
 from visionlab.models.normalize import Normalized
 from visionlab.models.trained import load_trained
@@ -124,7 +125,7 @@ def test_a_photo_is_turned_upright_by_its_exif_orientation(tmp_path: Path) -> No
 
 
 def test_a_file_name_with_a_pipe_or_a_line_break_stays_in_its_table_cell() -> None:
-    guesses = [Guess(1, "goldfish", 0.5)]
+    guesses = [Top1(1, "goldfish", 0.5)]
     pred = Prediction(InputImage("a|b\nc.png", "folder", torch.zeros(3, 1, 1)), dict.fromkeys(MODES, guesses))
     alex = SimpleNamespace(random_weights=True, weights="none")
     (table,) = [b for b in _included(predictions_markdown([pred], 1, alex)) if isinstance(b, Table)]

@@ -20,6 +20,7 @@ from torch import nn
 from torchvision.models import AlexNet, AlexNet_Weights, alexnet
 
 from visionlab.errors import PipelineError
+from visionlab.interpret.classifiers import Classifier
 from visionlab.models.normalize import Normalize, Normalized
 from visionlab.progress import progress_enabled
 from visionlab.torchfile import UnreadableFile, load_weights_only
@@ -85,6 +86,13 @@ def load_alexnet(weights: str, device: torch.device | str = "cpu") -> LoadedAlex
     return LoadedAlexNet(net=net, model=model, weights=weights, random_weights=random_weights, class_names=names)
 
 
+def alexnet_classifier(weights: str, device: torch.device) -> Classifier:
+    """:func:`load_alexnet` as the :class:`Classifier` the maximize_class and attack stages probe."""
+    alex = load_alexnet(weights, device)
+    provenance = {"alexnet_weights": alex.weights}
+    return Classifier("alexnet", alex.model, alex.class_names, INPUT_SIZE, alex.random_weights, provenance)
+
+
 def _cached_imagenet_weights() -> Path:
     """The cached checkpoint; downloaded first only when it is missing (offline this fails at once)."""
     path = imagenet_weights_path()
@@ -126,17 +134,16 @@ def _state_dict_from_file(path: Path) -> dict[str, Any]:
 def _load_into(net: AlexNet, state_dict: dict[str, Any], source: Path) -> None:
     """Strict load, with the mismatch summarised in one line instead of torch's multi-line report."""
     expected = net.state_dict()
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    wrong_shape = [
-        k
-        for k in expected
-        if k in state_dict and (not isinstance(state_dict[k], torch.Tensor) or state_dict[k].shape != expected[k].shape)
-    ]
-    if missing or unexpected or wrong_shape:
-        parts = []
-        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)):
-            if keys:
-                parts.append(f"{len(keys)} {label} key(s), e.g. {keys[0]}")
+    mismatches = {
+        "missing": [k for k in expected if k not in state_dict],
+        "unexpected": [k for k in state_dict if k not in expected],
+        "wrong shape": [
+            k
+            for k, v in expected.items()
+            if k in state_dict and (not isinstance(state_dict[k], torch.Tensor) or state_dict[k].shape != v.shape)
+        ],
+    }
+    parts = [f"{len(keys)} {label} key(s), e.g. {keys[0]}" for label, keys in mismatches.items() if keys]
+    if parts:
         raise PipelineError(f"{source} is not an AlexNet state dict: {'; '.join(parts)}")
     net.load_state_dict(state_dict)

@@ -32,28 +32,6 @@ SHIP = "ship"
 BATCH_SIZE = 32  # images per bounded-attack batch: AlexNet at 224 keeps a few MB of activations per image
 
 
-def ship_indices(labels: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray:
-    """Test-split positions of every ship, in order."""
-    if SHIP not in class_names:
-        raise PipelineError(f"the CIFAR-10 data has no class {SHIP!r} (classes: {', '.join(class_names)})")
-    return np.flatnonzero(labels == class_names.index(SHIP))
-
-
-def pick_ship(labels: np.ndarray, class_names: tuple[str, ...], ship_index: int) -> int:
-    ships = ship_indices(labels, class_names)
-    if ship_index >= len(ships):
-        raise PipelineError(f"attack.ship_index={ship_index} but the test split has only {len(ships)} ships")
-    return int(ships[ship_index])
-
-
-def check_target(clf: Classifier, target: int) -> None:
-    key, hint = f"attack.target_class.{clf.name}", ""
-    if clf.name != "alexnet":
-        dog = clf.class_names.index("dog") if "dog" in clf.class_names else 0
-        hint = f"; set {key} to a CIFAR class (e.g. {dog} = {clf.class_names[dog]})"
-    clf.check_class(target, key, hint)
-
-
 def _top1(clf: Classifier, image: torch.Tensor, original: int, target: int) -> dict[str, Any]:
     with torch.no_grad():
         probs = F.softmax(clf.model(image), dim=1)[0]
@@ -121,19 +99,16 @@ def bounded_sweep(
     saving it as a PNG would do).
     """
     device = next(clf.model.parameters()).device
-    first_all, success_all, rounded_all, clean_all, linf_all = [], [], [], [], []
+    batches = []  # per batch: steps to success, success, success after rounding, clean prediction, L-inf
     for start in range(0, len(images), batch_size):
         clean = upscale(images[start : start + batch_size], clf.input_size).to(device)
         result = targeted_linf_attack(clf.model, clean, target, epsilon, step_size, steps, desc="bounded attack")
         rounded = torch.round(result.images * 255) / 255
         with torch.no_grad():
-            rounded_all.append((clf.model(rounded).argmax(dim=1) == target).cpu())
-            clean_all.append(clf.model(clean).argmax(dim=1).cpu())
-        first_all.append(result.first_success.cpu())
-        success_all.append(result.success.cpu())
-        linf_all.append((result.images - clean).flatten(1).abs().max(dim=1).values.cpu())
-    first, success = torch.cat(first_all), torch.cat(success_all)
-    rounded, clean_pred, linf = torch.cat(rounded_all), torch.cat(clean_all), torch.cat(linf_all)
+            hit, clean_pred = clf.model(rounded).argmax(dim=1) == target, clf.model(clean).argmax(dim=1)
+        linf = (result.images - clean).flatten(1).abs().max(dim=1).values
+        batches.append([t.cpu() for t in (result.first_success, result.success, hit, clean_pred, linf)])
+    first, success, rounded, clean_pred, linf = (torch.cat(column) for column in zip(*batches, strict=True))
     steps_to_success = [int(s) for s in first[success]]
     ship = clf.class_names.index(SHIP) if SHIP in clf.class_names else None
     return {
@@ -162,13 +137,21 @@ class ShipAttack:
 
 def attack_ships(clf: Classifier, data: Cifar10, settings: AttackParams) -> ShipAttack:
     """Run the unbounded and bounded attacks of ``settings`` on ``clf``, towards its own target class."""
-    target = settings.target_class.of(clf.name)
-    check_target(clf, target)
-    ship = pick_ship(data.test_labels, data.class_names, settings.ship_index)
+    target, key, hint = settings.target_class.of(clf.name), f"attack.target_class.{clf.name}", ""
+    if clf.name != "alexnet":
+        dog = clf.class_names.index("dog") if "dog" in clf.class_names else 0
+        hint = f"; set {key} to a CIFAR class (e.g. {dog} = {clf.class_names[dog]})"
+    clf.check_class(target, key, hint)
+    if SHIP not in data.class_names:
+        raise PipelineError(f"the CIFAR-10 data has no class {SHIP!r} (classes: {', '.join(data.class_names)})")
+    ships = np.flatnonzero(data.test_labels == data.class_names.index(SHIP))  # test-split positions, in order
+    if settings.ship_index >= len(ships):
+        raise PipelineError(f"attack.ship_index={settings.ship_index} but the test split has only {len(ships)} ships")
+    ship = int(ships[settings.ship_index])
     image = data.test_images[ship]
     unbounded = unbounded_attack(clf, image, target, settings.steps, settings.step_size)
     bounded, scores = bounded_example(clf, image, target, settings.epsilon, settings.epsilon_step, settings.steps)
-    ships = ship_indices(data.test_labels, data.class_names)[: settings.max_images]
+    ships = ships[: settings.max_images]
     sweep = bounded_sweep(clf, data.test_images[ships], target, settings.epsilon, settings.epsilon_step, settings.steps)
     return ShipAttack(ship, unbounded, bounded, scores, sweep)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import torch
 
 from visionlab.data.cifar import load_stats
-from visionlab.interpret.classifiers import Classifier, jsonable
+from visionlab.interpret.classifiers import Classifier
 from visionlab.models.trained import TrainedModel, load_trained
 
 CIFAR_INPUT_SIZE = 32
@@ -24,13 +25,14 @@ def trained_classifier(
     trained.model.to(device).eval()
     if stats_path is not None:
         warn_if_stats_differ(trained, Path(stats_path))
+    summary = json.loads(json.dumps(trained.summary, default=str))  # plain JSON values (exotic ones as text)
     return Classifier(
         name=trained.name,
         model=trained.model,
         class_names=trained.class_names,
         input_size=CIFAR_INPUT_SIZE,
         random_weights=False,
-        provenance={"checkpoint": checkpoint.as_posix(), "trained_model": jsonable(trained.summary)},
+        provenance={"checkpoint": checkpoint.as_posix(), "trained_model": summary},
     )
 
 

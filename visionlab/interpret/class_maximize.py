@@ -81,7 +81,7 @@ def maximize_class_with(clf: Classifier, settings: MaximizeClassParams, seed: in
     with torch.no_grad():
         logits = clf.model(torch.cat([init, image, jittered.images.to(device)]))
         probs = F.softmax(logits, dim=1).cpu()
-    values, indices = probs[1].topk(min(5, clf.num_classes))
+    values, indices = probs[1].topk(min(5, len(clf.class_names)))
     return ClassResult(
         class_index=index,
         objective=settings.objective,
@@ -105,12 +105,8 @@ def class_records(
     if settings.robustness_trials:
         kept = result.jittered_top1 == result.class_index
         robustness = RobustnessScores(float(result.jittered_probabilities.mean()), float(kept.float().mean()))
-        robustness_info = RobustnessInfo(
-            settings.robustness_trials,
-            settings.max_shift,
-            settings.max_scale,
-            float(result.jittered_probabilities.min()),
-        )
+        lowest = float(result.jittered_probabilities.min())
+        robustness_info = RobustnessInfo(settings.robustness_trials, settings.max_shift, settings.max_scale, lowest)
     metrics = ClassMetrics(result.probability, robustness)
     info = ClassInfo(
         model=probed_model(clf.name, clf.random_weights, clf.provenance),

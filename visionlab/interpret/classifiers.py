@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,24 +23,16 @@ class Classifier:
     random_weights: bool
     provenance: dict[str, Any]  # which weights / what it was trained on (info files, figure notes)
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
     def label(self, index: int) -> str:
         return f"{index} ({self.class_names[index]})"
 
     def check_class(self, index: int, key: str, hint: str = "") -> None:
         """Reject a class index this network does not have, in one line naming the param."""
-        if not 0 <= index < self.num_classes:
+        count = len(self.class_names)
+        if not 0 <= index < count:
             examples = ", ".join(f"{i}={n}" for i, n in enumerate(self.class_names[:10]))
-            more = ", ..." if self.num_classes > 10 else ""
+            more = ", ..." if count > 10 else ""
             raise PipelineError(
-                f"{key}={index} is out of range for model={self.name}: classes are 0..{self.num_classes - 1} "
+                f"{key}={index} is out of range for model={self.name}: classes are 0..{count - 1} "
                 f"({examples}{more}){hint}"
             )
-
-
-def jsonable(value: Any) -> Any:
-    """A value as plain JSON values (anything exotic becomes its string)."""
-    return json.loads(json.dumps(value, default=str))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
 import torch
 from torch import nn
+
+from visionlab.metrics.filters import ConvShape
 
 
 def filter_images(conv: nn.Conv2d) -> torch.Tensor:
@@ -18,23 +17,9 @@ def filter_images(conv: nn.Conv2d) -> torch.Tensor:
     return (weight - low) / (high - low).clamp(min=1e-12)
 
 
-@dataclass(frozen=True)
-class ConvSummary:
-    name: str
-    in_channels: int
-    out_channels: int
-    kernel: int
-    stride: int
-    padding: int
-    output_size: int  # side of the output map for the given input size
-
-    def shape(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "name"}
-
-
-def conv_summaries(features: nn.Sequential, input_size: int, count: int | None = None) -> list[ConvSummary]:
-    """The first ``count`` conv layers of ``features``, with output sizes measured by a forward pass
-    (so pooling between them is accounted for without re-deriving its arithmetic)."""
+def conv_shapes(features: nn.Sequential, input_size: int, count: int | None = None) -> dict[str, ConvShape]:
+    """The first ``count`` conv layers of ``features`` by name (conv1, ...), with output sizes measured by a
+    forward pass (so pooling between them is accounted for without re-deriving its arithmetic)."""
     convs = [m for m in features if isinstance(m, nn.Conv2d)][:count]
     sizes: dict[nn.Module, int] = {}
     with torch.no_grad():
@@ -45,9 +30,7 @@ def conv_summaries(features: nn.Sequential, input_size: int, count: int | None =
                 sizes[module] = x.shape[-1]
             if len(sizes) == len(convs):
                 break
-    return [
-        ConvSummary(
-            f"conv{i + 1}", c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0], sizes[c]
-        )
+    return {
+        f"conv{i + 1}": ConvShape(c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0], sizes[c])
         for i, c in enumerate(convs)
-    ]
+    }

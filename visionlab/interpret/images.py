@@ -27,6 +27,10 @@ SAMPLE_PHOTO = "grace_hopper.jpg"
 MAX_PIXELS = 64_000_000  # a 64-megapixel photo decodes to under 256 MB
 MAX_ASPECT = 20  # beyond 20:1 the centre crop keeps under 5 % of the picture
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL's own bomb check, for any other image this process opens
+SPECIAL_KINDS = (
+    (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+)  # fmt: skip
 
 
 @dataclass
@@ -114,22 +118,10 @@ def special_entry(folder: Path) -> str | None:
                     target = os.readlink(path)
                     return f"{path} is a symlink to {target}, not to a regular file"
             elif not (path.is_file() or path.is_dir()):
-                kind = _special_kind(path)
+                mode = path.lstat().st_mode
+                kind = next((kind for test, kind in SPECIAL_KINDS if test(mode)), "a special file")
                 return f"{path} is {kind}, not a regular file"
     return None
-
-
-def _special_kind(path: Path) -> str:
-    mode = path.lstat().st_mode
-    for test, kind in (
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISFIFO, "a named pipe"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return kind
-    return "a special file"
 
 
 def folder_photos(folder: str | Path) -> Iterator[InputImage]:
@@ -183,10 +175,8 @@ def upscale(images: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
     return resized.clamp_(0, 1)
 
 
-def cifar_inputs(
-    images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], size: int = CROP
-) -> Iterator[InputImage]:
-    """CIFAR test images upscaled to ``size`` one at a time, named by their index, labelled with their true class."""
+def cifar_inputs(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> Iterator[InputImage]:
+    """CIFAR test images upscaled to CROP one at a time, named by their index, labelled with their true class."""
     for i in range(len(images)):
-        pixels = upscale(images[i : i + 1], size)[0]
+        pixels = upscale(images[i : i + 1], CROP)[0]
         yield InputImage(name=f"cifar_test_{i}", source="cifar", pixels=pixels, note=class_names[int(labels[i])])

@@ -27,16 +27,9 @@ SHOWN = 24  # images in the figure and the markdown table; the CSV has every one
 
 
 @dataclass
-class Guess:
-    index: int
-    name: str
-    probability: float
-
-
-@dataclass
 class Prediction:
     image: InputImage
-    top: dict[str, list[Guess]]  # mode -> top-k guesses, best first
+    top: dict[str, list[Top1]]  # mode -> top-k guesses, best first
 
 
 def predict(alex: LoadedAlexNet, images: Iterable[InputImage], k: int) -> Iterator[Prediction]:
@@ -54,7 +47,7 @@ def predict(alex: LoadedAlexNet, images: Iterable[InputImage], k: int) -> Iterat
         for row, image in enumerate(chunk):
             top = {
                 mode: [
-                    Guess(int(i), alex.class_names[int(i)], float(p))
+                    Top1(int(i), alex.class_names[int(i)], float(p))
                     for p, i in zip(values[row], indices[row], strict=True)
                 ]
                 for mode, (values, indices) in tops.items()
@@ -69,10 +62,6 @@ def write_predictions(
     shown: list[Prediction] = []
     top1s: list[ImagePrediction] = []
 
-    def top1(pred: Prediction, mode: str) -> Top1:
-        best = pred.top[mode][0]
-        return Top1(best.index, best.name, best.probability)
-
     def write(tmp: Path) -> None:
         with tmp.open("w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out, lineterminator="\n")
@@ -81,11 +70,11 @@ def write_predictions(
             for pred in predictions:
                 im = pred.image
                 writer.writerows(
-                    [im.name, im.source, im.note, mode, rank, g.index, g.name, f"{g.probability:.6f}"]
+                    [im.name, im.source, im.note, mode, rank, g.class_index, g.class_name, f"{g.confidence:.6f}"]
                     for mode in MODES
                     for rank, g in enumerate(pred.top[mode], start=1)
                 )
-                top1s.append(ImagePrediction(im.name, top1(pred, MODES[0]), top1(pred, MODES[1])))
+                top1s.append(ImagePrediction(im.name, pred.top[MODES[0]][0], pred.top[MODES[1]][0]))
                 if len(shown) < SHOWN:
                     shown.append(pred)
 
@@ -115,7 +104,7 @@ def predictions_markdown(predictions: list[Prediction], total: int, alex: Loaded
     for pred in predictions:
         what = pred.image.source + (f": {pred.image.note}" if pred.image.note else "")
         for mode in MODES:
-            cells = [f"{g.name} ({g.probability:.3f})" for g in pred.top[mode]]
+            cells = [f"{g.class_name} ({g.confidence:.3f})" for g in pred.top[mode]]
             label = "ImageNet mean/std" if mode == "with_normalization" else "none"
             lines.append(f"| {md_cell(pred.image.name)} | {what} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

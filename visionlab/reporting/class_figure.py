@@ -19,14 +19,14 @@ def class_figure(result: ClassResult, clf: Classifier, details: dict[str, Any]) 
     grid = fig.add_gridspec(2 if thumbs else 1, max(thumbs, 1), height_ratios=[2.2, 1] if thumbs else None)
     top = grid[0, :].subgridspec(1, 3, width_ratios=[1, 1, 1.5])
     interp = "nearest" if clf.input_size <= 64 else "antialiased"
-    ax = fig.add_subplot(top[0])
-    ax.imshow(rgb(result.initial), interpolation=interp)
-    ax.set_title(f"start: seeded noise\np = {result.initial_probability:.4f}", fontsize=9)
-    ax.axis("off")
-    ax = fig.add_subplot(top[1])
-    ax.imshow(rgb(result.image), interpolation=interp)
-    ax.set_title(f"after {details['steps']} steps ({result.objective})\np = {result.probability:.4f}", fontsize=9)
-    ax.axis("off")
+    for cell, image, title in (
+        (top[0], result.initial, f"start: seeded noise\np = {result.initial_probability:.4f}"),
+        (top[1], result.image, f"after {details['steps']} steps ({result.objective})\np = {result.probability:.4f}"),
+    ):
+        ax = fig.add_subplot(cell)
+        ax.imshow(rgb(image), interpolation=interp)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
     ax = fig.add_subplot(top[2])
     names = [short(clf.class_names[i], 28) for i, _ in result.top][::-1]
     probs = [p for _, p in result.top][::-1]

@@ -20,10 +20,6 @@ def filters_figure(filters: torch.Tensor, random_weights: bool, weights: str) ->
         ax.imshow(rgb(patch), interpolation="nearest")
         ax.set_title(str(index), fontsize=7, pad=2)
     kernel = filters.shape[-1]
-    title_with_banner(
-        fig,
-        f"AlexNet conv1: {count} filters, 3×{kernel}×{kernel}, each min–max scaled to [0, 1]",
-        random_weights,
-        f"weights={weights}",
-    )
+    title = f"AlexNet conv1: {count} filters, 3×{kernel}×{kernel}, each min–max scaled to [0, 1]"
+    title_with_banner(fig, title, random_weights, f"weights={weights}")
     return fig

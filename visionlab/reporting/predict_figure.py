@@ -23,8 +23,8 @@ def predictions_figure(predictions: Sequence[Prediction], total: int, random_wei
         raw, norm = pred.top["without_normalization"][0], pred.top["with_normalization"][0]
         heading = pred.image.name + (f" (true: {pred.image.note})" if pred.image.note else "")
         ax.set_title(
-            f"{short(heading, 30)}\nraw: {short(raw.name)} {prob_label(raw.probability)}\n"
-            f"normalised: {short(norm.name)} {prob_label(norm.probability)}",
+            f"{short(heading, 30)}\nraw: {short(raw.class_name)} {prob_label(raw.confidence)}\n"
+            f"normalised: {short(norm.class_name)} {prob_label(norm.confidence)}",
             fontsize=9,
         )
     title = "AlexNet top-1 without (raw) and with ImageNet normalisation"

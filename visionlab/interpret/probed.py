@@ -1,0 +1,44 @@
+"""What the maximize_class and attack stages share: their command line, and the model ``--model`` names."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from visionlab.device import resolve_device
+from visionlab.errors import PipelineError
+from visionlab.interpret.classifiers import Classifier
+from visionlab.params import MODEL_NAMES, Params, load_params
+
+
+def probed_classifier(
+    description: str, section: str, data: bool = False
+) -> tuple[argparse.Namespace, Params, Classifier]:
+    """The stage's arguments, its params (torch seeded from them) and the model it probes, on its device."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--model", required=True, help="alexnet, or a trained CIFAR model (cnn, resnet, fast)")
+    parser.add_argument("--params", default="params.yaml")
+    if data:
+        parser.add_argument("--data", default="data/cifar10.npz")
+    parser.add_argument("--checkpoint", help="a CIFAR model's models/<model>.pt from the train stage")
+    parser.add_argument("--stats", help="only to warn if it changed since training")
+    for output in ("--figure", "--metrics", "--info"):
+        parser.add_argument(output, required=True)
+    args = parser.parse_args()
+
+    alexnet = args.model == "alexnet"
+    if not alexnet and args.model not in MODEL_NAMES:
+        raise PipelineError(f"unknown model {args.model!r}; choices: alexnet, {', '.join(MODEL_NAMES)}")
+    if not alexnet and args.checkpoint is None:
+        raise PipelineError(f"--model {args.model} needs --checkpoint (models/{args.model}.pt)")
+    params = load_params(args.params, ("seed", "device", *(["alexnet"] if alexnet else []), section))
+    torch.manual_seed(params.seed)
+    device = resolve_device(params.device)
+    if alexnet:  # each model imports only its own loader: the stage's DVC deps differ per model
+        from visionlab.interpret.alexnet import alexnet_classifier
+
+        return args, params, alexnet_classifier(params.alexnet.weights, device)
+    from visionlab.interpret.cifar_classifier import trained_classifier
+
+    return args, params, trained_classifier(args.model, args.checkpoint, device, args.stats)
