@@ -27,9 +27,6 @@ from torch.nn.parallel import DistributedDataParallel
 
 from visionlab.errors import PipelineError
 
-# What torchrun sets in every process it starts.
-TORCHRUN_ENV = ("WORLD_SIZE", "RANK", "LOCAL_RANK")
-
 
 @dataclass(frozen=True)
 class World:
@@ -65,22 +62,7 @@ SINGLE = World()
 
 
 def launched_by_torchrun() -> bool:
-    return all(key in os.environ for key in TORCHRUN_ENV)
-
-
-def torchrun_command(processes: int, module: str, argv: list[str]) -> list[str]:
-    """The command that runs ``python -m module argv`` as ``processes`` ranks on this machine."""
-    return [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        str(processes),
-        "-m",
-        module,
-        *argv,
-    ]
+    return all(key in os.environ for key in ("WORLD_SIZE", "RANK", "LOCAL_RANK"))  # torchrun sets them in every rank
 
 
 def check_batch_split(batch_size: int, processes: int) -> None:
@@ -130,8 +112,9 @@ def relaunch_under_torchrun(processes: int, module: str) -> int:
     """
     # The CPU's threads shared out among the ranks (torchrun would set 1, with a banner saying so).
     threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // processes))
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes)]
     child = subprocess.Popen(
-        torchrun_command(processes, module, sys.argv[1:]),
+        [*torchrun, "-m", module, *sys.argv[1:]],
         env={**os.environ, "OMP_NUM_THREADS": threads},
         stderr=subprocess.PIPE,
         text=True,
@@ -189,26 +172,20 @@ def _signal_group(child: subprocess.Popen, signum: int) -> None:
         os.killpg(child.pid, signum)
 
 
-def rank_device(device: torch.device, local_rank: int, size: int) -> torch.device:
-    """One GPU per rank (``cuda:LOCAL_RANK``); the CPU stays the CPU (every rank shares it)."""
-    check_devices(size, device)  # a torchrun started by hand skipped the stage's own check
-    if device.type != "cuda":
-        return device
-    index = device.index if device.index is not None else local_rank
-    if index >= (count := torch.cuda.device_count()):
-        raise PipelineError(f"rank with LOCAL_RANK={local_rank} has no GPU: {count} visible on this node")
-    torch.cuda.set_device(index)
-    return torch.device("cuda", index)
-
-
 def join_world(device: torch.device) -> tuple[torch.device, World]:
-    """Under torchrun: this rank's device and a process group (NCCL on CUDA, gloo on the CPU); else as it is."""
+    """Under torchrun: this rank's device (one GPU per rank, ``cuda:LOCAL_RANK``; the CPU is shared) and a
+    process group (NCCL on CUDA, gloo on the CPU); else as it is."""
     if not launched_by_torchrun():
         return device, SINGLE
     die_with_parent()
     rank, size, local_rank = (int(os.environ[key]) for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
-    device = rank_device(device, local_rank, size)
+    check_devices(size, device)  # a torchrun started by hand skipped the stage's own check
     if device.type == "cuda":
+        index = device.index if device.index is not None else local_rank
+        if index >= (count := torch.cuda.device_count()):
+            raise PipelineError(f"rank with LOCAL_RANK={local_rank} has no GPU: {count} visible on this node")
+        torch.cuda.set_device(index)
+        device = torch.device("cuda", index)
         dist.init_process_group("nccl", device_id=device)
     else:
         dist.init_process_group("gloo")
@@ -253,9 +230,7 @@ class GlobalBatchNorm(_BatchNorm):
     @classmethod
     def replacing(cls, bn: _BatchNorm) -> GlobalBatchNorm:
         new = cls(bn.num_features, bn.eps, bn.momentum, bn.affine, bn.track_running_stats)
-        for name in ("weight", "bias"):
-            setattr(new, name, getattr(bn, name))
-        for name in ("running_mean", "running_var", "num_batches_tracked"):
+        for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
             setattr(new, name, getattr(bn, name))
         return new.train(bn.training)
 
