@@ -98,10 +98,6 @@ def check_world_size(processes: int, size: int) -> None:
         )
 
 
-# Seconds torchrun gets to stop its ranks after a forwarded signal, before they are killed.
-STOP_GRACE_S = 30
-
-
 def relaunch_under_torchrun(processes: int, module: str) -> int:
     """Run this stage again as ``processes`` torchrun ranks with the same arguments; return its exit status.
 
@@ -142,7 +138,7 @@ def relaunch_under_torchrun(processes: int, module: str) -> int:
         if child.poll() is None:
             _signal_group(child, signal.SIGTERM)
             try:
-                child.wait(timeout=STOP_GRACE_S)
+                child.wait(timeout=30)  # torchrun's time to stop its ranks before they are killed
             except subprocess.TimeoutExpired:
                 _signal_group(child, signal.SIGKILL)
                 child.wait()
@@ -207,11 +203,7 @@ class AllReduceSum(torch.autograd.Function):
         dist.all_reduce(total)
         return total
 
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        total = grad.clone()
-        dist.all_reduce(total)
-        return total
+    backward = forward  # the gradient is summed over the ranks likewise
 
 
 class GlobalBatchNorm(_BatchNorm):
@@ -247,18 +239,13 @@ class GlobalBatchNorm(_BatchNorm):
         out = centred * torch.rsqrt(var + self.eps).view(shape)
         if self.affine:
             out = out * self.weight.view(shape) + self.bias.view(shape)
-        if self.track_running_stats:
-            self._update_running_stats(mean.detach(), var.detach(), count)
+        if self.track_running_stats:  # as nn.BatchNorm: the unbiased variance, momentum or a cumulative average
+            self.num_batches_tracked.add_(1)
+            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), factor)
+            unbiased = var.detach() * count / max(1, count - 1)
+            self.running_var.lerp_(unbiased.to(self.running_var.dtype), factor)
         return out.to(input.dtype)
-
-    @torch.no_grad()
-    def _update_running_stats(self, mean: torch.Tensor, var: torch.Tensor, count: int) -> None:
-        """As ``nn.BatchNorm``: the unbiased variance, momentum or (momentum None) a cumulative average."""
-        self.num_batches_tracked.add_(1)
-        factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-        self.running_mean.lerp_(mean.to(self.running_mean.dtype), factor)
-        unbiased = var * count / max(1, count - 1)
-        self.running_var.lerp_(unbiased.to(self.running_var.dtype), factor)
 
 
 class GlobalBatchDropout(nn.Dropout):
