@@ -124,14 +124,6 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
         raise refuse(problem)
 
 
-def _load_state(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
-    """Strict load, with a mismatch (keys, shapes, kinds of number) in one line instead of torch's report."""
-    problem = state_dict_problem(state, net.state_dict())
-    if problem is not None:
-        raise PipelineError(f"{path}: its state_dict does not fit its {type(net).__name__} config: {problem}")
-    net.load_state_dict(state)
-
-
 def load_trained(
     path: str | Path, map_location: str | torch.device = "cpu", expected: str | None = None
 ) -> TrainedModel:
@@ -151,7 +143,10 @@ def load_trained(
         net = build_model(saved["model"], saved["config"], num_classes=len(saved["class_names"]))
     except (TypeError, ValueError, RuntimeError) as err:  # a config the schema allows but the model cannot build
         raise PipelineError(f"{path}: cannot build its {saved['model']} ({type(err).__name__}: {err})") from None
-    _load_state(net, saved["state_dict"], path)
+    # a mismatch (keys, shapes, kinds of number) in one line instead of torch's report
+    if (problem := state_dict_problem(saved["state_dict"], net.state_dict())) is not None:
+        raise PipelineError(f"{path}: its state_dict does not fit its {type(net).__name__} config: {problem}")
+    net.load_state_dict(saved["state_dict"])
     wrapped = Normalized(net, saved["mean"], saved["std"])
     wrapped.to(memory_format=torch.channels_last).eval()
     return TrainedModel(
