@@ -269,7 +269,6 @@ def loss_and_predictions(
 def loss_and_accuracy(
     model: nn.Module, data: DeviceSplit, batch_size: int = 512, precision: str = "auto"
 ) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on ``data``."""
     loss, predicted = loss_and_predictions(model, data, batch_size, precision)
     return loss, float((predicted == data.labels.cpu().numpy()).mean())
 
@@ -311,13 +310,8 @@ class TrainingRun:
 
 
 def check_resumable(run: TrainingRun, model: nn.Module) -> None:
-    """Raise PipelineError now if ``run`` would resume from a checkpoint it must refuse, or if its
-    global batch does not split among its processes.
-
-    The checkpoint is loaded into a copy of ``model`` and into a fresh optimiser, schedule, lookahead
-    and generator, as ``fit`` loads it, so that whatever ``fit`` would refuse is refused before any
-    output exists.
-    """
+    """Refuse now, before any output exists, whatever ``fit`` would refuse of ``run`` (a resume checkpoint
+    that does not fit, a batch that does not split): ``fit``'s start, on a copy of ``model``."""
     _start(run, copy.deepcopy(model))
 
 
