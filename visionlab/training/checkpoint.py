@@ -29,6 +29,7 @@ RESUME_KEYS: dict[str, type | tuple[type, ...]] = {
     "wall_seconds": (int, float),
 }
 OPTIONAL_RESUME_KEYS: dict[str, type] = {"cuda_rng_state": torch.Tensor, "lookahead_state": dict}
+TYPE_NAMES = {dict: "a mapping", list: "a list", torch.Tensor: "a tensor", (int, float): "a number"}
 RESUME_ADVICE = "delete it or set train.resume=false"
 
 
@@ -82,19 +83,8 @@ def loaded_code_digest() -> str:
     Called by the train stage after its imports, it covers exactly the code that shapes the run:
     the same files DVC lists as the stage's code deps.
     """
-    files = sorted(
-        {
-            Path(module.__file__)
-            for name, module in list(sys.modules.items())
-            if name.split(".")[0] in ("visionlab", "stages") and getattr(module, "__file__", None)
-        }
-    )
-    return file_digest(*files)
-
-
-def _type_name(kind: type | tuple[type, ...]) -> str:
-    names = {dict: "a mapping", list: "a list", torch.Tensor: "a tensor"}
-    return "a number" if isinstance(kind, tuple) else names.get(kind, kind.__name__)
+    project = [module for name, module in list(sys.modules.items()) if name.split(".")[0] in ("visionlab", "stages")]
+    return file_digest(*sorted({Path(module.__file__) for module in project if getattr(module, "__file__", None)}))
 
 
 def resume_state_problem(state: dict[str, Any], epochs: int | None) -> str | None:
@@ -109,7 +99,7 @@ def resume_state_problem(state: dict[str, Any], epochs: int | None) -> str | Non
             return f"it has no {key}"
         value = state[key]
         if not isinstance(value, kind) or isinstance(value, bool):
-            return f"its {key} must be {_type_name(kind)}, got {type(value).__name__}"
+            return f"its {key} must be {TYPE_NAMES[kind]}, got {type(value).__name__}"
     unknown = sorted(str(key) for key in state if key not in RESUME_KEYS and key not in OPTIONAL_RESUME_KEYS)
     if unknown:
         return f"it has unknown keys ({', '.join(unknown[:3])})"

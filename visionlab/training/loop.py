@@ -296,9 +296,7 @@ class TrainingRun:
         (the same draws, the global batch's BatchNorm statistics and mean gradient), so a run may be
         resumed with another number of processes.
         """
-        train = as_dict(self.params)
-        train.pop("resume")
-        train.pop("processes")
+        train = {key: value for key, value in as_dict(self.params).items() if key not in ("resume", "processes")}
         return {
             "model": self.model_name,
             "model_config": self.model_config,
@@ -361,8 +359,7 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
     params, world = run.params, run.world
     say = print if world.is_main else lambda *args: None
     precision = resolve_precision(params.precision, device)
-    note = precision_note(params.precision, device)
-    if note:
+    if note := precision_note(params.precision, device):
         say(note)
     batch_size = min(params.batch_size, len(run.train))
     torch.manual_seed(run.seed)
