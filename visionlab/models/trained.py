@@ -91,8 +91,7 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
 
     if not isinstance(saved, dict):
         raise refuse(f"it holds a {type(saved).__name__}, not a mapping")
-    missing = [key for key in TRAINED_KEYS if key not in saved]
-    if missing:
+    if missing := [key for key in TRAINED_KEYS if key not in saved]:
         raise refuse(f"it has no {', '.join(missing)}")
     name = saved["model"]
     if not isinstance(name, str) or name not in MODELS:
@@ -116,11 +115,9 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
     ):
         raise refuse("state_dict must map parameter names to tensors")
-    bad = first_nonfinite(state)
-    if bad is not None:
+    if (bad := first_nonfinite(state)) is not None:
         raise refuse(f"state_dict {bad} holds NaN or infinite values")
-    problem = summary_problem(saved["summary"])
-    if problem is not None:
+    if (problem := summary_problem(saved["summary"])) is not None:
         raise refuse(problem)
 
 

@@ -100,8 +100,7 @@ def resume_state_problem(state: dict[str, Any], epochs: int | None) -> str | Non
         value = state[key]
         if not isinstance(value, kind) or isinstance(value, bool):
             return f"its {key} must be {TYPE_NAMES[kind]}, got {type(value).__name__}"
-    unknown = sorted(str(key) for key in state if key not in RESUME_KEYS and key not in OPTIONAL_RESUME_KEYS)
-    if unknown:
+    if unknown := sorted(str(key) for key in state if key not in RESUME_KEYS and key not in OPTIONAL_RESUME_KEYS):
         return f"it has unknown keys ({', '.join(unknown[:3])})"
     for key in ("train_seconds", "wall_seconds"):
         if not math.isfinite(state[key]) or state[key] < 0:
@@ -147,14 +146,12 @@ def load_resume_checkpoint(path: str | Path, fingerprint: dict[str, Any], device
             f"cannot resume from {path}: it holds a {saved.get('model')} model, not {fingerprint['model']}; "
             f"{RESUME_ADVICE}"
         )
-    diffs = _differences(saved, fingerprint)
-    if diffs:
+    if diffs := _differences(saved, fingerprint):
         raise PipelineError(
             f"cannot resume from {path}: it was trained with other params ({'; '.join(diffs[:3])}); {RESUME_ADVICE}"
         )
     train = fingerprint.get("train")
-    problem = resume_state_problem(state, train.get("epochs") if isinstance(train, dict) else None)
-    if problem is not None:
+    if (problem := resume_state_problem(state, train.get("epochs") if isinstance(train, dict) else None)) is not None:
         raise PipelineError(f"cannot resume from {path}: {problem}; {RESUME_ADVICE}")
     return state
 
@@ -194,8 +191,7 @@ def _optimizer_problem(saved: dict[str, Any], optimizer: torch.optim.Optimizer) 
             return "a parameter group that is not a mapping with params"
         if len(group["params"]) != len(now["params"]):
             return f"a group of {len(group['params'])} parameters, not {len(now['params'])}"
-        wrong = _mismatched(group, now, allow_unknown=True)
-        if wrong is not None:
+        if (wrong := _mismatched(group, now, allow_unknown=True)) is not None:
             return f"a parameter group setting {wrong} that this optimizer does not have in that form"
         by_id.update(zip(group["params"], live["params"], strict=True))
     for key, values in saved["state"].items():
@@ -231,11 +227,9 @@ def restore_training_state(
         return PipelineError(f"cannot resume from {path}: {problem}; {RESUME_ADVICE}")
 
     saved = state["model_state"]
-    problem = state_dict_problem(saved, model.state_dict())
-    if problem is not None:
+    if (problem := state_dict_problem(saved, model.state_dict())) is not None:
         raise refuse(f"its model_state does not fit the model: {problem}")
-    problem = _optimizer_problem(state["optimizer_state"], optimizer)
-    if problem is not None:
+    if (problem := _optimizer_problem(state["optimizer_state"], optimizer)) is not None:
         raise refuse(f"its optimizer_state does not fit the optimizer: {problem}")
     if scheduler is not None:
         # load_state_dict sets every saved key as an attribute: an unknown one could replace a method

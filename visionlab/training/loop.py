@@ -339,8 +339,7 @@ INIT_IMAGES = 1024
 def init_from_data(model: nn.Module, data: DeviceSplit) -> None:
     """Give a net with an ``init_from_data`` method the first training images, normalised as it will see them."""
     net, normalize = (model.net, model[0]) if isinstance(model, Normalized) else (model, nn.Identity())
-    init = getattr(net, "init_from_data", None)
-    if init is not None:
+    if (init := getattr(net, "init_from_data", None)) is not None:
         init(normalize(to_float(data.images[:INIT_IMAGES])))
 
 
