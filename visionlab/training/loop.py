@@ -23,7 +23,7 @@ from visionlab.errors import PipelineError
 from visionlab.models.normalize import Normalized
 from visionlab.params import RecipeParams, TrainParams, as_dict
 from visionlab.progress import progress_enabled
-from visionlab.training.augment import augment, to_float
+from visionlab.training.augment import random_crop, random_flip, to_float
 from visionlab.training.checkpoint import load_resume_checkpoint, restore_training_state, save_checkpoint
 from visionlab.training.distributed import SINGLE, World, check_batch_split, data_parallel
 
@@ -212,7 +212,9 @@ def train_epoch(
         # Every rank augments the whole global batch with the shared generator and keeps its slice:
         # the crops and flips are those of one process, and the generator stays the same on all
         # ranks (augmentation is a few cheap batch ops, nothing next to the forward pass).
-        images = augment(data.images[index], params.augment.crop_padding, params.augment.flip, generator)
+        images = random_crop(data.images[index], params.augment.crop_padding, generator)
+        if params.augment.flip:
+            images = random_flip(images, generator)
         images, labels = world.shard(images), world.shard(data.labels[index])
         with autocast_for(device, params.precision):
             logits = model(to_float(images))
