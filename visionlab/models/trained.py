@@ -48,10 +48,6 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def summary_problem(summary: Any) -> str | None:
     """What is wrong with a trained checkpoint's ``summary`` (the fields evaluate and the figures read), or None."""
     if not isinstance(summary, dict):
@@ -74,7 +70,8 @@ def history_problem(history: list[Any], where: str) -> str | None:
             return f"{where} row {epoch} must be a mapping for epoch {epoch}, got {_short(row)}"
         for key in (*LOSSES, *ACCURACIES):
             value = row.get(key)
-            if not _number(value) or value < 0 or (key in ACCURACIES and value > 1):
+            number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or value < 0 or (key in ACCURACIES and value > 1):
                 wanted = "a finite loss >= 0" if key in LOSSES else "an accuracy in [0, 1]"
                 return f"{where} row {epoch}: {key} must be {wanted}, got {_short(value)}"
     return None

@@ -146,9 +146,6 @@ def relaunch_under_torchrun(processes: int, module: str) -> int:
             signal.signal(sig, handler)
 
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
 def die_with_parent() -> None:
     """Have the kernel SIGKILL this process when its parent dies, whatever killed the parent (Linux).
 
@@ -158,7 +155,7 @@ def die_with_parent() -> None:
     if sys.platform != "linux":
         return
     parent = os.getppid()
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG, <linux/prctl.h>
     if os.getppid() != parent:  # the parent died before the request was made
         os.kill(os.getpid(), signal.SIGKILL)
 
