@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from visionlab.models import MODEL_CLASSES, model_module
+from visionlab.models import MODEL_CLASSES
 from visionlab.params import AttackParams, MaximizeClassParams, RecipeParams, TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,7 +148,7 @@ def expected_code(stage: dict) -> set[str]:
     if set(LOADERS.values()) <= _closure_modules(modules, skip):
         skip = frozenset({LOADERS["cifar" if model == "alexnet" else "alexnet"]})
     if model is not None and model in MODEL_CLASSES and "visionlab.models" in _closure_modules(modules, skip):
-        modules.append(model_module(model))  # build_model's import of the model it builds
+        modules.append(MODEL_CLASSES[model][0])  # build_model's import of the model it builds
     return import_closure(*modules, skip=skip)
 
 

@@ -22,11 +22,6 @@ MODEL_CLASSES: dict[str, tuple[str, str]] = {
 MODELS: tuple[str, ...] = tuple(MODEL_CLASSES)
 
 
-def model_module(name: str) -> str:
-    """The module that defines model ``name`` (for dependency lists)."""
-    return MODEL_CLASSES[name][0]
-
-
 def build_model(name: str, config: dict[str, Any], num_classes: int = 10) -> nn.Module:
     """Build a model by name from its params section (a dict of constructor arguments)."""
     if name not in MODEL_CLASSES:

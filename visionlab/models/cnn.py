@@ -10,21 +10,8 @@ from torch import nn
 from visionlab.models.layers import same_conv
 
 
-class ConvBlock(nn.Sequential):
-    """Conv ("same" padding) -> BatchNorm -> ReLU -> 2x2 MaxPool -> Dropout."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, dropout: float) -> None:
-        super().__init__(
-            same_conv(in_channels, out_channels, kernel_size),
-            nn.BatchNorm2d(out_channels),
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(2, ceil_mode=True),
-            nn.Dropout(dropout),
-        )
-
-
 class CNN(nn.Module):
-    """Four conv blocks (kernels 7, 5, 3, 2 by default) and four fully connected layers to ``num_classes``.
+    """Four conv blocks ("same" conv, kernels 7, 5, 3, 2 by default) and four fully connected layers.
 
     Each block halves the resolution, so a 32x32 input ends as 2x2 maps of ``channels[-1]``.
     """
@@ -43,7 +30,8 @@ class CNN(nn.Module):
             raise ValueError("channels and kernel_sizes must have the same length")
         blocks, in_channels, size = [], 3, image_size
         for out_channels, kernel in zip(channels, kernel_sizes, strict=True):
-            blocks.append(ConvBlock(in_channels, out_channels, kernel, dropout))
+            block = [same_conv(in_channels, out_channels, kernel), nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
+            blocks.append(nn.Sequential(*block, nn.MaxPool2d(2, ceil_mode=True), nn.Dropout(dropout)))
             in_channels, size = out_channels, -(-size // 2)
         self.features = nn.Sequential(*blocks)
         widths = [in_channels * size * size, *fc_widths]

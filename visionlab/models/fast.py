@@ -72,8 +72,6 @@ def dirac_conv(in_channels: int, out_channels: int) -> nn.Conv2d:
 
 
 class ConvGroup(nn.Sequential):
-    """conv -> 2x2 max-pool -> BN -> GELU -> conv -> BN -> GELU: halves the resolution (rounding down)."""
-
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__(
             dirac_conv(in_channels, out_channels),

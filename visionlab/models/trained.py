@@ -48,10 +48,6 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def summary_problem(summary: Any) -> str | None:
     """What is wrong with a trained checkpoint's ``summary`` (the fields evaluate and the figures read), or None."""
     if not isinstance(summary, dict):
@@ -74,7 +70,8 @@ def history_problem(history: list[Any], where: str) -> str | None:
             return f"{where} row {epoch} must be a mapping for epoch {epoch}, got {_short(row)}"
         for key in (*LOSSES, *ACCURACIES):
             value = row.get(key)
-            if not _number(value) or value < 0 or (key in ACCURACIES and value > 1):
+            number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or value < 0 or (key in ACCURACIES and value > 1):
                 wanted = "a finite loss >= 0" if key in LOSSES else "an accuracy in [0, 1]"
                 return f"{where} row {epoch}: {key} must be {wanted}, got {_short(value)}"
     return None
@@ -91,8 +88,7 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
 
     if not isinstance(saved, dict):
         raise refuse(f"it holds a {type(saved).__name__}, not a mapping")
-    missing = [key for key in TRAINED_KEYS if key not in saved]
-    if missing:
+    if missing := [key for key in TRAINED_KEYS if key not in saved]:
         raise refuse(f"it has no {', '.join(missing)}")
     name = saved["model"]
     if not isinstance(name, str) or name not in MODELS:
@@ -116,20 +112,10 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
     ):
         raise refuse("state_dict must map parameter names to tensors")
-    bad = first_nonfinite(state)
-    if bad is not None:
+    if (bad := first_nonfinite(state)) is not None:
         raise refuse(f"state_dict {bad} holds NaN or infinite values")
-    problem = summary_problem(saved["summary"])
-    if problem is not None:
+    if (problem := summary_problem(saved["summary"])) is not None:
         raise refuse(problem)
-
-
-def _load_state(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
-    """Strict load, with a mismatch (keys, shapes, kinds of number) in one line instead of torch's report."""
-    problem = state_dict_problem(state, net.state_dict())
-    if problem is not None:
-        raise PipelineError(f"{path}: its state_dict does not fit its {type(net).__name__} config: {problem}")
-    net.load_state_dict(state)
 
 
 def load_trained(
@@ -151,7 +137,10 @@ def load_trained(
         net = build_model(saved["model"], saved["config"], num_classes=len(saved["class_names"]))
     except (TypeError, ValueError, RuntimeError) as err:  # a config the schema allows but the model cannot build
         raise PipelineError(f"{path}: cannot build its {saved['model']} ({type(err).__name__}: {err})") from None
-    _load_state(net, saved["state_dict"], path)
+    # a mismatch (keys, shapes, kinds of number) in one line instead of torch's report
+    if (problem := state_dict_problem(saved["state_dict"], net.state_dict())) is not None:
+        raise PipelineError(f"{path}: its state_dict does not fit its {type(net).__name__} config: {problem}")
+    net.load_state_dict(saved["state_dict"])
     wrapped = Normalized(net, saved["mean"], saved["std"])
     wrapped.to(memory_format=torch.channels_last).eval()
     return TrainedModel(

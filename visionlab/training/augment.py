@@ -26,12 +26,6 @@ def random_flip(images: torch.Tensor, generator: torch.Generator) -> torch.Tenso
     return torch.where(flip[:, None, None, None], images.flip(-1), images)
 
 
-def augment(images: torch.Tensor, padding: int, flip: bool, generator: torch.Generator) -> torch.Tensor:
-    """Random crop then flip, as the seed recipe; uint8 in, uint8 out."""
-    images = random_crop(images, padding, generator)
-    return random_flip(images, generator) if flip else images
-
-
 def to_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float32 [0, 1] in channels_last layout (one copy); models normalise internally
     (see models.Normalized) and are kept channels_last too, which is what fast convolutions want."""

@@ -29,6 +29,7 @@ RESUME_KEYS: dict[str, type | tuple[type, ...]] = {
     "wall_seconds": (int, float),
 }
 OPTIONAL_RESUME_KEYS: dict[str, type] = {"cuda_rng_state": torch.Tensor, "lookahead_state": dict}
+TYPE_NAMES = {dict: "a mapping", list: "a list", torch.Tensor: "a tensor", (int, float): "a number"}
 RESUME_ADVICE = "delete it or set train.resume=false"
 
 
@@ -82,19 +83,8 @@ def loaded_code_digest() -> str:
     Called by the train stage after its imports, it covers exactly the code that shapes the run:
     the same files DVC lists as the stage's code deps.
     """
-    files = sorted(
-        {
-            Path(module.__file__)
-            for name, module in list(sys.modules.items())
-            if name.split(".")[0] in ("visionlab", "stages") and getattr(module, "__file__", None)
-        }
-    )
-    return file_digest(*files)
-
-
-def _type_name(kind: type | tuple[type, ...]) -> str:
-    names = {dict: "a mapping", list: "a list", torch.Tensor: "a tensor"}
-    return "a number" if isinstance(kind, tuple) else names.get(kind, kind.__name__)
+    project = [module for name, module in list(sys.modules.items()) if name.split(".")[0] in ("visionlab", "stages")]
+    return file_digest(*sorted({Path(module.__file__) for module in project if getattr(module, "__file__", None)}))
 
 
 def resume_state_problem(state: dict[str, Any], epochs: int | None) -> str | None:
@@ -109,9 +99,8 @@ def resume_state_problem(state: dict[str, Any], epochs: int | None) -> str | Non
             return f"it has no {key}"
         value = state[key]
         if not isinstance(value, kind) or isinstance(value, bool):
-            return f"its {key} must be {_type_name(kind)}, got {type(value).__name__}"
-    unknown = sorted(str(key) for key in state if key not in RESUME_KEYS and key not in OPTIONAL_RESUME_KEYS)
-    if unknown:
+            return f"its {key} must be {TYPE_NAMES[kind]}, got {type(value).__name__}"
+    if unknown := sorted(str(key) for key in state if key not in RESUME_KEYS and key not in OPTIONAL_RESUME_KEYS):
         return f"it has unknown keys ({', '.join(unknown[:3])})"
     for key in ("train_seconds", "wall_seconds"):
         if not math.isfinite(state[key]) or state[key] < 0:
@@ -157,14 +146,12 @@ def load_resume_checkpoint(path: str | Path, fingerprint: dict[str, Any], device
             f"cannot resume from {path}: it holds a {saved.get('model')} model, not {fingerprint['model']}; "
             f"{RESUME_ADVICE}"
         )
-    diffs = _differences(saved, fingerprint)
-    if diffs:
+    if diffs := _differences(saved, fingerprint):
         raise PipelineError(
             f"cannot resume from {path}: it was trained with other params ({'; '.join(diffs[:3])}); {RESUME_ADVICE}"
         )
     train = fingerprint.get("train")
-    problem = resume_state_problem(state, train.get("epochs") if isinstance(train, dict) else None)
-    if problem is not None:
+    if (problem := resume_state_problem(state, train.get("epochs") if isinstance(train, dict) else None)) is not None:
         raise PipelineError(f"cannot resume from {path}: {problem}; {RESUME_ADVICE}")
     return state
 
@@ -204,8 +191,7 @@ def _optimizer_problem(saved: dict[str, Any], optimizer: torch.optim.Optimizer) 
             return "a parameter group that is not a mapping with params"
         if len(group["params"]) != len(now["params"]):
             return f"a group of {len(group['params'])} parameters, not {len(now['params'])}"
-        wrong = _mismatched(group, now, allow_unknown=True)
-        if wrong is not None:
+        if (wrong := _mismatched(group, now, allow_unknown=True)) is not None:
             return f"a parameter group setting {wrong} that this optimizer does not have in that form"
         by_id.update(zip(group["params"], live["params"], strict=True))
     for key, values in saved["state"].items():
@@ -241,11 +227,9 @@ def restore_training_state(
         return PipelineError(f"cannot resume from {path}: {problem}; {RESUME_ADVICE}")
 
     saved = state["model_state"]
-    problem = state_dict_problem(saved, model.state_dict())
-    if problem is not None:
+    if (problem := state_dict_problem(saved, model.state_dict())) is not None:
         raise refuse(f"its model_state does not fit the model: {problem}")
-    problem = _optimizer_problem(state["optimizer_state"], optimizer)
-    if problem is not None:
+    if (problem := _optimizer_problem(state["optimizer_state"], optimizer)) is not None:
         raise refuse(f"its optimizer_state does not fit the optimizer: {problem}")
     if scheduler is not None:
         # load_state_dict sets every saved key as an attribute: an unknown one could replace a method

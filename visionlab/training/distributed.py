@@ -27,9 +27,6 @@ from torch.nn.parallel import DistributedDataParallel
 
 from visionlab.errors import PipelineError
 
-# What torchrun sets in every process it starts.
-TORCHRUN_ENV = ("WORLD_SIZE", "RANK", "LOCAL_RANK")
-
 
 @dataclass(frozen=True)
 class World:
@@ -65,22 +62,7 @@ SINGLE = World()
 
 
 def launched_by_torchrun() -> bool:
-    return all(key in os.environ for key in TORCHRUN_ENV)
-
-
-def torchrun_command(processes: int, module: str, argv: list[str]) -> list[str]:
-    """The command that runs ``python -m module argv`` as ``processes`` ranks on this machine."""
-    return [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        str(processes),
-        "-m",
-        module,
-        *argv,
-    ]
+    return all(key in os.environ for key in ("WORLD_SIZE", "RANK", "LOCAL_RANK"))  # torchrun sets them in every rank
 
 
 def check_batch_split(batch_size: int, processes: int) -> None:
@@ -116,10 +98,6 @@ def check_world_size(processes: int, size: int) -> None:
         )
 
 
-# Seconds torchrun gets to stop its ranks after a forwarded signal, before they are killed.
-STOP_GRACE_S = 30
-
-
 def relaunch_under_torchrun(processes: int, module: str) -> int:
     """Run this stage again as ``processes`` torchrun ranks with the same arguments; return its exit status.
 
@@ -130,8 +108,9 @@ def relaunch_under_torchrun(processes: int, module: str) -> int:
     """
     # The CPU's threads shared out among the ranks (torchrun would set 1, with a banner saying so).
     threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // processes))
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes)]
     child = subprocess.Popen(
-        torchrun_command(processes, module, sys.argv[1:]),
+        [*torchrun, "-m", module, *sys.argv[1:]],
         env={**os.environ, "OMP_NUM_THREADS": threads},
         stderr=subprocess.PIPE,
         text=True,
@@ -159,15 +138,12 @@ def relaunch_under_torchrun(processes: int, module: str) -> int:
         if child.poll() is None:
             _signal_group(child, signal.SIGTERM)
             try:
-                child.wait(timeout=STOP_GRACE_S)
+                child.wait(timeout=30)  # torchrun's time to stop its ranks before they are killed
             except subprocess.TimeoutExpired:
                 _signal_group(child, signal.SIGKILL)
                 child.wait()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def die_with_parent() -> None:
@@ -179,7 +155,7 @@ def die_with_parent() -> None:
     if sys.platform != "linux":
         return
     parent = os.getppid()
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG, <linux/prctl.h>
     if os.getppid() != parent:  # the parent died before the request was made
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -189,26 +165,20 @@ def _signal_group(child: subprocess.Popen, signum: int) -> None:
         os.killpg(child.pid, signum)
 
 
-def rank_device(device: torch.device, local_rank: int, size: int) -> torch.device:
-    """One GPU per rank (``cuda:LOCAL_RANK``); the CPU stays the CPU (every rank shares it)."""
-    check_devices(size, device)  # a torchrun started by hand skipped the stage's own check
-    if device.type != "cuda":
-        return device
-    index = device.index if device.index is not None else local_rank
-    if index >= (count := torch.cuda.device_count()):
-        raise PipelineError(f"rank with LOCAL_RANK={local_rank} has no GPU: {count} visible on this node")
-    torch.cuda.set_device(index)
-    return torch.device("cuda", index)
-
-
 def join_world(device: torch.device) -> tuple[torch.device, World]:
-    """Under torchrun: this rank's device and a process group (NCCL on CUDA, gloo on the CPU); else as it is."""
+    """Under torchrun: this rank's device (one GPU per rank, ``cuda:LOCAL_RANK``; the CPU is shared) and a
+    process group (NCCL on CUDA, gloo on the CPU); else as it is."""
     if not launched_by_torchrun():
         return device, SINGLE
     die_with_parent()
     rank, size, local_rank = (int(os.environ[key]) for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
-    device = rank_device(device, local_rank, size)
+    check_devices(size, device)  # a torchrun started by hand skipped the stage's own check
     if device.type == "cuda":
+        index = device.index if device.index is not None else local_rank
+        if index >= (count := torch.cuda.device_count()):
+            raise PipelineError(f"rank with LOCAL_RANK={local_rank} has no GPU: {count} visible on this node")
+        torch.cuda.set_device(index)
+        device = torch.device("cuda", index)
         dist.init_process_group("nccl", device_id=device)
     else:
         dist.init_process_group("gloo")
@@ -230,11 +200,7 @@ class AllReduceSum(torch.autograd.Function):
         dist.all_reduce(total)
         return total
 
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        total = grad.clone()
-        dist.all_reduce(total)
-        return total
+    backward = forward  # the gradient is summed over the ranks likewise
 
 
 class GlobalBatchNorm(_BatchNorm):
@@ -253,9 +219,7 @@ class GlobalBatchNorm(_BatchNorm):
     @classmethod
     def replacing(cls, bn: _BatchNorm) -> GlobalBatchNorm:
         new = cls(bn.num_features, bn.eps, bn.momentum, bn.affine, bn.track_running_stats)
-        for name in ("weight", "bias"):
-            setattr(new, name, getattr(bn, name))
-        for name in ("running_mean", "running_var", "num_batches_tracked"):
+        for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
             setattr(new, name, getattr(bn, name))
         return new.train(bn.training)
 
@@ -272,18 +236,13 @@ class GlobalBatchNorm(_BatchNorm):
         out = centred * torch.rsqrt(var + self.eps).view(shape)
         if self.affine:
             out = out * self.weight.view(shape) + self.bias.view(shape)
-        if self.track_running_stats:
-            self._update_running_stats(mean.detach(), var.detach(), count)
+        if self.track_running_stats:  # as nn.BatchNorm: the unbiased variance, momentum or a cumulative average
+            self.num_batches_tracked.add_(1)
+            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), factor)
+            unbiased = var.detach() * count / max(1, count - 1)
+            self.running_var.lerp_(unbiased.to(self.running_var.dtype), factor)
         return out.to(input.dtype)
-
-    @torch.no_grad()
-    def _update_running_stats(self, mean: torch.Tensor, var: torch.Tensor, count: int) -> None:
-        """As ``nn.BatchNorm``: the unbiased variance, momentum or (momentum None) a cumulative average."""
-        self.num_batches_tracked.add_(1)
-        factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-        self.running_mean.lerp_(mean.to(self.running_mean.dtype), factor)
-        unbiased = var * count / max(1, count - 1)
-        self.running_var.lerp_(unbiased.to(self.running_var.dtype), factor)
 
 
 class GlobalBatchDropout(nn.Dropout):

@@ -25,24 +25,17 @@ class TestResult:
     labels: np.ndarray
     confusion: np.ndarray  # confusion[actual, predicted] counts
 
-    def per_class_accuracy(self) -> np.ndarray:
-        totals = self.confusion.sum(axis=1)
-        return np.divide(np.diag(self.confusion), totals, out=np.full(len(totals), np.nan), where=totals > 0)
-
-
-def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
-    return np.bincount(labels * num_classes + predictions, minlength=num_classes**2).reshape(num_classes, num_classes)
-
 
 def evaluate_test(model: nn.Module, test: Split, device: torch.device, batch_size: int, num_classes: int) -> TestResult:
     data = DeviceSplit.from_split(test, device)
     loss, predictions = loss_and_predictions(model, data, batch_size)
+    confusion = np.bincount(test.labels * num_classes + predictions, minlength=num_classes**2)
     return TestResult(
         loss=loss,
         accuracy=float((predictions == test.labels).mean()),
         predictions=predictions,
         labels=test.labels,
-        confusion=confusion_matrix(test.labels, predictions, num_classes),
+        confusion=confusion.reshape(num_classes, num_classes),
     )
 
 
@@ -72,6 +65,8 @@ def per_class_csv(result: TestResult, class_names: Sequence[str]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["class", "accuracy"])
-    for name, accuracy in zip(class_names, result.per_class_accuracy(), strict=True):
+    totals = result.confusion.sum(axis=1)
+    accuracies = np.divide(np.diag(result.confusion), totals, out=np.full(len(totals), np.nan), where=totals > 0)
+    for name, accuracy in zip(class_names, accuracies, strict=True):
         writer.writerow([name, "" if np.isnan(accuracy) else repr(float(accuracy))])
     return out.getvalue()

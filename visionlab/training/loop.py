@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from visionlab.data.cifar import Split
@@ -22,7 +23,7 @@ from visionlab.errors import PipelineError
 from visionlab.models.normalize import Normalized
 from visionlab.params import RecipeParams, TrainParams, as_dict
 from visionlab.progress import progress_enabled
-from visionlab.training.augment import augment, to_float
+from visionlab.training.augment import random_crop, random_flip, to_float
 from visionlab.training.checkpoint import load_resume_checkpoint, restore_training_state, save_checkpoint
 from visionlab.training.distributed import SINGLE, World, check_batch_split, data_parallel
 
@@ -66,11 +67,7 @@ def build_optimizer(params: RecipeParams, model: nn.Module) -> torch.optim.Optim
 def build_scheduler(
     params: RecipeParams, optimizer: torch.optim.Optimizer, total_steps: int
 ) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """A per-step schedule over the whole run (``none`` keeps the learning rate constant).
-
-    ``onecycle`` warms up (cosine) for the ``warmup`` fraction of the steps, then anneals;
-    ``linear`` rises linearly from 0 over that fraction, then falls linearly to 0 at the last step.
-    """
+    """A per-step schedule over the whole run; ``none`` keeps the learning rate constant."""
     if params.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     if params.schedule == "onecycle":
@@ -84,10 +81,9 @@ def build_scheduler(
 
 @dataclass(frozen=True)
 class LinearWarmupDecay:
-    """The learning-rate factor at step ``s``: up from ~0 to 1 over the warm-up steps, then down to 0 at the end.
+    """Up from ~0 to 1 over the ``warmup`` fraction of the steps, then down to 0 at the last step.
 
-    A picklable class rather than a lambda, so the scheduler's state dict can be checkpointed.
-    """
+    A class rather than a lambda: the scheduler's state dict, which holds it, is checkpointed."""
 
     total_steps: int
     warmup: float
@@ -159,16 +155,12 @@ class Lookahead:
     @torch.no_grad()
     def step(self, model: nn.Module) -> None:
         self.count += 1
-        if self.count % self.every == 0:
-            self.sync(model, self.decay)
-
-    @torch.no_grad()
-    def sync(self, model: nn.Module, decay: float) -> None:
-        """Move the slow weights ``1 - decay`` of the way to the model's, then set the model to them."""
+        if self.count % self.every:
+            return
         for key, value in model.state_dict().items():
             slow = self.slow[key]
             if value.is_floating_point():
-                slow.lerp_(value, 1 - decay)
+                slow.lerp_(value, 1 - self.decay)
             else:
                 slow.copy_(value)
             value.copy_(slow)
@@ -220,7 +212,9 @@ def train_epoch(
         # Every rank augments the whole global batch with the shared generator and keeps its slice:
         # the crops and flips are those of one process, and the generator stays the same on all
         # ranks (augmentation is a few cheap batch ops, nothing next to the forward pass).
-        images = augment(data.images[index], params.augment.crop_padding, params.augment.flip, generator)
+        images = random_crop(data.images[index], params.augment.crop_padding, generator)
+        if params.augment.flip:
+            images = random_flip(images, generator)
         images, labels = world.shard(images), world.shard(data.labels[index])
         with autocast_for(device, params.precision):
             logits = model(to_float(images))
@@ -233,14 +227,16 @@ def train_epoch(
         if scheduler is not None:
             scheduler.step()
         if lookahead is not None:
-            lookahead.step(_unwrapped(model))
+            lookahead.step(model.module if isinstance(model, DistributedDataParallel) else model)
         losses[step] = loss.detach()
         correct[step] = (logits.argmax(1) == labels).sum()
         if (step + 1) % FINITE_CHECK_INTERVAL == 0 or step + 1 == n_steps:
             # All ranks check the same global losses, so all stop at the same step (none waits alone).
             world.sum_(losses[checked : step + 1]).div_(world.size)
             checked = step + 1
-            _raise_if_not_finite(losses[:checked], epoch)
+            finite = torch.isfinite(losses[:checked])
+            if not bool(finite.all()):
+                raise NonFiniteLoss(f"non-finite loss at epoch {epoch}, step {int((~finite).nonzero()[0, 0]) + 1}")
             bar.set_postfix(loss=f"{losses[step].item():.3f}")
     world.sum_(correct)
     synchronize(device)
@@ -249,22 +245,8 @@ def train_epoch(
     return EpochResult(losses.mean().item(), correct.sum().item() / images_seen, images_seen, seconds)
 
 
-def _unwrapped(model: nn.Module) -> nn.Module:
-    """The net inside a DistributedDataParallel wrapper (its weights and state-dict keys)."""
-    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
-
-
-def _raise_if_not_finite(losses: torch.Tensor, epoch: int) -> None:
-    finite = torch.isfinite(losses)
-    if not bool(finite.all()):
-        step = int((~finite).nonzero()[0, 0]) + 1
-        raise NonFiniteLoss(epoch, step)
-
-
 class NonFiniteLoss(PipelineError):
-    def __init__(self, epoch: int, step: int) -> None:
-        super().__init__(f"non-finite loss at epoch {epoch}, step {step}")
-        self.epoch, self.step = epoch, step
+    pass
 
 
 @torch.no_grad()
@@ -289,7 +271,6 @@ def loss_and_predictions(
 def loss_and_accuracy(
     model: nn.Module, data: DeviceSplit, batch_size: int = 512, precision: str = "auto"
 ) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on ``data``."""
     loss, predicted = loss_and_predictions(model, data, batch_size, precision)
     return loss, float((predicted == data.labels.cpu().numpy()).mean())
 
@@ -317,9 +298,7 @@ class TrainingRun:
         (the same draws, the global batch's BatchNorm statistics and mean gradient), so a run may be
         resumed with another number of processes.
         """
-        train = as_dict(self.params)
-        train.pop("resume")
-        train.pop("processes")
+        train = {key: value for key, value in as_dict(self.params).items() if key not in ("resume", "processes")}
         return {
             "model": self.model_name,
             "model_config": self.model_config,
@@ -331,13 +310,8 @@ class TrainingRun:
 
 
 def check_resumable(run: TrainingRun, model: nn.Module) -> None:
-    """Raise PipelineError now if ``run`` would resume from a checkpoint it must refuse, or if its
-    global batch does not split among its processes.
-
-    The checkpoint is loaded into a copy of ``model`` and into a fresh optimiser, schedule, lookahead
-    and generator, as ``fit`` loads it, so that whatever ``fit`` would refuse is refused before any
-    output exists.
-    """
+    """Refuse now, before any output exists, whatever ``fit`` would refuse of ``run`` (a resume checkpoint
+    that does not fit, a batch that does not split): ``fit``'s start, on a copy of ``model``."""
     _start(run, copy.deepcopy(model))
 
 
@@ -367,13 +341,8 @@ INIT_IMAGES = 1024
 def init_from_data(model: nn.Module, data: DeviceSplit) -> None:
     """Give a net with an ``init_from_data`` method the first training images, normalised as it will see them."""
     net, normalize = (model.net, model[0]) if isinstance(model, Normalized) else (model, nn.Identity())
-    init = getattr(net, "init_from_data", None)
-    if init is not None:
+    if (init := getattr(net, "init_from_data", None)) is not None:
         init(normalize(to_float(data.images[:INIT_IMAGES])))
-
-
-def _silent(*args: Any, **kwargs: Any) -> None:
-    """``print`` on ranks other than 0."""
 
 
 def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
@@ -389,10 +358,9 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
     """
     device = run.train.images.device
     params, world = run.params, run.world
-    say = print if world.is_main else _silent
+    say = print if world.is_main else lambda *args: None
     precision = resolve_precision(params.precision, device)
-    note = precision_note(params.precision, device)
-    if note:
+    if note := precision_note(params.precision, device):
         say(note)
     batch_size = min(params.batch_size, len(run.train))
     torch.manual_seed(run.seed)
