@@ -11,7 +11,7 @@ import torch
 
 from visionlab.data.cifar import load_cifar10
 from visionlab.device import resolve_device
-from visionlab.errors import run_stage
+from visionlab.errors import PipelineError, run_stage
 from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.images import cifar_inputs, folder_photos, sample_photo
 from visionlab.interpret.predict import predict, prediction_records, predictions_markdown, write_predictions
@@ -43,6 +43,11 @@ def main() -> None:
         count = settings.cifar_images
         cifar_images = cifar_inputs(cifar.test_images[:count], cifar.test_labels[:count], cifar.class_names)
         images = itertools.chain(images, cifar_images)
+    if (first := next(images, None)) is None:
+        raise PipelineError(
+            f"nothing to predict: no sample photo, predict.cifar_images is 0 and {settings.input_dir} holds no image"
+        )
+    images = itertools.chain([first], images)
     alex = load_alexnet(params.alexnet.weights, device)
     predictions = predict(alex, images, min(settings.top_k, len(alex.class_names)))
     shown, top1s = write_predictions(predictions, args.csv)

@@ -19,6 +19,7 @@ from visionlab.training.distributed import (
     check_batch_split,
     check_devices,
     check_world_size,
+    die_with_parent,
     join_world,
     launched_by_torchrun,
     leave_world,
@@ -38,6 +39,8 @@ def main() -> None:
     parser.add_argument("--live", required=True, help="DVCLive directory")
     parser.add_argument("--info", required=True, help="side file: wall time, speed and precision of the run")
     args = parser.parse_args()
+    if launched_by_torchrun():
+        die_with_parent()  # first: a rank must not train on if torchrun (and so the stage) is gone
 
     if args.model not in MODELS:
         raise PipelineError(f"unknown model {args.model!r}; choices: {', '.join(MODELS)}")
@@ -48,7 +51,8 @@ def main() -> None:
     device = resolve_device(params.device)
     n_train = len(split_indices(len(data.train_labels), params.data.val_fraction, params.seed)[0])
     if recipe.batch_size > n_train:  # refused, not clamped: dvc.lock would record a batch that never ran
-        raise PipelineError(f"batch_size {recipe.batch_size} is larger than the {n_train} training images: lower it")
+        key = "fast.train.batch_size" if args.model == "fast" else "train.batch_size"
+        raise PipelineError(f"{key}={recipe.batch_size} is larger than the {n_train} training images: lower it")
     if recipe.processes > 1 and not launched_by_torchrun():
         # What every rank would refuse is refused here first, in one line and before any process starts.
         check_batch_split(recipe.batch_size, recipe.processes)

@@ -93,6 +93,28 @@ def test_non_alexnet_state_dict_fails_in_one_line(tmp_path: Path, content) -> No
     assert str(path) in message and "not an AlexNet state dict" in message
 
 
+@pytest.mark.parametrize(
+    ("spoil", "says"),
+    [
+        (lambda w: w.to(torch.complex64), "features.0.weight holds torch.complex64 values, not torch.float32"),
+        (lambda w: w.to(torch.int8), "features.0.weight holds torch.int8 values, not torch.float32"),
+        (lambda w: w.index_fill(0, torch.tensor([0]), float("nan")), "features.0.weight holds NaN or infinite values"),
+    ],
+    ids=["complex", "int8", "nan"],
+)
+def test_alexnet_weights_of_the_wrong_kind_fail_in_one_line(
+    saved_alexnet: tuple[Path, torch.Tensor], tmp_path: Path, spoil, says: str
+) -> None:
+    state = torch.load(saved_alexnet[0], weights_only=True)
+    state["features.0.weight"] = spoil(state["features.0.weight"])
+    path = tmp_path / "spoilt.pth"
+    torch.save(state, path)
+    with pytest.raises(PipelineError) as err:
+        load_alexnet(str(path))  # load_state_dict would cast these silently
+    message = _one_line(err)
+    assert message.startswith(str(path)) and message.endswith(says)
+
+
 def test_file_that_is_not_torch_fails_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "notes.pth"
     path.write_text("hello")

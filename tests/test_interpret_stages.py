@@ -272,6 +272,12 @@ def test_predict_holds_a_few_images_at_once_whatever_the_folder_holds(ws: Worksp
     assert "The first 1 of the 9 images" in (ws.out / "p.md").read_text()
 
 
+def test_predict_with_no_image_at_all_fails_in_one_line(ws: Workspace) -> None:
+    ws.monkeypatch.setattr(images, "sample_photo", lambda: None)  # matplotlib's sample data missing
+    line = ws.fails_cleanly("predict", "nothing to predict", predict={"cifar_images": 0})
+    assert f"predict.cifar_images is 0 and {ws.images} holds no image" in line
+
+
 def test_maximize_class_on_alexnet(ws: Workspace) -> None:
     assert ws.run("maximize_class")[0] == 0
     m, info = ws.metrics("maximize_class"), ws.info("maximize_class")

@@ -104,6 +104,12 @@ def test_partial_section_keeps_the_other_defaults() -> None:
     assert params.seed == 0
 
 
+def test_a_partial_fast_augment_keeps_fasts_other_augment_values() -> None:
+    # fast's crop padding is 2, the seed's 4: switching fast's flip off must not bring the seed's padding.
+    augment = parse_params({"fast": {"train": {"augment": {"flip": False}}}}).fast.train.augment
+    assert (augment.crop_padding, augment.flip) == (2, False)
+
+
 def test_fast_takes_its_own_recipe_and_the_global_resume_and_processes_switches() -> None:
     params = parse_params(
         {"train": {"epochs": 7, "resume": True, "processes": 4}, "fast": {"train": {"epochs": 3, "lr": 0.4}}}

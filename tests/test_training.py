@@ -721,7 +721,8 @@ def test_train_stage_refuses_a_batch_larger_than_the_training_split(stage_inputs
     refused = run_stage("train.py", *train_stage_args(inputs, tmp_path / "out"))
     lines = refused.stderr.strip().splitlines()
     assert refused.returncode == 1 and len(lines) == 1, refused.stderr[-3000:]
-    assert re.fullmatch(r"error: batch_size 1000000000 is larger than the \d+ training images: lower it", lines[0])
+    message = r"error: train.batch_size=1000000000 is larger than the \d+ training images: lower it"
+    assert re.fullmatch(message, lines[0])
     assert not (tmp_path / "out").exists()
 
 

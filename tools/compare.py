@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
+from ruamel.yaml import YAML
 
 from visionlab.data.cifar import load_cifar10, load_stats, train_val_split
 from visionlab.device import resolve_device
@@ -47,7 +47,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         node = raw
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
+        node[leaf] = YAML(typ="safe").load(value)  # YAML 1.2, as DVC reads -S (1e-3 is a number)
     return raw
 
 

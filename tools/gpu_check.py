@@ -47,6 +47,7 @@ from typing import Any
 
 import torch
 import yaml
+from ruamel.yaml import YAML
 
 from tools.benchmark import measure, synthetic_data
 from tools.synthetic import make_cifar_archive
@@ -331,7 +332,7 @@ def train_under_torchrun(
     params_path: Path, device: torch.device, sizes: Sizes, sample: Path, stats: Path, out: Path, timeout_s: float
 ) -> str:
     """``torchrun --standalone --nproc_per_node 1 -m stages.train`` for ``fast`` with ``train.processes=1``."""
-    raw = yaml.safe_load(params_path.read_text())
+    raw = YAML(typ="safe").load(params_path.read_text())  # YAML 1.2, as DVC and the stages read it
     raw["device"] = device.type
     raw["train"] = {**raw.get("train", {}), "processes": 1, "resume": False}
     fast = raw.setdefault("fast", {})

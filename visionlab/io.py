@@ -15,6 +15,7 @@ import errno
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -79,13 +80,17 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         try:
             yield tmp
         except OSError as err:
-            if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO):
+            disk = err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO)
+            if disk or err.filename == str(tmp):  # the temp file's name would mean nothing to the user
                 raise _cannot_write(path, err) from None
             raise  # not the output's fault (a download's network error, say): the caller words it
         staged = _staging(path) if tmp.parent == Path("/proc/self/fd") else tmp
         try:
             if staged is not tmp:  # name the unnamed file: with any src_dir_fd (ignored: the path is absolute)
-                os.link(tmp, staged, src_dir_fd=int(tmp.name))  # CPython calls linkat(AT_SYMLINK_FOLLOW)
+                try:
+                    os.link(tmp, staged, src_dir_fd=int(tmp.name))  # CPython calls linkat(AT_SYMLINK_FOLLOW)
+                except OSError:  # linkat refused (a restricted /proc, some FUSE file systems): copy instead
+                    shutil.copyfile(tmp, staged)
             os.replace(staged, path)
         except OSError as err:
             raise _cannot_write(path, err) from None

@@ -155,10 +155,21 @@ FAST_RECIPE = {
 @section
 class FastParams:
     model: FastModelParams = FastModelParams()
-    # A partial fast.train keeps fast's values, not the seed's, for the keys it leaves out.
-    train: Annotated[
-        RecipeParams, BeforeValidator(lambda raw: {**FAST_RECIPE, **raw} if isinstance(raw, dict) else raw)
-    ] = Field(default_factory=dict, validate_default=True)
+    # A partial fast.train (or fast.train.augment) keeps fast's values, not the seed's, for the keys it leaves out.
+    train: Annotated[RecipeParams, BeforeValidator(lambda raw: _fast_recipe(raw))] = Field(
+        default_factory=dict, validate_default=True
+    )
+
+
+def _fast_recipe(raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        return raw  # the schema refuses it in its own words
+    augment = raw.get("augment", {})
+    return {
+        **FAST_RECIPE,
+        **raw,
+        "augment": {**FAST_RECIPE["augment"], **augment} if isinstance(augment, dict) else augment,
+    }
 
 
 @section

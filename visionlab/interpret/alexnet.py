@@ -23,7 +23,7 @@ from visionlab.errors import PipelineError
 from visionlab.interpret.classifiers import Classifier
 from visionlab.models.normalize import Normalize, Normalized
 from visionlab.progress import progress_enabled
-from visionlab.torchfile import UnreadableFile, load_weights_only
+from visionlab.torchfile import UnreadableFile, first_nonfinite, load_weights_only, state_dict_problem
 
 IMAGENET = AlexNet_Weights.IMAGENET1K_V1
 _PRESET = IMAGENET.transforms()  # the resize, crop and normalisation these weights were trained with
@@ -132,18 +132,11 @@ def _state_dict_from_file(path: Path) -> dict[str, Any]:
 
 
 def _load_into(net: AlexNet, state_dict: dict[str, Any], source: Path) -> None:
-    """Strict load, with the mismatch summarised in one line instead of torch's multi-line report."""
-    expected = net.state_dict()
-    mismatches = {
-        "missing": [k for k in expected if k not in state_dict],
-        "unexpected": [k for k in state_dict if k not in expected],
-        "wrong shape": [
-            k
-            for k, v in expected.items()
-            if k in state_dict and (not isinstance(state_dict[k], torch.Tensor) or state_dict[k].shape != v.shape)
-        ],
-    }
-    parts = [f"{len(keys)} {label} key(s), e.g. {keys[0]}" for label, keys in mismatches.items() if keys]
-    if parts:
-        raise PipelineError(f"{source} is not an AlexNet state dict: {'; '.join(parts)}")
+    """Strict load, with any mismatch (keys, shapes, kinds of number) or a NaN in one line, not torch's report."""
+    if not all(isinstance(value, torch.Tensor) for value in state_dict.values()):
+        raise PipelineError(f"{source} is not an AlexNet state dict: it holds values that are not tensors")
+    if (problem := state_dict_problem(state_dict, net.state_dict())) is not None:
+        raise PipelineError(f"{source} is not an AlexNet state dict: {problem}")
+    if (bad := first_nonfinite(state_dict)) is not None:
+        raise PipelineError(f"{source}: {bad} holds NaN or infinite values")
     net.load_state_dict(state_dict)

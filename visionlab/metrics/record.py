@@ -3,7 +3,7 @@
 A record is a dataclass, checked by pydantic: :func:`write_record` checks it and writes it as JSON (optional
 fields that are None are left out); :func:`load_record` reads a file back into the dataclass and stops at
 the first missing or malformed field with one :class:`PipelineError` line naming the file and the field,
-e.g. ``reports/metrics/attack.json: missing bounded.success_rate``. Keys the dataclass does not name are
+e.g. ``reports/metrics/alexnet_attack.json: missing bounded.success_rate``. Keys the dataclass does not name are
 ignored (DVCLive, which writes the train stage's summary, may add its own).
 
 Two kinds of records: :class:`Metrics` (declared under ``metrics:`` in dvc.yaml; numbers only, the

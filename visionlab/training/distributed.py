@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -74,9 +76,14 @@ def check_batch_split(batch_size: int, processes: int) -> None:
         )
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def check_devices(processes: int, device: torch.device) -> None:
     """Refuse a device the ranks cannot share out: checked before any process starts, and by each rank."""
-    if device.type == "cpu" and processes > (cores := len(os.sched_getaffinity(0))):
+    if device.type == "cpu" and processes > (cores := usable_cores()):
         # Each rank holds the whole training set: more ranks than cores only multiplies the memory.
         raise PipelineError(f"train.processes={processes} on the CPU, but this machine gives it {cores} core(s)")
     if device.type == "mps":
@@ -107,15 +114,15 @@ def relaunch_under_torchrun(processes: int, module: str) -> int:
     report of the failed children are dropped: a refusal stays one line, and the status is 1.
     """
     # The CPU's threads shared out among the ranks (torchrun would set 1, with a banner saying so).
-    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // processes))
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, usable_cores() // processes))
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes)]
     child = subprocess.Popen(
         [*torchrun, "-m", module, *sys.argv[1:]],
-        env={**os.environ, "OMP_NUM_THREADS": threads},
+        env={**os.environ, "OMP_NUM_THREADS": threads, LAUNCHER_ENV: str(os.getpid())},
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-        preexec_fn=die_with_parent,
+        preexec_fn=functools.partial(die_with_parent, os.getpid()),
     )
 
     def forward(signum: int, frame: Any) -> None:
@@ -133,6 +140,7 @@ def relaunch_under_torchrun(processes: int, module: str) -> int:
             elif not errors:
                 sys.stderr.write(line)
         status = child.wait()
+        status = 128 - status if status < 0 else status  # killed by signal N: the shell's 128 + N
         return 1 if errors and status else status
     finally:
         if child.poll() is None:
@@ -146,17 +154,26 @@ def relaunch_under_torchrun(processes: int, module: str) -> int:
             signal.signal(sig, handler)
 
 
-def die_with_parent() -> None:
+# Looked up at import, in the stage: a forked child (preexec_fn) must not dlopen, another thread may hold the lock.
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+LAUNCHER_ENV = "VISIONLAB_LAUNCHER_PID"  # the stage that started torchrun, the ranks' grandparent
+
+
+def die_with_parent(expected_parent: int | None = None) -> None:
     """Have the kernel SIGKILL this process when its parent dies, whatever killed the parent (Linux).
 
     Set in torchrun (parent: the stage) and in every rank (parent: torchrun), so a ``kill -9`` of the
-    stage or an out-of-memory kill takes the whole tree with it; signal handlers cannot do that.
+    stage or an out-of-memory kill takes the whole tree with it; signal handlers cannot do that. A parent
+    that died before the request was made is caught by ``expected_parent``, or for a rank by the stage
+    that launched torchrun (``VISIONLAB_LAUNCHER_PID``) being gone.
     """
-    if sys.platform != "linux":
+    if _PRCTL is None:
         return
-    parent = os.getppid()
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG, <linux/prctl.h>
-    if os.getppid() != parent:  # the parent died before the request was made
+    if _PRCTL(1, signal.SIGKILL) != 0:  # 1: PR_SET_PDEATHSIG, <linux/prctl.h>
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    launcher = int(os.environ.get(LAUNCHER_ENV, "0"))
+    orphaned = expected_parent is not None and os.getppid() != expected_parent
+    if orphaned or (launcher and not Path(f"/proc/{launcher}").exists()):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -170,7 +187,6 @@ def join_world(device: torch.device) -> tuple[torch.device, World]:
     process group (NCCL on CUDA, gloo on the CPU); else as it is."""
     if not launched_by_torchrun():
         return device, SINGLE
-    die_with_parent()
     rank, size, local_rank = (int(os.environ[key]) for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
     check_devices(size, device)  # a torchrun started by hand skipped the stage's own check
     if device.type == "cuda":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,38 +76,46 @@ def train_model(
         world=world,
     )
     check_resumable(run, model)  # refuse a foreign or malformed checkpoint before any output is opened
-    try:
-        logger = None
-        if live is not None and world.is_main:
-            from dvclive import Live  # imported only to log: the GPU machine has no dvclive
 
+    @contextlib.contextmanager
+    def dvclive_writes() -> Iterator[None]:  # DVCLive writes its files itself, not through visionlab.io
+        try:
+            yield
+        except OSError as err:
+            raise PipelineError(f"{live}: cannot write ({err.strerror or err})") from None
+
+    logger = None
+    if live is not None and world.is_main:
+        from dvclive import Live  # imported only to log: the GPU machine has no dvclive
+
+        with dvclive_writes():
             logger = Live(str(live), dvcyaml=False, save_dvc_exp=False, report=None)
 
-            def log_epoch(row: dict[str, float]) -> None:
+        def log_epoch(row: dict[str, float]) -> None:
+            with dvclive_writes():
                 logger.step = int(row["epoch"])
                 for split in ("train", "val"):
                     for metric in ("loss", "accuracy"):
                         logger.log_metric(f"{split}/{metric}", row[f"{split}_{metric}"])
                 logger.make_summary()
 
-            run.log_epoch = log_epoch
-        with logger if logger is not None else contextlib.nullcontext():
-            summary = fit(run, model)
-            # Timings are measurements, not results: they go to the metrics and the side file, never into the
-            # model file, so the same training always writes a byte-identical models/<model>.pt. The metrics
-            # keep one timing column; the details go to the side file.
-            info = TrainingInfo(
-                wall_seconds=summary.pop("wall_seconds"),
-                images_per_second=summary.pop("images_per_second"),
-                precision=summary["precision"],
-                processes=world.size,
-            )
-            train_seconds = summary.pop("train_seconds")
-            if logger is not None:
-                logger.summary["timing"] = {"train_seconds": train_seconds}
-                logger.make_summary()
-    except OSError as err:  # DVCLive writes its files itself, not through visionlab.io
-        raise PipelineError(f"{live}: cannot write ({err.strerror or err})") from None
+        run.log_epoch = log_epoch
+    summary = fit(run, model)
+    # Timings are measurements, not results: they go to the metrics and the side file, never into the
+    # model file, so the same training always writes a byte-identical models/<model>.pt. The metrics
+    # keep one timing column; the details go to the side file.
+    info = TrainingInfo(
+        wall_seconds=summary.pop("wall_seconds"),
+        images_per_second=summary.pop("images_per_second"),
+        precision=summary["precision"],
+        processes=world.size,
+    )
+    train_seconds = summary.pop("train_seconds")
+    if logger is not None:
+        with dvclive_writes():
+            logger.summary["timing"] = {"train_seconds": train_seconds}
+            logger.make_summary()
+            logger.end()
     summary.update(
         train_images=len(train.labels),
         val_images=len(val.labels),
