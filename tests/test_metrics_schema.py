@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin
 
 import pytest
+from records import leaf_fields
 from test_dvc_deps import import_closure
 
 import visionlab.metrics
 from visionlab.errors import PipelineError
-from visionlab.metrics.record import Count, Fraction, Info, Metrics, NonEmpty, leaf_fields, load_record, write_record
+from visionlab.metrics.record import Count, Fraction, Info, Metrics, NonEmpty, load_record, write_record
 
 MODULES = [
     importlib.import_module(f"visionlab.metrics.{m.name}") for m in pkgutil.iter_modules(visionlab.metrics.__path__)

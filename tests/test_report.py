@@ -19,6 +19,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 import pytest
 import yaml
+from records import leaf_fields
 from test_dvc_deps import STAGES
 
 from visionlab.errors import PipelineError
@@ -37,7 +38,7 @@ from visionlab.metrics.evaluation import DataCounts, EvalInfo, EvalMetrics, Eval
 from visionlab.metrics.filters import ConvShape, FiltersInfo, WeightStats
 from visionlab.metrics.predict import ImagePrediction, ModeScores, PredictInfo, PredictMetrics, Top1
 from visionlab.metrics.probe import ProbedModel, TrainingProvenance
-from visionlab.metrics.record import leaf_fields, record_dict
+from visionlab.metrics.record import record_dict
 from visionlab.metrics.training import SplitScores, Timing, TrainingInfo, TrainingSummary
 from visionlab.reporting.page.build import build_page
 from visionlab.reporting.page.inputs import Inputs, dep_paths, input_files

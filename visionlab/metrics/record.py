@@ -17,9 +17,8 @@ import dataclasses
 import functools
 import json
 import math
-import types
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, TypeVar
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -75,19 +74,6 @@ def load_record(cls: type[R], path: str | Path) -> R:
     if not isinstance(data, dict):
         raise PipelineError(f"{path}: must hold a JSON object, got {type(data).__name__}")
     return _check(cls, text, path)
-
-
-def leaf_fields(cls: type, prefix: str = "") -> list[tuple[str, Any, bool]]:
-    """(dotted name, type, optional) of every field, through nested records (a record field comes first)."""
-    found = []
-    for name, hint in get_type_hints(cls).items():
-        args = [a for a in get_args(hint) if a is not type(None)]
-        optional = get_origin(hint) in (Union, types.UnionType) and len(args) < len(get_args(hint))
-        base = args[0] if optional else hint
-        found.append((f"{prefix}{name}", base, optional))
-        if dataclasses.is_dataclass(base):
-            found += leaf_fields(base, f"{prefix}{name}.")  # required where the record itself is present
-    return found
 
 
 @functools.cache

@@ -160,13 +160,9 @@ LAUNCHER_ENV = "VISIONLAB_LAUNCHER_PID"  # the stage that started torchrun, the 
 
 
 def die_with_parent(expected_parent: int | None = None) -> None:
-    """Have the kernel SIGKILL this process when its parent dies, whatever killed the parent (Linux).
-
-    Set in torchrun (parent: the stage) and in every rank (parent: torchrun), so a ``kill -9`` of the
-    stage or an out-of-memory kill takes the whole tree with it; signal handlers cannot do that. A parent
-    that died before the request was made is caught by ``expected_parent``, or for a rank by the stage
-    that launched torchrun (``VISIONLAB_LAUNCHER_PID``) being gone.
-    """
+    """Have the kernel SIGKILL this process when its parent dies, however it died (Linux): set in torchrun and
+    in each rank, so a ``kill -9`` of the stage takes the whole tree. A parent gone before the call is caught
+    by ``expected_parent`` or, in a rank, by the launching stage being gone."""
     if _PRCTL is None:
         return
     if _PRCTL(1, signal.SIGKILL) != 0:  # 1: PR_SET_PDEATHSIG, <linux/prctl.h>
