@@ -281,8 +281,10 @@ def test_predict_with_no_image_at_all_fails_in_one_line(ws: Workspace) -> None:
 def test_maximize_class_on_alexnet(ws: Workspace) -> None:
     assert ws.run("maximize_class")[0] == 0
     m, info = ws.metrics("maximize_class"), ws.info("maximize_class")
-    assert set(m) == {"probability", "robustness"}  # the seed's numbers: visionlab.seed_report
-    assert set(m["robustness"]) == {"mean_probability", "top1_kept_fraction"}
+    assert set(m) == {"probability"}  # the seed's number (visionlab.seed_report); the rest is in the info file
+    robustness = info["robustness"]
+    assert 0 <= robustness["min_probability"] <= robustness["mean_probability"] <= 1
+    assert robustness["top1_kept_fraction"] in (0, 0.5, 1)  # of 2 trials
     assert info["model"]["name"] == "alexnet" and info["model"]["random_weights"] is True
     assert info["class_index"] == 207 and info["class_name"] == "golden retriever"
     assert [g["probability"] for g in info["top5"]] == sorted((g["probability"] for g in info["top5"]), reverse=True)
@@ -314,7 +316,7 @@ def test_attack_on_a_cifar_checkpoint(ws: Workspace) -> None:
     assert info["model"]["trained_model"]["epochs"] == 1
     assert info["bounded"]["images"] == 4  # every ship of the tiny test split
     assert info["bounded"]["max_linf"] <= 8 / 255 + 1e-6
-    assert 0 <= m["bounded"]["success_rate"] <= 1 and 0 <= m["bounded"]["success_rate_uint8"] <= 1
+    assert 0 <= m["bounded"]["success_rate"] <= 1 and 0 <= info["bounded"]["success_rate_uint8"] <= 1
     assert set(m) == {"unbounded", "bounded"} and set(m["unbounded"]) == {"target_probability"}
 
 
@@ -329,7 +331,8 @@ def test_attack_on_alexnet(ws: Workspace) -> None:
         "original_top1_probability",
     }
     assert info["bounded"]["images"] == 2
-    assert set(m["bounded"]) == {"success_rate", "success_rate_uint8"}
+    assert set(m["bounded"]) == {"success_rate"}  # the details (8-bit rounding too) are in the info file
+    assert info["bounded"]["success_rate_uint8"] in (0, 0.5, 1)  # of 2 ships
     assert (ws.out / "a.png").stat().st_size > 0
 
 

@@ -33,7 +33,7 @@ from visionlab.metrics.attack import (
     UnboundedScores,
 )
 from visionlab.metrics.channels import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
-from visionlab.metrics.classes import ClassInfo, ClassMetrics, Guess, RobustnessInfo, RobustnessScores
+from visionlab.metrics.classes import ClassInfo, ClassMetrics, Guess, RobustnessInfo
 from visionlab.metrics.evaluation import DataCounts, EvalInfo, EvalMetrics, EvalScores
 from visionlab.metrics.filters import ConvShape, FiltersInfo, WeightStats
 from visionlab.metrics.predict import ImagePrediction, ModeScores, PredictInfo, PredictMetrics, Top1
@@ -139,9 +139,7 @@ def full_run() -> Run:
         5.0,
         {c: ChannelDetail(*v) for c, v in starts.items()},
     )
-    run["metrics/alexnet_maximize_class"] = ClassMetrics(
-        0.9954, RobustnessScores(mean_probability=0.5, top1_kept_fraction=0.75)
-    )
+    run["metrics/alexnet_maximize_class"] = ClassMetrics(0.9954)
     run["info/alexnet_maximize_class"] = ClassInfo(
         PRETRAINED,
         207,
@@ -152,11 +150,9 @@ def full_run() -> Run:
         initial_probability=0.0009,
         logit=20.0,
         top5=[Guess(207, "golden retriever", 0.9954), Guess(208, "Labrador retriever", 0.003)],
-        robustness=RobustnessInfo(trials=8, max_shift=0.05, max_scale=0.1, min_probability=0.1),
+        robustness=RobustnessInfo(8, 0.05, 0.1, mean_probability=0.5, min_probability=0.1, top1_kept_fraction=0.75),
     )
-    run["metrics/alexnet_attack"] = AttackMetrics(
-        UnboundedScores(0.9987), BoundedScores(success_rate=0.97, success_rate_uint8=0.95)
-    )
+    run["metrics/alexnet_attack"] = AttackMetrics(UnboundedScores(0.9987), BoundedScores(success_rate=0.97))
     run["info/alexnet_attack"] = AttackInfo(
         PRETRAINED,
         207,
@@ -180,6 +176,7 @@ def full_run() -> Run:
             40,
             images=100,
             successes=97,
+            success_rate_uint8=0.95,
             clean_predicted_as_target=0,
             max_linf=0.0314,
             median_steps_to_success=6,
@@ -200,9 +197,9 @@ def smoke_run() -> Run:
         run[f"train/{model}"].step = 2
     for name in ("predict", "filters", "maximize_channels", "alexnet_maximize_class", "alexnet_attack"):
         run[f"info/{name}"].model = RANDOM
-    run["metrics/alexnet_attack"].bounded = BoundedScores(success_rate=0.0, success_rate_uint8=0.0)
+    run["metrics/alexnet_attack"].bounded = BoundedScores(success_rate=0.0)
     run["info/alexnet_attack"].bounded = dataclasses.replace(
-        run["info/alexnet_attack"].bounded, images=8, successes=0, median_steps_to_success=None
+        run["info/alexnet_attack"].bounded, images=8, successes=0, success_rate_uint8=0.0, median_steps_to_success=None
     )
     for model in ("cnn", "resnet", "fast"):
         cifar_analyses(run, model, epochs=2, subset=True)

@@ -167,9 +167,7 @@ def attack_records(clf: Classifier, settings: AttackParams, attack: ShipAttack) 
     u, sweep, target = attack.unbounded.metrics, attack.sweep, settings.target_class.of(clf.name)
     metrics = AttackMetrics(
         UnboundedScores(target_probability=u["after"]["target_probability"]),
-        BoundedScores(
-            success_rate=sweep["targeted_success_rate"], success_rate_uint8=sweep["success_rate_after_uint8_rounding"]
-        ),
+        BoundedScores(success_rate=sweep["targeted_success_rate"]),
     )
     info = AttackInfo(
         model=probed_model(clf.name, clf.random_weights, clf.provenance),
@@ -186,6 +184,7 @@ def attack_records(clf: Classifier, settings: AttackParams, attack: ShipAttack) 
         bounded=BoundedInfo(
             epsilon=settings.epsilon, epsilon_step=settings.epsilon_step, steps=settings.steps,
             images=sweep["images"], successes=sweep["successes"],
+            success_rate_uint8=sweep["success_rate_after_uint8_rounding"],
             clean_predicted_as_target=sweep["clean_predicted_as_target"], max_linf=sweep["max_linf"],
             median_steps_to_success=sweep["median_steps_to_success"], clean_accuracy=sweep["clean_accuracy"],
         ),

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from visionlab.interpret.classifiers import Classifier
 from visionlab.interpret.objectives import class_objective
 from visionlab.interpret.optimize import gradient_ascent, noise_image
-from visionlab.metrics.classes import ClassInfo, ClassMetrics, Guess, RobustnessInfo, RobustnessScores
+from visionlab.metrics.classes import ClassInfo, ClassMetrics, Guess, RobustnessInfo
 from visionlab.metrics.probe import probed_model
 from visionlab.params import MaximizeClassParams
 
@@ -101,13 +101,19 @@ def class_records(
     clf: Classifier, settings: MaximizeClassParams, result: ClassResult
 ) -> tuple[ClassMetrics, ClassInfo]:
     """The class-maximisation stages' metrics (the probabilities reached) and info (what, how, the top-5)."""
-    robustness, robustness_info = None, None
+    robustness = None
     if settings.robustness_trials:
-        kept = result.jittered_top1 == result.class_index
-        robustness = RobustnessScores(float(result.jittered_probabilities.mean()), float(kept.float().mean()))
-        lowest = float(result.jittered_probabilities.min())
-        robustness_info = RobustnessInfo(settings.robustness_trials, settings.max_shift, settings.max_scale, lowest)
-    metrics = ClassMetrics(result.probability, robustness)
+        kept = float((result.jittered_top1 == result.class_index).float().mean())
+        probabilities = result.jittered_probabilities
+        robustness = RobustnessInfo(
+            settings.robustness_trials,
+            settings.max_shift,
+            settings.max_scale,
+            float(probabilities.mean()),
+            float(probabilities.min()),
+            kept,
+        )
+    metrics = ClassMetrics(result.probability)
     info = ClassInfo(
         model=probed_model(clf.name, clf.random_weights, clf.provenance),
         class_index=result.class_index,
@@ -118,7 +124,7 @@ def class_records(
         initial_probability=result.initial_probability,
         logit=result.logit,
         top5=[Guess(i, clf.class_names[i], p) for i, p in result.top],
-        robustness=robustness_info,
+        robustness=robustness,
     )
     return metrics, info
 

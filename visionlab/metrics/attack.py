@@ -16,7 +16,6 @@ class UnboundedScores:
 @dataclass
 class BoundedScores:
     success_rate: Fraction  # ships classified as the target after the bounded attack
-    success_rate_uint8: Fraction  # the same after rounding the adversarial images to 8-bit pixels
 
 
 @dataclass
@@ -53,6 +52,7 @@ class BoundedInfo:
     steps: Count
     images: Count  # ships attacked
     successes: Count
+    success_rate_uint8: Fraction  # the success rate after rounding the adversarial images to 8-bit pixels
     clean_predicted_as_target: Count
     max_linf: NonNegative
     median_steps_to_success: NonNegative | None = None  # None: no success

@@ -9,15 +9,8 @@ from visionlab.metrics.record import Count, Fraction, Info, Metrics, NonNegative
 
 
 @dataclass
-class RobustnessScores:
-    mean_probability: Fraction  # p(class) averaged over the randomly shifted/rescaled copies
-    top1_kept_fraction: Fraction  # copies still classified as the class
-
-
-@dataclass
 class ClassMetrics(Metrics):
-    probability: Fraction  # p(class) of the result
-    robustness: RobustnessScores | None = None  # None when maximize_class.robustness_trials is 0
+    probability: Fraction  # p(class) of the result (the robustness scores are in the info file)
 
 
 @dataclass
@@ -32,7 +25,9 @@ class RobustnessInfo:
     trials: Count
     max_shift: NonNegative
     max_scale: NonNegative
+    mean_probability: Fraction  # p(class) averaged over the randomly shifted/rescaled copies
     min_probability: Fraction
+    top1_kept_fraction: Fraction  # copies still classified as the class
 
 
 @dataclass

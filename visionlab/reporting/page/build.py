@@ -448,16 +448,14 @@ def class_section(
             seed_cell(seed_value(seed["probability"])) if same_task else NOT_REPORTED,
         ],
     ]
-    if m.robustness is not None:
-        if info.robustness is None:
-            raise PipelineError(f"{stage.info_path}: missing robustness")
+    if (robust := info.robustness) is not None:
         rows += [
             [
-                f"mean probability over {info.robustness.trials} random shifts/rescales",
-                prob(m.robustness.mean_probability),
+                f"mean probability over {robust.trials} random shifts/rescales",
+                prob(robust.mean_probability),
                 NOT_REPORTED,
             ],
-            ["still top-1 after a shift/rescale", pct(m.robustness.top1_kept_fraction, 0), NOT_REPORTED],
+            ["still top-1 after a shift/rescale", pct(robust.top1_kept_fraction, 0), NOT_REPORTED],
         ]
     blocks: list[Block] = [
         Heading(heading[0], f"{heading[1]} Maximising a class: {index} ({name})"),
@@ -520,7 +518,7 @@ def attack_section(
             f"{m.bounded.success_rate:.3f} ({info.bounded.successes} of {ships} ships)",
             seed_if(f"{seed_value(seed['success_rate'])} ({seed['ships']} of {seed['ships']} ship, unbounded)"),
         ],
-        ["success rate after rounding to 8-bit pixels", f"{m.bounded.success_rate_uint8:.3f}", NOT_REPORTED],
+        ["success rate after rounding to 8-bit pixels", f"{info.bounded.success_rate_uint8:.3f}", NOT_REPORTED],
         ["median steps to success", "no success" if median is None else f"{median:g}", NOT_REPORTED],
     ]
     blocks: list[Block] = [
