@@ -206,7 +206,8 @@ def test_the_closure_follows_imports_inside_functions(tmp_path: Path) -> None:
 
 
 def test_alexnet_stages_never_depend_on_the_cifar_models() -> None:
-    for name in ("predict", "filters", "maximize_channels", "maximize_class@alexnet", "attack@alexnet"):
+    alexnet = ("maximize_class@alexnet", "attack@alexnet", "attribute@alexnet")
+    for name in ("predict", "filters", "maximize_channels", *alexnet):
         assert not any(d.startswith("models/") for d in dep_paths(STAGES[name])), name
         cifar_code = {"visionlab/interpret/cifar_classifier.py", *(f"visionlab/models/{m}.py" for m in MODEL_CLASSES)}
         assert not cifar_code & set(dep_paths(STAGES[name])), name
@@ -215,21 +216,24 @@ def test_alexnet_stages_never_depend_on_the_cifar_models() -> None:
 def test_each_cifar_analysis_depends_on_its_own_checkpoint_only() -> None:
     for name, stage in STAGES.items():
         model = stage["item"].get("model")
-        if name.startswith(("maximize_class@", "attack@", "evaluate@")) and model != "alexnet":
+        if name.startswith(("maximize_class@", "attack@", "attribute@", "evaluate@")) and model != "alexnet":
             assert [d for d in dep_paths(stage) if d.startswith("models/")] == [f"models/{model}.pt"], name
             assert not any("alexnet" in d for d in dep_paths(stage)) and "alexnet.weights" not in stage["params"]
 
 
-@pytest.mark.parametrize("stage", ["maximize_class", "attack"])
+@pytest.mark.parametrize("stage", ["maximize_class", "attack", "attribute"])
 def test_an_analysis_runs_only_its_own_models_loader(stage: str, tmp_path: Path) -> None:
     # The one branch expected_code takes from LOADERS, seen where it runs: each loader stops at its missing
     # file (weights, checkpoint), after the stage has imported all it will.
     params = tmp_path / "params.yaml"
     missing = tmp_path / "missing"
-    params.write_text(f"{{seed: 0, device: cpu, alexnet: {{weights: {missing}.pth}}, {stage}: {{}}}}\n")
+    attack = ", attack: {}" if stage == "attribute" else ""  # attribute reads the attack's section too
+    params.write_text(f"{{seed: 0, device: cpu, alexnet: {{weights: {missing}.pth}}, {stage}: {{}}{attack}}}\n")
     probe = "import runpy, sys\nsys.argv = sys.argv[1:]\ntry:\n    runpy.run_module(sys.argv[0], run_name='__main__')\n"
     probe += "except SystemExit:\n    pass\nprint(' '.join(sys.modules))"
     outs = ["--figure", tmp_path / "f.png", "--metrics", tmp_path / "m.json", "--info", tmp_path / "i.json"]
+    if stage == "attribute":  # a side file, no metrics
+        outs = outs[:2] + outs[4:]
     for model, loader, other in (("alexnet", "alexnet", "cifar"), ("cnn", "cifar", "alexnet")):
         args = ["--model", model, "--params", params, "--checkpoint", f"{missing}.pt", *outs]
         result = subprocess.run(
@@ -305,10 +309,18 @@ def test_each_probed_model_reads_exactly_its_own_params() -> None:
             assert STAGES[f"{stage}@{model}"]["params"] == expected
 
 
+def test_the_attribution_reads_the_attacks_ship_and_unbounded_attack_and_its_own_steps() -> None:
+    # attribute@<model> recomputes the attack's adversarial ship: the attack keys that make it, not the bounded ones.
+    for model in ("alexnet", *MODEL_CLASSES):
+        weights = "alexnet.weights" if model == "alexnet" else "seed"
+        attack = [f"attack.target_class.{model}", "attack.ship_index", "attack.steps", "attack.step_size"]
+        assert STAGES[f"attribute@{model}"]["params"] == ["seed", "device", weights, *attack, "attribute.n_steps"]
+
+
 def test_every_cifar_model_has_the_same_stages() -> None:
     for stage in ("train", "evaluate"):
         assert {name for name in STAGES if name.startswith(f"{stage}@")} == {f"{stage}@{m}" for m in MODEL_CLASSES}
-    for stage in ("maximize_class", "attack"):
+    for stage in ("maximize_class", "attack", "attribute"):
         probed = {name for name in STAGES if name.startswith(f"{stage}@")}
         assert probed == {f"{stage}@{m}" for m in ("alexnet", *MODEL_CLASSES)}
 

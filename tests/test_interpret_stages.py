@@ -20,6 +20,7 @@ from PIL import Image
 from visionlab.errors import PipelineError, run_stage
 from visionlab.interpret import images, predict
 from visionlab.metrics.attack import AttackInfo, AttackMetrics
+from visionlab.metrics.attribution import AttributionInfo
 from visionlab.metrics.channels import ChannelsInfo, ChannelsMetrics
 from visionlab.metrics.classes import ClassInfo, ClassMetrics
 from visionlab.metrics.filters import FiltersInfo
@@ -47,6 +48,7 @@ FAST = {  # every stage's work cut to a few steps
     "maximize_channels": {"channels": [0, 7], "steps": 10},
     "maximize_class": {"steps": 2, "robustness_trials": 2},
     "attack": {"steps": 1, "max_images": 2},
+    "attribute": {"n_steps": 4},
 }
 SCHEMAS = {  # stage -> (metrics record, info record); filters has no metrics file
     "predict": (PredictMetrics, PredictInfo),
@@ -54,8 +56,9 @@ SCHEMAS = {  # stage -> (metrics record, info record); filters has no metrics fi
     "maximize_channels": (ChannelsMetrics, ChannelsInfo),
     "maximize_class": (ClassMetrics, ClassInfo),
     "attack": (AttackMetrics, AttackInfo),
+    "attribute": (None, AttributionInfo),  # a side file, no metrics
 }
-CIFAR = {"maximize_class@cnn": "maximize_class", "attack@cnn": "attack"}  # run with --model cnn
+CIFAR = {"maximize_class@cnn": "maximize_class", "attack@cnn": "attack", "attribute@cnn": "attribute"}  # --model cnn
 SCHEMAS |= {name: SCHEMAS[stage] for name, stage in CIFAR.items()}
 
 
@@ -148,6 +151,9 @@ class Workspace:
                 "--figure",
                 o / "ca.png",
             ],
+            "attribute": ["--model", "alexnet", "--data", self.data, "--figure", o / "t.png"],
+            "attribute@cnn": ["--model", "cnn", "--data", self.data, "--checkpoint", self.models / "cnn.pt"]
+            + ["--figure", o / "ct.png"],
         }[stage]
         metrics = [] if SCHEMAS[stage][0] is None else ["--metrics", o / "metrics" / f"{stage}.json"]
         return [*specific, *metrics, "--info", o / "info" / f"{stage}.json"]
@@ -336,7 +342,55 @@ def test_attack_on_alexnet(ws: Workspace) -> None:
     assert (ws.out / "a.png").stat().st_size > 0
 
 
+def test_attribute_on_a_cifar_checkpoint(ws: Workspace) -> None:
+    ws.add_checkpoint("cnn")
+    status, err = ws.run("attribute@cnn", attack={"ship_index": 3, "steps": 3})
+    assert status == 0, err
+    info = ws.info("attribute@cnn")
+    assert not (ws.out / "metrics").exists()  # no metrics: the lead's budget for this stage is 0 numbers
+    assert info["ship_test_index"] == 6 and info["input_size"] == 32  # the attack stage's ship
+    assert (info["ship_name"], info["target_name"], info["attack_steps"], info["n_steps"]) == ("ship", "dog", 3, 4)
+    assert info["gradcam_layer"] == "1.features.3.0.1" and info["gradcam_single_view"] is False
+    for image in ("clean", "adversarial"):
+        for toward in ("toward_ship", "toward_target"):
+            a = info[image][toward]
+            # completeness: IG's sum is f(x) - f(black) up to Captum's delta, whatever the steps
+            assert abs(a["ig_sum"] - (a["logit"] - a["baseline_logit"]) - a["convergence_delta"]) < 1e-4
+    assert (ws.out / "ct.png").stat().st_size > 0
+
+
+def test_attribute_sees_the_attack_stages_adversarial_image(ws: Workspace) -> None:
+    ws.add_checkpoint("cnn")
+    assert ws.run("attack@cnn", attack={"steps": 3})[0] == 0
+    assert ws.run("attribute@cnn", attack={"steps": 3})[0] == 0
+    after, adversarial = ws.info("attack@cnn")["unbounded"]["after"], ws.info("attribute@cnn")["adversarial"]
+    assert (adversarial["predicted_class"], adversarial["predicted_probability"]) == pytest.approx(
+        (after["top1_index"], after["top1_probability"]), abs=1e-6
+    )
+
+
+def test_attribute_on_alexnet(ws: Workspace) -> None:
+    status, err = ws.run("attribute")
+    assert status == 0, err
+    info = ws.info("attribute")
+    assert info["model"]["random_weights"] is True and info["input_size"] == 224
+    assert (info["ship_class"], info["ship_name"]) == (510, "container ship")
+    assert info["target_name"] == "golden retriever" and info["gradcam_layer"] == "1.features.10"
+    assert (ws.out / "t.png").stat().st_size > 0
+
+
 # --- bad input: one line, exit 1, nothing written ---------------------------------------------------
+
+
+def test_attribute_refuses_a_model_without_a_conv_layer(ws: Workspace) -> None:
+    from visionlab.interpret import alexnet
+    from visionlab.interpret.classifiers import Classifier
+
+    mlp = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 1000))
+    names = tuple(alexnet.IMAGENET.meta["categories"])
+    flat = Classifier("alexnet", mlp, names, 32, True, {"alexnet_weights": "none"})
+    ws.monkeypatch.setattr(alexnet, "alexnet_classifier", lambda weights, device: flat)
+    ws.fails_cleanly("attribute", "model=alexnet has no conv layer")
 
 
 def test_class_index_out_of_range_for_alexnet(ws: Workspace) -> None:

@@ -32,6 +32,7 @@ from visionlab.metrics.attack import (
     UnboundedInfo,
     UnboundedScores,
 )
+from visionlab.metrics.attribution import AttributedImage, AttributionInfo, ClassAttribution, MassOverlap
 from visionlab.metrics.channels import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
 from visionlab.metrics.classes import ClassInfo, ClassMetrics, Guess, RobustnessInfo
 from visionlab.metrics.evaluation import DataCounts, EvalInfo, EvalMetrics, EvalScores
@@ -77,6 +78,46 @@ def cifar_model(run: Run, model: str, test_acc: float, epochs: int, counts: Data
     )
 
 
+IG_TARGET_KEPT = {"alexnet": 0.2871, "cnn": 0.6544, "resnet": 0.7012, "fast": 0.5}
+
+
+def attribution(run: Run, probed: ProbedModel) -> None:
+    """attribute@<model>: the attack's ship (AlexNet's after attack 207, a CIFAR model's after attack 5)."""
+    name = probed.name
+    alexnet = name == "alexnet"
+    ship, ship_name = (510, "container ship") if alexnet else (8, "ship")
+    target, target_name = (207, "golden retriever") if alexnet else (5, "dog")
+    run[f"info/{name}_attribution"] = AttributionInfo(
+        probed,
+        ship_test_index=1,
+        input_size=224 if alexnet else 32,
+        ship_class=ship,
+        ship_name=ship_name,
+        target_class=target,
+        target_name=target_name,
+        attack_steps=40,
+        attack_step_size=5.0,
+        n_steps=50,
+        gradcam_layer="1.features.10",
+        gradcam_single_view=name == "fast",
+        clean=AttributedImage(
+            ship,
+            ship_name,
+            0.6,
+            ClassAttribution(4.0, 1.0, 3.01, 0.01, 12.5),
+            ClassAttribution(-1.0, 0.5, -1.49, 0.01, 0.0),
+        ),
+        adversarial=AttributedImage(
+            target,
+            target_name,
+            0.9987,
+            ClassAttribution(-2.0, 1.0, -3.0, 0.002, 3.0),
+            ClassAttribution(9.0, 0.5, 8.47, -0.03, 20.0),
+        ),
+        overlap=MassOverlap(ig_ship=0.4123, ig_target=IG_TARGET_KEPT[name], gradcam_ship=0.75),
+    )
+
+
 def cifar_analyses(run: Run, model: str, epochs: int, subset: bool) -> None:
     """maximize_class@<model> and attack@<model>: the AlexNet analyses on a CIFAR model, target dog."""
     probed = ProbedModel(
@@ -100,6 +141,7 @@ def cifar_analyses(run: Run, model: str, epochs: int, subset: bool) -> None:
     run[f"info/{model}_attack"] = dataclasses.replace(
         info, model=probed, target_class=5, target_name="dog", input_size=32
     )
+    attribution(run, probed)
 
 
 def full_run() -> Run:
@@ -183,6 +225,7 @@ def full_run() -> Run:
             clean_accuracy=None,
         ),
     )
+    attribution(run, PRETRAINED)
     for model, epochs in (("cnn", 100), ("resnet", 100), ("fast", 14)):
         cifar_analyses(run, model, epochs=epochs, subset=False)
     return run
@@ -195,7 +238,14 @@ def smoke_run() -> Run:
     for model in ("cnn", "resnet", "fast"):
         run[f"info/{model}"] = dataclasses.replace(run[f"info/{model}"], epochs=2, data=counts)
         run[f"train/{model}"].step = 2
-    for name in ("predict", "filters", "maximize_channels", "alexnet_maximize_class", "alexnet_attack"):
+    for name in (
+        "predict",
+        "filters",
+        "maximize_channels",
+        "alexnet_maximize_class",
+        "alexnet_attack",
+        "alexnet_attribution",
+    ):
         run[f"info/{name}"].model = RANDOM
     run["metrics/alexnet_attack"].bounded = BoundedScores(success_rate=0.0)
     run["info/alexnet_attack"].bounded = dataclasses.replace(
@@ -460,7 +510,9 @@ def test_html_page_links_every_figure_by_a_relative_path_that_exists(full_page: 
     root, markdown = full_page
     page = (root / "reports/index.html").read_text(encoding="utf-8")
     sources = re.findall(r'<img src="([^"]+)"', page)
-    assert len(sources) == 20  # 9 training figures (3 models), 5 of AlexNet, 2 analyses on each CIFAR model
+    assert (
+        len(sources) == 24
+    )  # 9 training figures (3 models), 5 of AlexNet, 2 analyses on each CIFAR model, 4 attributions
     for src in sources:
         assert not src.startswith("/") and (root / "reports" / src).is_file(), src
     assert "<td>81.2 %</td><td>84.7 %</td>" in page
@@ -640,6 +692,36 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
     data[last] = value
 
 
+def test_the_attribution_section_reads_its_sentence_from_the_numbers(smoke_page: dict[str, str]) -> None:
+    section = smoke_page["9. Beyond accuracy"]
+    assert "### Where does it look?" in section
+    assert "**Random weights:** AlexNet has random weights" in section
+    assert "The probed Fast trained 2 epochs (fast's default: 14)." in section
+    assert row(section, "AlexNet (random weights)")[1:] == [
+        "container ship → golden retriever (target: golden retriever)",
+        "0.03 of 8.5",
+        "41 %",
+        "29 %",
+        "75 %",
+        "— (a map is all zero)",
+    ]
+    assert row(section, "Fast (sample data, smoke settings)")[4] == "50 %"
+    assert "moves the IG map most on AlexNet (29 % kept in place) and least on ResNet (70 %)." in section
+    assert "recomputed adversarial" not in section  # the same image as the attack section's
+    assert section.count("](figures/") == 4 and "](figures/fast/attribution.png)" in section
+
+
+def test_a_recomputed_adversarial_that_differs_from_the_attack_sections_is_named(tmp_path: Path) -> None:
+    run = full_run()
+    info = run["info/cnn_attribution"]
+    info.adversarial = dataclasses.replace(info.adversarial, predicted_probability=0.4477)
+    write_inputs(tmp_path, run)
+    assert run_report(tmp_path).returncode == 0
+    markdown = (tmp_path / "reports/README.md").read_text(encoding="utf-8")
+    assert "CNN's recomputed adversarial image scores dog 0.448, the attack section's dog 0.999" in markdown
+    assert "AlexNet's recomputed" not in markdown
+
+
 # --- the report reads exactly its DVC deps ---------------------------------------------------------
 
 
@@ -667,7 +749,7 @@ def test_dvc_deps_of_the_report_stage_are_exactly_what_it_reads() -> None:
     # Every figure it links is a stage's plot, so `dvc plots diff` shows it for both revisions.
     plots = {Path(next(iter(o)) if isinstance(o, dict) else o) for st in STAGES.values() for o in st.get("plots", [])}
     figures = {p for p in input_files(inputs) if p.suffix == ".png"}
-    assert len(figures) == 20 and all(any(f == o or o in f.parents for o in plots) for f in figures)
+    assert len(figures) == 24 and all(any(f == o or o in f.parents for o in plots) for f in figures)
 
 
 def test_the_stage_opens_no_file_outside_its_inputs(tmp_path: Path) -> None:

@@ -241,6 +241,13 @@ class AttackParams:
 
 
 @section
+class AttributeParams:
+    """Where the attack's ship looks, clean and adversarial: Integrated Gradients and Grad-CAM (Captum)."""
+
+    n_steps: PositiveInt = 50  # IG's Riemann steps from the black image
+
+
+@section
 class Params:
     seed: int_range(0, MAX_SEED) = 0
     device: rule("one of auto, cpu, cuda, cuda:N, mps", str, pattern="^(auto|cpu|cuda|cuda:[0-9]+|mps)$") = "auto"
@@ -255,6 +262,7 @@ class Params:
     maximize_channels: MaximizeChannelsParams = MaximizeChannelsParams()
     maximize_class: MaximizeClassParams = MaximizeClassParams()
     attack: AttackParams = AttackParams()
+    attribute: AttributeParams = AttributeParams()
 
 
 # --- loading -----------------------------------------------------------------------------------

@@ -135,8 +135,9 @@ class ShipAttack:
     sweep: dict[str, Any]
 
 
-def attack_ships(clf: Classifier, data: Cifar10, settings: AttackParams) -> ShipAttack:
-    """Run the unbounded and bounded attacks of ``settings`` on ``clf``, towards its own target class."""
+def ships_and_target(clf: Classifier, data: Cifar10, settings: AttackParams) -> tuple[np.ndarray, int, int]:
+    """The test split's ships (positions, in order), the attacked one's position, and ``clf``'s target class:
+    the attack and attribute stages take the same ship and target from here."""
     target, key, hint = settings.target_class.of(clf.name), f"attack.target_class.{clf.name}", ""
     if clf.name != "alexnet":
         dog = clf.class_names.index("dog") if "dog" in clf.class_names else 0
@@ -147,7 +148,12 @@ def attack_ships(clf: Classifier, data: Cifar10, settings: AttackParams) -> Ship
     ships = np.flatnonzero(data.test_labels == data.class_names.index(SHIP))  # test-split positions, in order
     if settings.ship_index >= len(ships):
         raise PipelineError(f"attack.ship_index={settings.ship_index} but the test split has only {len(ships)} ships")
-    ship = int(ships[settings.ship_index])
+    return ships, int(ships[settings.ship_index]), target
+
+
+def attack_ships(clf: Classifier, data: Cifar10, settings: AttackParams) -> ShipAttack:
+    """Run the unbounded and bounded attacks of ``settings`` on ``clf``, towards its own target class."""
+    ships, ship, target = ships_and_target(clf, data, settings)
     image = data.test_images[ship]
     unbounded = unbounded_attack(clf, image, target, settings.steps, settings.step_size)
     bounded, scores = bounded_example(clf, image, target, settings.epsilon, settings.epsilon_step, settings.steps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 import torch
 
@@ -13,9 +14,16 @@ from visionlab.params import MODEL_NAMES, Params, load_params
 
 
 def probed_classifier(
-    description: str, section: str, data: bool = False
+    description: str,
+    section: str,
+    data: bool = False,
+    outputs: Sequence[str] = ("--figure", "--metrics", "--info"),
+    also_reads: Sequence[str] = (),
 ) -> tuple[argparse.Namespace, Params, Classifier]:
-    """The stage's arguments, its params (torch seeded from them) and the model it probes, on its device."""
+    """The stage's arguments, its params (torch seeded from them) and the model it probes, on its device.
+
+    ``outputs`` are the stage's (required) output flags; ``also_reads`` the params sections it reads besides its own.
+    """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--model", required=True, help="alexnet, or a trained CIFAR model (cnn, resnet, fast)")
     parser.add_argument("--params", default="params.yaml")
@@ -23,7 +31,7 @@ def probed_classifier(
         parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--checkpoint", help="a CIFAR model's models/<model>.pt from the train stage")
     parser.add_argument("--stats", help="only to warn if it changed since training")
-    for output in ("--figure", "--metrics", "--info"):
+    for output in outputs:
         parser.add_argument(output, required=True)
     args = parser.parse_args()
 
@@ -32,7 +40,7 @@ def probed_classifier(
         raise PipelineError(f"unknown model {args.model!r}; choices: alexnet, {', '.join(MODEL_NAMES)}")
     if not alexnet and args.checkpoint is None:
         raise PipelineError(f"--model {args.model} needs --checkpoint (models/{args.model}.pt)")
-    params = load_params(args.params, ("seed", "device", *(["alexnet"] if alexnet else []), section))
+    params = load_params(args.params, ("seed", "device", *(["alexnet"] if alexnet else []), section, *also_reads))
     torch.manual_seed(params.seed)
     device = resolve_device(params.device)
     if alexnet:  # each model imports only its own loader: the stage's DVC deps differ per model

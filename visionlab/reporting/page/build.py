@@ -17,6 +17,7 @@ from typing import Any
 from visionlab.errors import PipelineError
 from visionlab.io import write_text
 from visionlab.metrics.attack import AttackInfo, AttackMetrics
+from visionlab.metrics.attribution import AttributionInfo
 from visionlab.metrics.channels import ChannelsInfo, ChannelsMetrics
 from visionlab.metrics.classes import ClassInfo, ClassMetrics
 from visionlab.metrics.evaluation import EvalInfo, EvalMetrics
@@ -45,6 +46,7 @@ from visionlab.reporting.page.blocks import (
 from visionlab.reporting.page.inputs import (
     MODEL_TITLES,
     MODELS,
+    PROBED,
     Inputs,
     Stage,
     figure_block,
@@ -562,6 +564,107 @@ def cifar_analyses_section(inputs: Inputs, page_dir: Path) -> tuple[list[Block],
     return blocks, prov
 
 
+SAME_PROBABILITY = 1e-3  # the attack section's adversarial and ours: equal within this, else the page says so
+
+
+def _kept(value: float | None) -> str:
+    return "— (a map is all zero)" if value is None else pct(value, 0)
+
+
+def _provenance_tag(prov: Provenance) -> str:
+    tags = [label.lower() for label, _ in prov.kinds()]
+    return f" ({', '.join(tags)})" if tags else ""
+
+
+def attribution_section(
+    inputs: Inputs, page_dir: Path, heading: tuple[int, str] = (3, "Where does it look?")
+) -> tuple[list[Block], Provenance]:
+    """attribute@<model>: IG and Grad-CAM of the attack's ship, clean and adversarial, one figure row per model."""
+    prov, rows, figures, kept, moved, steps = Provenance(), [], [], [], [], set()
+    for name in PROBED:
+        path = inputs.info(f"{name}_attribution")
+        info = load_record(AttributionInfo, path)
+        if info.model.name != name:
+            raise PipelineError(f"{path}: holds the attribution of {info.model.name!r}, not {name!r}")
+        attack = load_record(AttackInfo, inputs.info(f"{name}_attack"))
+        model_prov = probed_provenance(info.model)
+        prov.merge(model_prov)
+        steps.add(info.n_steps)
+        title = MODEL_TITLES.get(name, "AlexNet")
+        cells = [info.clean.toward_ship, info.clean.toward_target, info.adversarial.toward_ship]
+        cells.append(info.adversarial.toward_target)
+        delta = max(abs(c.convergence_delta) for c in cells)
+        change = max(abs(c.logit - c.baseline_logit) for c in cells)
+        overlap = info.overlap
+        rows.append(
+            [
+                f"{title}{_provenance_tag(model_prov)}",
+                f"{info.clean.predicted_name} → {info.adversarial.predicted_name} (target: {info.target_name})",
+                f"{delta:.2g} of {change:.3g}",
+                _kept(overlap.ig_ship),
+                _kept(overlap.ig_target),
+                _kept(overlap.gradcam_ship),
+                _kept(overlap.gradcam_target),
+            ]
+        )
+        if overlap.ig_target is not None:
+            kept.append((overlap.ig_target, title))
+        after = attack.unbounded.after
+        if (
+            after.top1_name != info.adversarial.predicted_name
+            or abs(after.top1_probability - info.adversarial.predicted_probability) > SAME_PROBABILITY
+        ):
+            moved.append(
+                f"{title}'s recomputed adversarial image scores {info.adversarial.predicted_name} "
+                f"{prob(info.adversarial.predicted_probability)}, the attack section's {after.top1_name} "
+                f"{prob(after.top1_probability)} (float rounding differs between thread counts and devices)."
+            )
+        figures.append(
+            figure_block(
+                inputs,
+                f"{name}_attribution",
+                page_dir,
+                f"{title}{_provenance_tag(model_prov)}: ship #{info.ship_test_index} clean (top row) and adversarial "
+                f"(bottom row); IG and Grad-CAM toward {info.ship_name} and toward {info.target_name}",
+            )
+        )
+    blocks: list[Block] = [
+        Heading(heading[0], heading[1]),
+        *prov.alerts(),
+        Para(
+            f"Integrated Gradients (Captum, {join_and([str(n) for n in sorted(steps)])} steps along the straight "
+            "path from the black image, in pixel space) "
+            "and Grad-CAM at each model's last conv layer (ReLU'd, upsampled bilinearly to the image) for the "
+            "attack section's ship, before and after the seed's unbounded attack, toward the ship's class "
+            "(AlexNet: ImageNet's container ship) and toward the attack's target. f is the class's logit; "
+            "IG's completeness: its attributions sum to f(x) − f(black) up to Captum's convergence delta. "
+            "“Kept in place”: the overlap of the clean and the adversarial map, each normalised to sum 1 "
+            "(100 %: the same map; IG as |attribution| summed over colour channels)."
+        ),
+        Table(
+            [
+                "model",
+                "top-1: clean → adversarial",
+                "IG: largest |delta| of largest |f(x) − f(black)|",
+                "IG toward ship: kept in place",
+                "IG toward target: kept in place",
+                "Grad-CAM toward ship: kept in place",
+                "Grad-CAM toward target: kept in place",
+            ],
+            rows,
+        ),
+    ]
+    if kept:
+        (low, low_model), (high, high_model) = min(kept), max(kept)
+        sentence = f"Toward the target, the attack moves the IG map most on {low_model} ({pct(low, 0)} kept in place)"
+        if high_model != low_model:
+            sentence += f" and least on {high_model} ({pct(high, 0)})"
+        blocks.append(Para(sentence + "."))
+    blocks += [Para(note) for note in moved]
+    blocks += figures
+    return blocks, prov
+
+
 def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
     """All blocks of the page; raises PipelineError on the first missing or malformed input."""
     models = {name: load_stage(inputs, name, EvalMetrics, EvalInfo) for name in MODELS}
@@ -581,6 +684,8 @@ def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
         class_section(inputs, load_stage(inputs, "alexnet_maximize_class", ClassMetrics, ClassInfo), page_dir),
         attack_section(inputs, load_stage(inputs, "alexnet_attack", AttackMetrics, AttackInfo), page_dir),
         cifar_analyses_section(inputs, page_dir),
+        ([Heading(2, "9. Beyond accuracy")], Provenance()),
+        attribution_section(inputs, page_dir),
     ]
     overall = Provenance()
     for _, prov in sections:

@@ -24,9 +24,10 @@ MODEL_TITLES = {"cnn": "CNN", "resnet": "ResNet", "fast": "Fast"}
 INTERPRET = ("predict", "filters", "maximize_channels")
 PROBED = ("alexnet", *MODELS)
 ANALYSES = ("maximize_class", "attack")  # on AlexNet and each trained CIFAR model: <model>_<analysis>.json
+ATTRIBUTION = "attribution"  # attribute@<model>: a side file <model>_attribution.json and a figure, no metrics
 FIGURES = {
     **{f"{m}_{kind}": f"{m}/{kind}.png" for m in MODELS for kind in ("curves", "confusion", "misclassified")},
-    **{f"{m}_{kind}": f"{m}/{kind}.png" for m in PROBED for kind in ANALYSES},
+    **{f"{m}_{kind}": f"{m}/{kind}.png" for m in PROBED for kind in (*ANALYSES, ATTRIBUTION)},
     "predict": "predict.png",
     "filters": "alexnet_conv1_filters.png",
     "maximize_channels": "maximize_channels/panel.png",
@@ -88,7 +89,7 @@ def metrics_names() -> list[str]:
 
 def info_names() -> list[str]:
     """The names in ``reports/info/<name>.json``: every stage's side file, the train stage's as ``<model>_train``."""
-    analyses = [f"{m}_{kind}" for m in PROBED for kind in ANALYSES]
+    analyses = [f"{m}_{kind}" for m in PROBED for kind in (*ANALYSES, ATTRIBUTION)]
     return [*MODELS, *INTERPRET, *analyses, *(f"{m}_train" for m in MODELS)]
 
 

@@ -1,0 +1,30 @@
+"""DVC stage `attribute@<model>`: where the model looks at the attack's ship, clean and adversarial.
+
+``--model alexnet`` probes ImageNet AlexNet (``alexnet.weights``), a CIFAR model its trained ``--checkpoint``.
+The ship (``attack.ship_index``) and its adversarial version (the seed's unbounded attack toward
+``attack.target_class.<model>``, recomputed with the attack stage's code and params) are attributed toward the
+ship's class and the target: Integrated Gradients from the black image, Grad-CAM at the last conv layer.
+"""
+
+from visionlab.data.cifar import load_cifar10
+from visionlab.errors import run_stage
+from visionlab.interpret.attribution import attribute_ship, attribution_summary
+from visionlab.interpret.probed import probed_classifier
+from visionlab.io import save_figure
+from visionlab.metrics.record import write_record
+
+
+def main() -> None:
+    args, params, clf = probed_classifier(
+        __doc__, "attribute", data=True, outputs=("--figure", "--info"), also_reads=("attack",)
+    )
+    result = attribute_ship(clf, load_cifar10(args.data), params.attack, params.attribute.n_steps)
+    from visionlab.reporting.attribution_figure import attribution_figure  # plotting (matplotlib) loads only to draw
+
+    save_figure(attribution_figure(clf, result), args.figure)
+    write_record(args.info, result.info)
+    print(attribution_summary(clf, result))
+
+
+if __name__ == "__main__":
+    run_stage(main)
