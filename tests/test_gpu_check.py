@@ -27,7 +27,7 @@ def test_gpu_check_cpu_mode_prints_every_row_with_exit_status_0(tmp_path: Path) 
     assert table[0] == "| section | item | result | status | seconds |"
     rows = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in table[1:]]
     # throughput: 3 models at batch 16, 32 and their recipe's own (128; fast: 256)
-    expected = {"throughput": 9, "projection": 3, "train": 3, "torchrun": 1, "stage": 14, "bf16 vs fp32": 3}
+    expected = {"throughput": 9, "projection": 3, "train": 3, "torchrun": 1, "stage": 18, "bf16 vs fp32": 3}
     assert {section: sum(row[0] == section for row in rows) for section in expected} == expected, rows
     failed = [row for row in rows if row[3] != "0"]
     assert not failed, failed
@@ -35,14 +35,21 @@ def test_gpu_check_cpu_mode_prints_every_row_with_exit_status_0(tmp_path: Path) 
     assert any("SYNTHETIC images" in row[1] for row in rows if row[0] == "train")  # no sample given: said so
     stages = {row[1].split(" on ")[0] for row in rows if row[0] == "stage"}
     assert stages == {
-        *(f"{stage}@{m}" for m in ("cnn", "resnet", "fast") for stage in ("evaluate", "maximize_class", "attack")),
+        *(
+            f"{stage}@{m}"
+            for m in ("cnn", "resnet", "fast")
+            for stage in ("evaluate", "maximize_class", "attack", "attribute")
+        ),
         "predict",
         "filters",
         "maximize_channels",
         "maximize_class@alexnet",
         "attack@alexnet",
+        "attribute@alexnet",
     }
     assert (tmp_path / "reports" / "fast.json").is_file() and (tmp_path / "models" / "fast.pt").is_file()
+    attribution = next(row for row in rows if row[1] == "attribute@alexnet on cpu")  # IG's completeness, printed
+    assert "sum(IG)" in attribution[2] and "delta" in attribution[2], attribution
     # the train stage ran as one torchrun rank (gloo on the CPU) and wrote its model and, with dvclive, its metrics
     torchrun = next(row for row in rows if row[0] == "torchrun")
     assert torchrun[2].startswith("rank 0 of 1 on cpu, 1 epoch(s)"), torchrun

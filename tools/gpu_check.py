@@ -14,8 +14,8 @@ Rows, each with its exit status (0 = fine) and a hard time budget:
 3. a short training run of each model on the sample (``--sample``; synthetic images if none is
    given, and the table says so) by the train stage's ``train_model``, which writes ``models/<name>.pt``;
 4. every evaluation and analysis stage's own code (``stages.evaluate`` for each model, predict,
-   filters, maximize_channels, maximize_class, attack) run in this process on the device, with
-   random AlexNet weights and few steps;
+   filters, maximize_channels, maximize_class, attack, and attribute: Integrated Gradients and Grad-CAM
+   by Captum) run in this process on the device, with random AlexNet weights and few steps;
 5. test accuracy of each trained model under bf16 autocast against fp32 evaluation;
 6. the train stage (``fast``, ``train.processes=1``) run by torchrun as one rank: the data-parallel
    path (process group, DDP) on the device.
@@ -88,6 +88,7 @@ class Sizes:
     stage_steps: int
     attack_images: int
     row_budget_s: float
+    ig_steps: int = 50  # attribute.n_steps: the real setting on the GPU
 
 
 FULL = Sizes(50_000, (128, 512), 40, 3, {"resnet": {"width": 64}}, 2, 10, 16, 40.0)
@@ -96,7 +97,7 @@ TINY_CONFIGS = {
     "cnn": {"channels": [4, 4, 4, 4], "fc_widths": [16, 16, 16]},
     "fast": {"widths": [8, 8, 8]},
 }
-TINY = Sizes(256, (16, 32), 2, 1, TINY_CONFIGS, 1, 2, 2, 30.0)
+TINY = Sizes(256, (16, 32), 2, 1, TINY_CONFIGS, 1, 2, 2, 30.0, ig_steps=4)
 
 
 @dataclass
@@ -282,6 +283,7 @@ def stage_params(path: Path, device: torch.device, sizes: Sizes, input_dir: Path
         "maximize_channels": {"channels": [0, 5], "steps": sizes.stage_steps},
         "maximize_class": {"steps": sizes.stage_steps, "robustness_trials": 2},
         "attack": {"steps": sizes.stage_steps, "max_images": sizes.attack_images},
+        "attribute": {"n_steps": sizes.ig_steps},
         "evaluate": {"misclassified": 8},
     }
     path.write_text(yaml.safe_dump(params))
@@ -480,6 +482,9 @@ def main() -> None:
                 (f"attack@{m}", "attack",
                  [*checkpoint, "--data", str(sample), "--stats", str(stats), "--figure", str(reports / m / "a.png"),
                   *outs(f"{m}_a")]),
+                (f"attribute@{m}", "attribute",  # IG and Grad-CAM; a side file, no metrics
+                 [*checkpoint, "--data", str(sample), "--stats", str(stats), "--figure", str(reports / m / "t.png"),
+                  "--info", str(reports / f"{m}_t.info.json")]),
             ]  # fmt: skip
         stages += [
             ("predict", "predict", ["--data", str(sample), "--csv", str(reports / "p.csv"),
@@ -492,6 +497,9 @@ def main() -> None:
              ["--model", "alexnet", "--figure", str(reports / "mk.png"), *outs("mk")]),
             ("attack@alexnet", "attack",
              ["--model", "alexnet", "--data", str(sample), "--figure", str(reports / "a.png"), *outs("a")]),
+            ("attribute@alexnet", "attribute",
+             ["--model", "alexnet", "--data", str(sample), "--figure", str(reports / "t.png"),
+              "--info", str(reports / "t.info.json")]),
         ]  # fmt: skip
         for label, module, argv in stages:
             check.step(

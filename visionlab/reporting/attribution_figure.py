@@ -9,13 +9,16 @@ from visionlab.interpret.attribution import INPUTS, ShipAttribution
 from visionlab.interpret.classifiers import Classifier
 from visionlab.reporting.figure_style import model_note, prob_label, rgb, short, title_with_banner
 
-IG_PERCENTILE = 0.99  # |IG| is spiky: each map is scaled to its own 99th percentile, the few pixels above saturate
+IG_PERCENTILE = (
+    0.99  # IG is spiky: each map is scaled by its own 99th percentile of |IG|, the few pixels above saturate
+)
 
 
 def _scaled(values: torch.Tensor, quantile: float) -> torch.Tensor | None:
-    """A non-negative (H, W) map scaled to [0, 1] by its ``quantile``; None if that is 0 (nothing to show)."""
-    top = float(torch.quantile(values.flatten().float().cpu(), quantile))
-    return None if top <= 0 else (values.float().cpu() / top).clamp(0, 1)
+    """An (H, W) map divided by the ``quantile`` of its absolute values, clipped to [-1, 1]; None if that is 0."""
+    values = values.float().cpu()
+    top = float(torch.quantile(values.abs().flatten(), quantile))
+    return None if top <= 0 else (values / top).clamp(-1, 1)
 
 
 def attribution_figure(clf: Classifier, result: ShipAttribution) -> plt.Figure:
@@ -33,9 +36,9 @@ def attribution_figure(clf: Classifier, result: ShipAttribution) -> plt.Figure:
         )
         for j, scores in enumerate((image.toward_ship, image.toward_target)):
             ig_ax, cam_ax = row[1 + j], row[3 + j]
-            ig = _scaled(result.ig[i, j].abs().sum(dim=0), IG_PERCENTILE)
+            ig = _scaled(result.ig[i, j].sum(dim=0), IG_PERCENTILE)  # signed: red for the class, blue against
             if ig is not None:
-                ig_ax.imshow(ig.numpy(), cmap="inferno", vmin=0, vmax=1, interpolation=interp)
+                ig_ax.imshow(ig.numpy(), cmap="RdBu_r", vmin=-1, vmax=1, interpolation=interp)
             ig_ax.set_title(
                 f"IG → {names[j]}\nΣ = {scores.ig_sum:.3g}, f(x) − f(black) = "
                 f"{scores.logit - scores.baseline_logit:.3g}" + ("" if ig is not None else "\n(all zero)"),
@@ -52,7 +55,8 @@ def attribution_figure(clf: Classifier, result: ShipAttribution) -> plt.Figure:
     title = (
         f"Where it looks: ship #{info.ship_test_index}, clean and after the attack toward "
         f"{clf.label(info.target_class)}"
-        f"\nIntegrated Gradients ({info.n_steps} steps from black), Grad-CAM at {info.gradcam_layer}{views}"
+        f"\nIntegrated Gradients ({info.n_steps} steps from black; red: for the class, blue: against), "
+        f"Grad-CAM at {info.gradcam_layer}{views}"
     )
     title_with_banner(fig, title, clf.random_weights, model_note(clf))
     return fig
