@@ -33,6 +33,7 @@ TINY = {
     "maximize_channels": {"channels": [0, 5], "steps": 2},
     "maximize_class": {"steps": 2, "robustness_trials": 1},
     "attack": {"steps": 2, "max_images": 2},
+    "attribute": {"n_steps": 2},
 }
 
 

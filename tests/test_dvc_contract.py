@@ -48,6 +48,10 @@ STAGES = {
     "attack@cnn",
     "attack@resnet",
     "attack@fast",
+    "attribute@alexnet",
+    "attribute@cnn",
+    "attribute@resnet",
+    "attribute@fast",
     "report",
 }
 
@@ -82,6 +86,7 @@ TINY = {
     "maximize_channels": {"channels": [0, 5], "steps": 2},
     "maximize_class": {"steps": 2, "robustness_trials": 1},
     "attack": {"steps": 2, "max_images": 2},
+    "attribute": {"n_steps": 2},
 }
 
 
@@ -183,14 +188,14 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     p.dvc("checkout")
     assert p.status() == {}
 
-    # (a) Only AlexNet's attack target changes: only `attack@alexnet` reruns, then `report` (its metrics
-    # changed) and check_params (it reads every key, in a second).
+    # (a) Only AlexNet's attack target changes: only `attack@alexnet` and `attribute@alexnet` (which recomputes
+    # the attack's image) rerun, then `report` (its metrics changed) and check_params (it reads every key, in a second).
     params = p.params()
     params["attack"]["target_class"]["alexnet"] = 208
     p.write_params(params)
-    assert set(p.status()) == {"check_params", "attack@alexnet"}
+    assert set(p.status()) == {"check_params", "attack@alexnet", "attribute@alexnet"}
     rerun = p.dvc("repro")
-    assert p.ran(rerun) == {"check_params", "attack@alexnet", "report"}, rerun.stdout
+    assert p.ran(rerun) == {"check_params", "attack@alexnet", "attribute@alexnet", "report"}, rerun.stdout
     assert json.loads((p.root / "reports/info/alexnet_attack.json").read_text())["target_class"] == 208
 
     # One model's section: that model's training, evaluation and analyses, and the report. Nothing else.
@@ -203,6 +208,7 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
         "evaluate@resnet",
         "maximize_class@resnet",
         "attack@resnet",
+        "attribute@resnet",
         "report",
     }, rerun.stdout
     # fast's own recipe (fast.train): only fast's stages; the seed recipe's models do not read it.
@@ -215,6 +221,7 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
         "evaluate@fast",
         "maximize_class@fast",
         "attack@fast",
+        "attribute@fast",
         "report",
     }, rerun.stdout
     p.git("add", "-A")
@@ -292,8 +299,8 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     exp = p.dvc("exp", "run", "-S", "train.epochs=2")
     assert {"train@cnn", "train@resnet", "evaluate@cnn", "evaluate@resnet", "attack@cnn", "report"} <= p.ran(exp)
     untouched = {"download", "stats", "predict", "filters", "maximize_channels", "maximize_class@alexnet"}
-    untouched.add("attack@alexnet")
-    untouched |= {"train@fast", "evaluate@fast", "maximize_class@fast", "attack@fast"}
+    untouched |= {"attack@alexnet", "attribute@alexnet"}
+    untouched |= {"train@fast", "evaluate@fast", "maximize_class@fast", "attack@fast", "attribute@fast"}
     assert not untouched & p.ran(exp), exp.stdout
     assert p.dvc("exp", "list", "--name-only").stdout.split(), "no experiment was recorded"
     diff = json.loads(p.dvc("metrics", "diff", "--json", "HEAD").stdout)
