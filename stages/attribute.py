@@ -23,7 +23,7 @@ def main() -> None:
 
     save_figure(attribution_figure(clf, result), args.figure)
     write_record(args.info, result.info)
-    print(attribution_summary(clf, result))
+    print(attribution_summary(result))
 
 
 if __name__ == "__main__":

@@ -708,7 +708,21 @@ def test_the_attribution_section_reads_its_sentence_from_the_numbers(smoke_page:
     assert row(section, "Fast (sample data, smoke settings)")[4] == "50 %"
     assert "moves the IG map most on AlexNet (29 % kept in place) and least on ResNet (70 %)." in section
     assert "recomputed adversarial" not in section  # the same image as the attack section's
+    assert "IG is not complete" not in section  # delta 0.03 of 8.5
     assert section.count("](figures/") == 4 and "](figures/fast/attribution.png)" in section
+
+
+def test_an_incomplete_integrated_gradients_is_named(tmp_path: Path) -> None:
+    run = full_run()
+    info = run["info/alexnet_attribution"]
+    info.clean = dataclasses.replace(
+        info.clean, toward_ship=dataclasses.replace(info.clean.toward_ship, convergence_delta=-1.7)
+    )
+    write_inputs(tmp_path, run)
+    assert run_report(tmp_path).returncode == 0
+    markdown = (tmp_path / "reports/README.md").read_text(encoding="utf-8")
+    assert "IG is not complete within 5 % on AlexNet (20 %): Captum's largest delta" in markdown
+    assert row(markdown, "AlexNet")[2] == "1.7 of 8.5"
 
 
 def test_a_recomputed_adversarial_that_differs_from_the_attack_sections_is_named(tmp_path: Path) -> None:

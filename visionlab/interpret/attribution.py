@@ -125,18 +125,17 @@ def attribute_ship(clf: Classifier, data: Cifar10, attack: AttackParams, n_steps
     with torch.no_grad():
         logits = clf.model(torch.cat([images, torch.zeros_like(images[:1])]))
     probs = F.softmax(logits[:2], dim=1)
-    ig, cam = ig.view(2, 2, *ig.shape[1:]), cam.view(2, 2, *cam.shape[1:])
+    ig, cam, delta = ig.view(2, 2, *ig.shape[1:]), cam.view(2, 2, *cam.shape[1:]), delta.view(2, 2)
     records = []
     for i in range(len(INPUTS)):
         per_class = []
         for j, c in enumerate((true, target)):
-            k = 2 * i + j
             per_class.append(
                 ClassAttribution(
                     logit=float(logits[i, c]),
                     baseline_logit=float(logits[2, c]),
                     ig_sum=float(ig[i, j].sum()),
-                    convergence_delta=float(delta[k]),
+                    convergence_delta=float(delta[i, j]),
                     gradcam_sum=float(cam[i, j].sum()),
                 )
             )
@@ -167,7 +166,7 @@ def attribute_ship(clf: Classifier, data: Cifar10, attack: AttackParams, n_steps
     return ShipAttribution(ship, true, target, images, ig, cam, info)
 
 
-def attribution_summary(clf: Classifier, result: ShipAttribution) -> str:
+def attribution_summary(result: ShipAttribution) -> str:
     """Lines for the stage's log: the predictions and IG's completeness."""
     info = result.info
     lines = [

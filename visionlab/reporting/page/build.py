@@ -564,6 +564,7 @@ def cifar_analyses_section(inputs: Inputs, page_dir: Path) -> tuple[list[Block],
     return blocks, prov
 
 
+COMPLETE = 0.05  # IG's largest delta within this fraction of the largest |f(x) - f(black)|, else the page says so
 SAME_PROBABILITY = 1e-3  # the attack section's adversarial and ours: equal within this, else the page says so
 
 
@@ -580,7 +581,7 @@ def attribution_section(
     inputs: Inputs, page_dir: Path, heading: tuple[int, str] = (3, "Where does it look?")
 ) -> tuple[list[Block], Provenance]:
     """attribute@<model>: IG and Grad-CAM of the attack's ship, clean and adversarial, one figure row per model."""
-    prov, rows, figures, kept, moved, steps = Provenance(), [], [], [], [], set()
+    prov, rows, figures, kept, moved, coarse, steps = Provenance(), [], [], [], [], [], set()
     for name in PROBED:
         path = inputs.info(f"{name}_attribution")
         info = load_record(AttributionInfo, path)
@@ -595,6 +596,8 @@ def attribution_section(
         cells.append(info.adversarial.toward_target)
         delta = max(abs(c.convergence_delta) for c in cells)
         change = max(abs(c.logit - c.baseline_logit) for c in cells)
+        if delta > COMPLETE * change:
+            coarse.append(f"{title} ({pct(delta / change, 0) if change > 0 else 'f(x) = f(black)'})")
         overlap = info.overlap
         rows.append(
             [
@@ -660,6 +663,13 @@ def attribution_section(
         if high_model != low_model:
             sentence += f" and least on {high_model} ({pct(high, 0)})"
         blocks.append(Para(sentence + "."))
+    if coarse:
+        blocks.append(
+            Para(
+                f"IG is not complete within {pct(COMPLETE, 0)} on {join_and(coarse)}: Captum's largest delta "
+                "against the largest |f(x) − f(black)|. Its path needs more steps (`attribute.n_steps`)."
+            )
+        )
     blocks += [Para(note) for note in moved]
     blocks += figures
     return blocks, prov
