@@ -1,4 +1,4 @@
-"""What the maximize_class and attack stages share: their command line, and the model ``--model`` names."""
+"""What the maximize_class, attack and visualize stages share: their command line, and the model ``--model`` names."""
 
 from __future__ import annotations
 
@@ -13,9 +13,16 @@ from visionlab.params import MODEL_NAMES, Params, load_params
 
 
 def probed_classifier(
-    description: str, section: str, data: bool = False
+    description: str,
+    section: str,
+    data: bool = False,
+    outputs: tuple[str, ...] = ("--figure", "--metrics", "--info"),
+    inputs: tuple[str, ...] = (),
 ) -> tuple[argparse.Namespace, Params, Classifier]:
-    """The stage's arguments, its params (torch seeded from them) and the model it probes, on its device."""
+    """The stage's arguments, its params (torch seeded from them) and the model it probes, on its device.
+
+    ``outputs`` are the stage's required output paths, ``inputs`` further optional input paths.
+    """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--model", required=True, help="alexnet, or a trained CIFAR model (cnn, resnet, fast)")
     parser.add_argument("--params", default="params.yaml")
@@ -23,7 +30,9 @@ def probed_classifier(
         parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--checkpoint", help="a CIFAR model's models/<model>.pt from the train stage")
     parser.add_argument("--stats", help="only to warn if it changed since training")
-    for output in ("--figure", "--metrics", "--info"):
+    for extra in inputs:
+        parser.add_argument(extra)
+    for output in outputs:
         parser.add_argument(output, required=True)
     args = parser.parse_args()
 
