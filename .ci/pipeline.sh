@@ -64,7 +64,7 @@ SMOKE=(
     -S alexnet.weights=none           # no 233 MB download; every AlexNet output says "random weights"
     -S attack.max_images=8            # ships in each bounded sweep (AlexNet at 224 px is the slow part)
     -S visualize.naive_steps=4        # feature visualisation: a few steps of each rung, a batch of 2, 4 re-scorings
-    -S visualize.steps=8              #   (about 70 s for the four visualize@ items on 2 cores, AlexNet 43 s of it)
+    -S visualize.steps=8              #   (82 s for the four visualize@ items on 2 shared cores, AlexNet 50 s of it)
     -S visualize.diversity_batch=2
     -S visualize.robust_trials=4
 )

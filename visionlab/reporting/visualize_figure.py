@@ -16,7 +16,8 @@ from visionlab.reporting.figure_style import model_note, rgb, title_with_banner
 def visualize_figure(clf: Classifier, record: VisualizeInfo, rendered: list[dict[str, Rendered]]) -> plt.Figure:
     """The ladder of every objective; a batch (diversity) as a mosaic, its numbers the batch's means."""
     rows = len(record.objectives)
-    fig, axes = plt.subplots(rows, len(RUNGS), figsize=(2.6 * len(RUNGS), 3.0 * rows), squeeze=False)
+    size = (2.6 * len(RUNGS), 3.1 * rows + 0.8)
+    fig, axes = plt.subplots(rows, len(RUNGS), figsize=size, squeeze=False, layout="constrained")
     interp = "nearest" if clf.input_size <= 64 else "antialiased"
     random_note = "\nRANDOM WEIGHTS" if clf.random_weights else ""
     for row, (scores, rungs) in enumerate(zip(record.objectives, rendered, strict=True)):
@@ -36,7 +37,6 @@ def visualize_figure(clf: Classifier, record: VisualizeInfo, rendered: list[dict
                 ax.set_title(RUNG_TITLES[rung] + (f" (batch {len(images)})" if len(images) > 1 else ""), fontsize=10)
             if col == 0:
                 ax.set_ylabel(scores.title, fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (rows + 1)))
     title = f"Feature visualisation of {clf.name}: the seed's naive ascent, then Lucid's ladder ({record.steps} steps)"
     title_with_banner(fig, title, clf.random_weights, model_note(clf))
     return fig
