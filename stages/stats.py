@@ -16,16 +16,17 @@ def main() -> None:
     parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--out", default="data/stats.json")
     # A file of its own: the train stages read data/stats.json, which stays as it was.
-    parser.add_argument("--colour", default="data/colour.json", help="3x3 colour covariance (visualize@<model>)")
+    parser.add_argument("--colour", help="also write the 3x3 colour covariance here (data/colour.json, for visualize@)")
     args = parser.parse_args()
 
     params = load_params(args.params, ("seed", "data"))
     train, _ = train_val_split(load_cifar10(args.data), params.data.val_fraction, params.seed)
     mean, std = channel_stats(train.images)
     check_normalisable(std, args.data)  # refused here, not a stage later in train
-    colour = ColourStats(colour_covariance(train.images), len(train.labels))
+    colour = ColourStats(colour_covariance(train.images), len(train.labels)) if args.colour else None
     write_json(args.out, {"mean": mean, "std": std})
-    write_record(args.colour, colour)
+    if colour is not None:
+        write_record(args.colour, colour)
     print(f"{len(train.labels)} training images: mean {[round(m, 4) for m in mean]}, std {[round(s, 4) for s in std]}")
 
 

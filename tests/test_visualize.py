@@ -74,6 +74,26 @@ def test_the_colour_covariance_of_uint8_images_is_numpys() -> None:
     assert np.allclose(colour_covariance(images), expected, atol=1e-12)
 
 
+def test_the_stats_stage_writes_the_colour_covariance_apart_and_stats_json_as_before(tmp_path: Path, run_stage) -> None:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (20, 3, 32, 32), dtype=np.uint8)
+    data = tmp_path / "c.npz"
+    np.savez(data, train_images=images, train_labels=np.arange(20) % 10, test_images=images[:2],
+             test_labels=np.arange(2), class_names=np.array(CIFAR_NAMES))  # fmt: skip
+    params = tmp_path / "params.yaml"
+    params.write_text("seed: 0\ndata:\n  val_fraction: 0.1\n")
+    alone, both = tmp_path / "alone.json", tmp_path / "both.json"
+    assert run_stage("stats.py", "--params", params, "--data", data, "--out", alone).returncode == 0
+    colour = tmp_path / "colour.json"
+    result = run_stage("stats.py", "--params", params, "--data", data, "--out", both, "--colour", colour)
+    assert result.returncode == 0, result.stderr
+    assert both.read_bytes() == alone.read_bytes()
+    stats = load_record(ColourStats, colour)
+    train = images[np.sort(np.random.default_rng(0).permutation(20)[2:])]  # the seeded split: 2 held out
+    expected = np.cov(train.transpose(1, 0, 2, 3).reshape(3, -1) / 255, bias=True)
+    assert stats.train_images == 18 and np.allclose(stats.covariance, expected, atol=1e-12)
+
+
 def test_transforms_are_deterministic_under_a_seed_and_keep_the_image_in_0_1() -> None:
     images = torch.rand(6, 3, 32, 32)
     images[0], images[1] = 0.0, 1.0
