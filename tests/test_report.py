@@ -785,7 +785,10 @@ def test_the_feature_visualisation_section_reads_its_table(smoke_page: dict[str,
     ) in section
     alexnet = section.split("### 9.2")[0]
     assert "random weights" in alexnet.lower() and "| fft + transforms (random weights) |" in alexnet
-    assert "The AlexNet visualisation ran steps 8 (512 in a full run), naive steps 4 (40 in a full run)" in section
+    assert (
+        "The AlexNet visualisation ran 8 steps (512 steps in a full run), 4 naive steps (40 naive steps in a full "
+        "run) and a diversity batch of 2 (a diversity batch of 4 in a full run)."
+    ) in section
     assert "random weights" not in section.split("### 9.2")[1].lower()
 
 

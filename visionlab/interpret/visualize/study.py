@@ -34,6 +34,8 @@ def study(
     # The same draws re-score every rung's result, from their own seed.
     maps = draw(settings.robust_trials, transforms, size, torch.Generator().manual_seed(seed + 1))
     found = targets(clf, units)
+    if found:  # one step of every rung first, so that no rung's seconds carry the one-time set-up
+        ladder(found[0], size, colour, dataclasses.replace(settings, naive_steps=1, steps=1), transforms, seed, device)
     rendered, scores = [], []
     for target in found:
         rungs = ladder(target, size, colour, settings, transforms, seed, device)

@@ -630,16 +630,17 @@ def visualize_section(inputs: Inputs, page_dir: Path) -> tuple[list[Block], Prov
                 raise PipelineError(f"{path}: {objective.key} has the rungs {found}, not {', '.join(RUNGS)}")
         own = probed_provenance(info.model)
         short = [
-            f"{label} {value} ({getattr(FULL_VISUALIZE, key)} in a full run)"
-            for key, label, value in (
-                ("steps", "steps", info.steps),
-                ("naive_steps", "naive steps", info.naive_steps),
-                ("diversity_batch", "a diversity batch of", info.diversity_batch),
+            phrase.format(value) + f" ({phrase.format(getattr(FULL_VISUALIZE, key))} in a full run)"
+            for key, phrase, value in (
+                ("steps", "{} steps", info.steps),
+                ("naive_steps", "{} naive steps", info.naive_steps),
+                ("diversity_batch", "a diversity batch of {}", info.diversity_batch),
+                ("robust_trials", "{} re-scoring transforms", info.robust_trials),
             )
             if value < getattr(FULL_VISUALIZE, key)
         ]
         if short:
-            own.smoke.append(f"The {titles[name]} visualisation ran {', '.join(short)}.")
+            own.smoke.append(f"The {titles[name]} visualisation ran {join_and(short)}.")
         rows = [[o.title, *(_rung_cell(o.rungs[r]) for r in RUNGS)] for o in info.objectives]
         t = info.transforms
         random = " (random weights)" if info.model.random_weights else ""
