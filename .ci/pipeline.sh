@@ -63,6 +63,10 @@ SMOKE=(
     -S fast.train.precision=fp32      # bf16 only where a CPU has it: the same numbers on every CI machine
     -S alexnet.weights=none           # no 233 MB download; every AlexNet output says "random weights"
     -S attack.max_images=8            # ships in each bounded sweep (AlexNet at 224 px is the slow part)
+    -S visualize.naive_steps=4        # feature visualisation: a few steps of each rung, a batch of 2, 4 re-scorings
+    -S visualize.steps=8              #   (82 s for the four visualize@ items on 2 shared cores, AlexNet 50 s of it)
+    -S visualize.diversity_batch=2
+    -S visualize.robust_trials=4
 )
 
 now() { date +%s; }

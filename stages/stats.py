@@ -1,10 +1,12 @@
-"""DVC stage `stats`: per-channel mean and std of the training split (validation held out)."""
+"""DVC stage `stats`: the training split's per-channel mean and std (validation held out), and colour covariance."""
 
 import argparse
 
 from visionlab.data.cifar import channel_stats, check_normalisable, load_cifar10, train_val_split
+from visionlab.data.colour import ColourStats, colour_covariance
 from visionlab.errors import run_stage
 from visionlab.io import write_json
+from visionlab.metrics.record import write_record
 from visionlab.params import load_params
 
 
@@ -13,13 +15,18 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--out", default="data/stats.json")
+    # A file of its own: the train stages read data/stats.json, which stays as it was.
+    parser.add_argument("--colour", help="also write the 3x3 colour covariance here (data/colour.json, for visualize@)")
     args = parser.parse_args()
 
     params = load_params(args.params, ("seed", "data"))
     train, _ = train_val_split(load_cifar10(args.data), params.data.val_fraction, params.seed)
     mean, std = channel_stats(train.images)
     check_normalisable(std, args.data)  # refused here, not a stage later in train
+    colour = ColourStats(colour_covariance(train.images), len(train.labels)) if args.colour else None
     write_json(args.out, {"mean": mean, "std": std})
+    if colour is not None:
+        write_record(args.colour, colour)
     print(f"{len(train.labels)} training images: mean {[round(m, 4) for m in mean]}, std {[round(s, 4) for s in std]}")
 
 

@@ -52,6 +52,10 @@ STAGES = {
     "attribute@cnn",
     "attribute@resnet",
     "attribute@fast",
+    "visualize@alexnet",
+    "visualize@cnn",
+    "visualize@resnet",
+    "visualize@fast",
     "report",
 }
 
@@ -87,6 +91,7 @@ TINY = {
     "maximize_class": {"steps": 2, "robustness_trials": 1},
     "attack": {"steps": 2, "max_images": 2},
     "attribute": {"n_steps": 2},
+    "visualize": {"naive_steps": 1, "steps": 2, "diversity_batch": 2, "robust_trials": 1},
 }
 
 
@@ -209,6 +214,7 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
         "maximize_class@resnet",
         "attack@resnet",
         "attribute@resnet",
+        "visualize@resnet",
         "report",
     }, rerun.stdout
     # fast's own recipe (fast.train): only fast's stages; the seed recipe's models do not read it.
@@ -222,10 +228,17 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
         "maximize_class@fast",
         "attack@fast",
         "attribute@fast",
+        "visualize@fast",
         "report",
     }, rerun.stdout
+    # A visualize param: the four visualize@ items and the report, nothing else.
+    params["visualize"]["steps"] = 3
+    p.write_params(params)
+    rerun = p.dvc("repro")
+    visualized = {f"visualize@{m}" for m in ("alexnet", "cnn", "resnet", "fast")}
+    assert p.ran(rerun) == {"check_params", *visualized, "report"}, rerun.stdout
     p.git("add", "-A")
-    p.git("commit", "-q", "-m", "alexnet attack target 208, resnet width 6, fast lr 0.4: the baseline for what follows")
+    p.git("commit", "-q", "-m", "alexnet attack target 208, resnet width 6, fast lr 0.4, 3 visualize steps: baseline")
 
     # An edit to a shared module: `dvc status` names every stage that imports it, and only those.
     normalize = p.root / "visionlab/models/normalize.py"
@@ -299,8 +312,9 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     exp = p.dvc("exp", "run", "-S", "train.epochs=2")
     assert {"train@cnn", "train@resnet", "evaluate@cnn", "evaluate@resnet", "attack@cnn", "report"} <= p.ran(exp)
     untouched = {"download", "stats", "predict", "filters", "maximize_channels", "maximize_class@alexnet"}
-    untouched |= {"attack@alexnet", "attribute@alexnet"}
+    untouched |= {"attack@alexnet", "attribute@alexnet", "visualize@alexnet"}
     untouched |= {"train@fast", "evaluate@fast", "maximize_class@fast", "attack@fast", "attribute@fast"}
+    untouched.add("visualize@fast")
     assert not untouched & p.ran(exp), exp.stdout
     assert p.dvc("exp", "list", "--name-only").stdout.split(), "no experiment was recorded"
     diff = json.loads(p.dvc("metrics", "diff", "--json", "HEAD").stdout)

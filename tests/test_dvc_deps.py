@@ -27,7 +27,8 @@ from visionlab.params import AttackParams, MaximizeClassParams, RecipeParams, Tr
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("visionlab", "stages")
 # Command-line flags whose value a stage reads, and those whose value it writes.
-INPUT_FLAGS = {"--data", "--stats", "--checkpoint"}  # report's --reports: test_report checks its files
+# report's --reports: test_report checks its files
+INPUT_FLAGS = {"--data", "--stats", "--checkpoint", "--colour-stats"}
 OUTPUT_FLAGS = {
     "--out",
     "--live",
@@ -41,6 +42,7 @@ OUTPUT_FLAGS = {
     "--markdown",
     "--html",
     "--plot",
+    "--colour",
 }
 
 

@@ -41,6 +41,7 @@ from visionlab.metrics.predict import ImagePrediction, ModeScores, PredictInfo, 
 from visionlab.metrics.probe import ProbedModel, TrainingProvenance
 from visionlab.metrics.record import record_dict
 from visionlab.metrics.training import SplitScores, Timing, TrainingInfo, TrainingSummary
+from visionlab.metrics.visualize import ObjectiveScores, RungScores, TransformInfo, VisualizeInfo
 from visionlab.reporting.page.build import build_page
 from visionlab.reporting.page.inputs import Inputs, dep_paths, input_files
 
@@ -144,6 +145,46 @@ def cifar_analyses(run: Run, model: str, epochs: int, subset: bool) -> None:
     attribution(run, probed)
 
 
+def visualized(run: Run, model: ProbedModel, steps: int = 512, naive_steps: int = 40, batch: int = 4) -> None:
+    """visualize@<model>: two objectives, four rungs each (fft + transforms the smoothest and most robust on the
+    first, naive the most robust on the second)."""
+    rungs = [
+        {
+            "naive": RungScores(9.5, 1.25, 0.81, 0.5),
+            "fft": RungScores(7.25, 3.5, 0.12, 20.0),
+            "fft_transforms": RungScores(6.5, 5.75, 0.04, 21.0),
+            "diversity": RungScores(4.5, 4.25, 0.06, 80.0),
+        },
+        {
+            "naive": RungScores(3.5, 3.25, 0.77, 0.75),
+            "fft": RungScores(2.5, 1.5, 0.09, 22.0),
+            "fft_transforms": RungScores(2.25, 2.0, 0.05, 23.0),
+            "diversity": RungScores(1.5, 1.25, 0.07, 85.0),
+        },
+    ]
+    titles = [("last_conv_0", "last conv channel 0"), ("class_logit", "class 5 (dog), logit")]
+    run[f"visualize/{model.name}"] = VisualizeInfo(
+        model=model,
+        input_size=224 if model.name == "alexnet" else 32,
+        colour="the colour covariance of its 45,000 training images",
+        last_conv="conv5",
+        naive_steps=naive_steps,
+        naive_step_size=5.0,
+        steps=steps,
+        lr=0.05,
+        diversity_batch=batch,
+        diversity_weight=100.0,
+        robust_trials=16,
+        transforms=TransformInfo(2, 1, 0.95, 1.05, 5.0),
+        objectives=[ObjectiveScores(k, t, r) for (k, t), r in zip(titles, rungs, strict=True)],
+    )
+
+
+def cifar_probed(model: str, epochs: int, subset: bool) -> ProbedModel:
+    trained = TrainingProvenance(epochs=epochs, subset=subset, train_images=45000)
+    return ProbedModel(model, random_weights=False, checkpoint=f"models/{model}.pt", trained_model=trained)
+
+
 def full_run() -> Run:
     """A full run: pretrained AlexNet, full data, the seed's epochs and steps."""
     run: Run = {}
@@ -228,6 +269,9 @@ def full_run() -> Run:
     attribution(run, PRETRAINED)
     for model, epochs in (("cnn", 100), ("resnet", 100), ("fast", 14)):
         cifar_analyses(run, model, epochs=epochs, subset=False)
+    visualized(run, PRETRAINED)
+    for model, epochs in (("cnn", 100), ("resnet", 100), ("fast", 14)):
+        visualized(run, cifar_probed(model, epochs, subset=False))
     return run
 
 
@@ -253,6 +297,9 @@ def smoke_run() -> Run:
     )
     for model in ("cnn", "resnet", "fast"):
         cifar_analyses(run, model, epochs=2, subset=True)
+    visualized(run, RANDOM, steps=8, naive_steps=4, batch=2)
+    for model in ("cnn", "resnet", "fast"):
+        visualized(run, cifar_probed(model, 2, subset=True), steps=8, naive_steps=4, batch=2)
     return run
 
 
@@ -274,7 +321,8 @@ FILTERS_MD = """# AlexNet conv1 and conv2
 
 def record_path(inputs: Inputs, key: str) -> Path:
     kind, name = key.split("/")
-    return {"metrics": inputs.metrics, "info": inputs.info, "train": inputs.training_metrics}[kind](name)
+    kinds = {"metrics": inputs.metrics, "info": inputs.info, "train": inputs.training_metrics}
+    return {**kinds, "visualize": inputs.visualize}[kind](name)
 
 
 def write_inputs(root: Path, run: Run) -> Inputs:
@@ -510,9 +558,8 @@ def test_html_page_links_every_figure_by_a_relative_path_that_exists(full_page: 
     root, markdown = full_page
     page = (root / "reports/index.html").read_text(encoding="utf-8")
     sources = re.findall(r'<img src="([^"]+)"', page)
-    assert (
-        len(sources) == 24
-    )  # 9 training figures (3 models), 5 of AlexNet, 2 analyses on each CIFAR model, 4 attributions
+    # 9 training figures (3 models), 5 of AlexNet, 2 analyses on each CIFAR model, 4 attributions, 4 ladders
+    assert len(sources) == 28
     for src in sources:
         assert not src.startswith("/") and (root / "reports" / src).is_file(), src
     assert "<td>81.2 %</td><td>84.7 %</td>" in page
@@ -693,7 +740,7 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def test_the_attribution_section_reads_its_sentence_from_the_numbers(smoke_page: dict[str, str]) -> None:
-    section = smoke_page["9. Beyond accuracy"]
+    section = smoke_page["10. Beyond accuracy"]
     assert "### Where does it look?" in section
     assert "**Random weights:** AlexNet has random weights" in section
     assert "The probed Fast trained 2 epochs (fast's default: 14)." in section
@@ -756,14 +803,14 @@ def test_dvc_deps_of_the_report_stage_are_exactly_what_it_reads() -> None:
         for kind in ("outs", "metrics", "plots")
         for o in st.get(kind, [])
     }
-    for folder in (inputs.metrics_dir, inputs.info_dir):
+    for folder in (inputs.metrics_dir, inputs.info_dir, inputs.visualize_dir):
         written = {Path(o) for o in outs if Path(o).parent == folder}
         read = {p for p in input_files(inputs) if p.parent == folder}
         assert written == read, folder
     # Every figure it links is a stage's plot, so `dvc plots diff` shows it for both revisions.
     plots = {Path(next(iter(o)) if isinstance(o, dict) else o) for st in STAGES.values() for o in st.get("plots", [])}
     figures = {p for p in input_files(inputs) if p.suffix == ".png"}
-    assert len(figures) == 24 and all(any(f == o or o in f.parents for o in plots) for f in figures)
+    assert len(figures) == 28 and all(any(f == o or o in f.parents for o in plots) for f in figures)
 
 
 def test_the_stage_opens_no_file_outside_its_inputs(tmp_path: Path) -> None:
@@ -820,3 +867,30 @@ def test_a_fast_run_of_the_shipped_recipe_reads_as_full_and_one_epoch_less_as_sh
     summary = {"epochs": epochs, "device": "cpu", "train_images": 45000, "subset": False}
     assert "SHORT RUN" not in provenance_note(summary, model_name="fast")
     assert "SHORT RUN" in provenance_note({**summary, "epochs": epochs - 1}, model_name="fast")
+
+
+def test_the_feature_visualisation_section_reads_its_table(smoke_page: dict[str, str], tmp_path: Path) -> None:
+    section = smoke_page[next(t for t in smoke_page if t.startswith("9."))]
+    assert "| last conv channel 0 | act 9.5 · robust 1.25 · high freq. 81 % · 0.5 s |" in section
+    assert (
+        "Per objective, highest activation: naive on 2 of 2; highest robust activation: fft + transforms on 1 of 2, "
+        "naive on 1 of 2; lowest high-frequency share: fft + transforms on 2 of 2; fastest: naive on 2 of 2. "
+        "Against naive, fft + transforms has the lower high-frequency share on 2 of 2 objectives and the higher "
+        "robust activation on 1 of 2."
+    ) in section
+    alexnet = section.split("### 9.2")[0]
+    assert "random weights" in alexnet.lower() and "| fft + transforms (random weights) |" in alexnet
+    assert (
+        "The AlexNet visualisation ran 8 steps (512 steps in a full run), 4 naive steps (40 naive steps in a full "
+        "run) and a diversity batch of 2 (a diversity batch of 4 in a full run)."
+    ) in section
+    assert "random weights" not in section.split("### 9.2")[1].lower()
+
+
+def test_a_visualisation_missing_a_rung_is_one_line(tmp_path: Path) -> None:
+    inputs = write_inputs(tmp_path, full_run())
+    edit_json(inputs.visualize("cnn"), lambda data: data["objectives"][1]["rungs"].pop("fft"))
+    message = _build_error(tmp_path)
+    assert message == f"{inputs.visualize('cnn')}: class_logit has the rungs naive, fft_transforms, diversity, not " + (
+        "naive, fft, fft_transforms, diversity"
+    )

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
+from pydantic_core import PydanticCustomError
 from ruamel.yaml import YAML, YAMLError
 
 from visionlab.errors import Count, NonNegative, PipelineError, check, one_line, rule
@@ -248,6 +249,87 @@ class AttributeParams:
 
 
 @section
+class TransformParams:
+    """Random transformation robustness (Lucent at 224 px: pad 12, jitter 8, scale 0.9-1.1, rotate 10 degrees)."""
+
+    pad: Count = 2  # shift by up to this many pixels first (a constant-0.5 pad, then a random crop)
+    jitter: Count = 1  # shift again by up to this many pixels, after scaling and rotating
+    scale_min: PositiveNumber = 0.95
+    scale_max: PositiveNumber = 1.05
+    rotate: rule("a number of degrees in [0, 180]", float, ge=0, le=180) = 5.0  # up to this, either way
+
+    def __post_init__(self) -> None:
+        if self.scale_min > self.scale_max:
+            raise PydanticCustomError("rule", "a range with scale_min <= scale_max")
+
+
+OBJECTIVE_KINDS = ("logit", "prob")
+
+
+@section
+class VisualizedModel:
+    """What ``visualize@<model>`` renders for one model, and the transforms its image size calls for."""
+
+    class_index: Count = 5
+    class_objectives: rule(f"a list of {', '.join(OBJECTIVE_KINDS)}", list[Literal[OBJECTIVE_KINDS]]) = Field(
+        default=["logit"]
+    )
+    channels: rule("a list of non-negative integers", list[Count]) = Field(default=[0, 1])  # of the last conv layer
+    conv1_channels: rule("a list of integers in 0..63", list[int_range(0, 63)]) = Field(default=[])  # AlexNet only
+    transforms: TransformParams = TransformParams()
+
+
+# AlexNet's defaults (a partial ``visualize.models.alexnet`` keeps them for the keys it leaves out): the seed's
+# conv1 units, one conv5 channel, class 207 as logit and probability, Lucent's transforms at 224 px.
+VISUALIZED_ALEXNET = {
+    "class_index": 207,
+    "class_objectives": ["logit", "prob"],
+    "channels": [0],
+    "conv1_channels": [0, 5, 10, 20],
+    "transforms": {"pad": 12, "jitter": 8, "scale_min": 0.9, "scale_max": 1.1, "rotate": 10.0},
+}
+
+
+def _visualized_alexnet(raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        return raw  # the schema refuses it in its own words
+    transforms = raw.get("transforms", {})
+    merged = {**VISUALIZED_ALEXNET["transforms"], **transforms} if isinstance(transforms, dict) else transforms
+    return {**VISUALIZED_ALEXNET, **raw, "transforms": merged}
+
+
+@section
+class VisualizedModels:
+    """One :class:`VisualizedModel` per model ``visualize@<model>`` renders (like :class:`ClassPerModel`)."""
+
+    alexnet: Annotated[VisualizedModel, BeforeValidator(_visualized_alexnet)] = Field(
+        default_factory=dict, validate_default=True
+    )
+    cnn: VisualizedModel = VisualizedModel()
+    resnet: VisualizedModel = VisualizedModel()
+    fast: VisualizedModel = VisualizedModel()
+
+    def of(self, model: str) -> VisualizedModel:
+        return getattr(self, model)
+
+
+@section
+class VisualizeParams:
+    """Feature visualisation (stage visualize@<model>): the seed's naive ascent, then Lucid's ladder."""
+
+    naive_steps: PositiveInt = 40  # rung 1: the seed's pixel ascent (class maximisation's 40 steps of 5)
+    naive_step_size: PositiveNumber = 5.0
+    steps: PositiveInt = 512  # rungs 2-4: Adam on a Fourier-space image (Lucent's defaults)
+    lr: PositiveNumber = 0.05
+    sd: PositiveNumber = 0.01  # of the initial spectrum
+    decay_power: NonNegative = 1.0  # spectrum scaled by 1 / f**decay_power
+    diversity_batch: rule("an integer of at least 2", int, ge=2) = 4
+    diversity_weight: NonNegative = 100.0  # objective - weight * Gram similarity (Lucent: 100)
+    robust_trials: PositiveInt = 16  # seeded random transforms of each result, re-scored
+    models: VisualizedModels = VisualizedModels()
+
+
+@section
 class Params:
     seed: int_range(0, MAX_SEED) = 0
     device: rule("one of auto, cpu, cuda, cuda:N, mps", str, pattern="^(auto|cpu|cuda|cuda:[0-9]+|mps)$") = "auto"
@@ -263,6 +345,7 @@ class Params:
     maximize_class: MaximizeClassParams = MaximizeClassParams()
     attack: AttackParams = AttackParams()
     attribute: AttributeParams = AttributeParams()
+    visualize: VisualizeParams = VisualizeParams()
 
 
 # --- loading -----------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +32,45 @@ def conv_unit(conv: nn.Conv2d, normalize: nn.Module, channels: int | Sequence[in
         out = conv(normalize(images))
         index = torch.as_tensor(channels, device=images.device).expand(images.shape[0])
         return out[torch.arange(images.shape[0], device=images.device), index, row, col]
+
+    return objective
+
+
+@dataclass
+class Captured:
+    output: torch.Tensor | None = None
+
+
+@contextmanager
+def capture(module: nn.Module) -> Iterator[Captured]:
+    """What ``module`` returns during the ``with`` block, as it returned it.
+
+    Cloned in the hook: a ``ReLU(inplace=True)`` after the module would otherwise rectify the very tensor
+    we hold (lucid#68, lucent#9: grey images from a post-ReLU read-out). Gradients flow through the clone.
+    """
+    seen = Captured()
+
+    def hook(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+        seen.output = output.clone()
+
+    handle = module.register_forward_hook(hook)
+    try:
+        yield seen
+    finally:
+        handle.remove()
+
+
+def channel_mean(model: nn.Module, module: nn.Module, channel: int) -> Objective:
+    """The mean over its map of ``channel`` of ``module``'s output (N, C, H, W) when ``model`` runs.
+
+    Pick the module *before* an activation for a pre-activation read-out.
+    """
+
+    def objective(images: torch.Tensor) -> torch.Tensor:
+        with capture(module) as seen:
+            model(images)
+        # A model may run extra views in the same batch after the images (fast's test-time flips and shifts).
+        return seen.output[: images.shape[0], channel].mean(dim=(1, 2))
 
     return objective
 

@@ -1,4 +1,4 @@
-"""What the maximize_class and attack stages share: their command line, and the model ``--model`` names."""
+"""What the maximize_class, attack and visualize stages share: their command line, and the model ``--model`` names."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ def probed_classifier(
     data: bool = False,
     outputs: Sequence[str] = ("--figure", "--metrics", "--info"),
     also_reads: Sequence[str] = (),
+    inputs: Sequence[str] = (),
 ) -> tuple[argparse.Namespace, Params, Classifier]:
     """The stage's arguments, its params (torch seeded from them) and the model it probes, on its device.
 
-    ``outputs`` are the stage's (required) output flags; ``also_reads`` the params sections it reads besides its own.
+    ``outputs`` are the stage's (required) output flags; ``also_reads`` the params sections it reads besides its
+    own; ``inputs`` further optional input paths.
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--model", required=True, help="alexnet, or a trained CIFAR model (cnn, resnet, fast)")
@@ -31,6 +33,8 @@ def probed_classifier(
         parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--checkpoint", help="a CIFAR model's models/<model>.pt from the train stage")
     parser.add_argument("--stats", help="only to warn if it changed since training")
+    for extra in inputs:
+        parser.add_argument(extra)
     for output in outputs:
         parser.add_argument(output, required=True)
     args = parser.parse_args()

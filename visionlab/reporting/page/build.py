@@ -1,5 +1,6 @@
 """The page: the provenance summary on top, then every section (1-2: the data and the CIFAR-10 models; 3-7: the
-AlexNet analyses beside the seed's numbers; 8: two of them on our CIFAR models), both files written atomically.
+AlexNet analyses beside the seed's numbers; 8: two of them on our CIFAR models; 9: feature visualisation), both
+files written atomically.
 
 Provenance (why a result does not compare with the seed's) is read from the side files, never params.yaml: the
 page states what the results were actually measured on.
@@ -26,7 +27,8 @@ from visionlab.metrics.predict import PredictInfo, PredictMetrics
 from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import load_record
 from visionlab.metrics.training import TrainingInfo, TrainingSummary
-from visionlab.params import FAST_RECIPE
+from visionlab.metrics.visualize import RUNG_TITLES, RUNGS, ObjectiveScores, RungScores, VisualizeInfo
+from visionlab.params import FAST_RECIPE, VisualizeParams
 from visionlab.reporting.page.blocks import (
     NOT_REPORTED,
     Alert,
@@ -675,6 +677,104 @@ def attribution_section(
     return blocks, prov
 
 
+FULL_VISUALIZE = VisualizeParams()  # the full settings: fewer steps or a smaller batch is a smoke setting
+# Which rung wins each measure: the highest activations, the lowest high-frequency share and time.
+MEASURES = (
+    ("activation", "highest activation", max),
+    ("robust_activation", "highest robust activation", max),
+    ("high_frequency", "lowest high-frequency share", min),
+    ("seconds", "fastest", min),
+)
+
+
+def _rung_cell(scores: RungScores) -> str:
+    return (
+        f"act {scores.activation:.3g} · robust {scores.robust_activation:.3g} · "
+        f"high freq. {pct(scores.high_frequency, 0)} · {scores.seconds:.1f} s"
+    )
+
+
+def ladder_reading(objectives: list[ObjectiveScores]) -> str:
+    """Which rung wins which measure over the objectives, and fft + transforms against naive, from the numbers."""
+    count = len(objectives)
+    parts = []
+    for key, phrase, best in MEASURES:
+        wins: dict[str, int] = {}
+        for objective in objectives:
+            winner = best(objective.rungs, key=lambda rung: getattr(objective.rungs[rung], key))
+            wins[winner] = wins.get(winner, 0) + 1
+        ranked = sorted(wins.items(), key=lambda item: -item[1])
+        parts.append(f"{phrase}: " + ", ".join(f"{RUNG_TITLES[r]} on {n} of {count}" for r, n in ranked))
+    text = "Per objective, " + "; ".join(parts) + "."
+    pairs = [(o.rungs["fft_transforms"], o.rungs["naive"]) for o in objectives]
+    smoother = sum(t.high_frequency < n.high_frequency for t, n in pairs)
+    robust = sum(t.robust_activation > n.robust_activation for t, n in pairs)
+    return text + (
+        f" Against naive, fft + transforms has the lower high-frequency share on {smoother} of {count} "
+        f"objectives and the higher robust activation on {robust} of {count}."
+    )
+
+
+def visualize_section(inputs: Inputs, page_dir: Path) -> tuple[list[Block], Provenance]:
+    """Section 9: the ladder (naive, fft, fft + transforms, diversity) on AlexNet and each CIFAR model."""
+    blocks: list[Block] = [
+        Heading(2, "9. Feature visualisation"),
+        Para(
+            "The seed's naive pixel ascent beside the field's method (Lucid/Lucent): the image held as a 1/f-scaled "
+            "Fourier spectrum with decorrelated colours and a sigmoid, optimised with Adam (**fft**), then also "
+            "through a random shift, scale and rotation at every step (**fft + transforms**), then as a batch kept "
+            "apart by a Gram-matrix penalty (**diversity**; its numbers are the batch's means). Every rung starts "
+            "from the same seed. Under each: the objective at the end (pre-ReLU), its mean over seeded random "
+            "transforms of the result (the same for every rung), the share of spectral energy above half the "
+            "Nyquist frequency, and the seconds it took. The seed has no such analysis, so nothing here compares."
+        ),
+    ]
+    prov = Provenance()
+    titles = {"alexnet": "AlexNet", **MODEL_TITLES}
+    for number, name in enumerate(PROBED, start=1):
+        path = inputs.visualize(name)
+        info = load_record(VisualizeInfo, path)
+        if info.model.name != name:
+            raise PipelineError(f"{path}: holds the visualisation of {info.model.name!r}, not {name!r}")
+        for objective in info.objectives:
+            if tuple(objective.rungs) != RUNGS:
+                found = ", ".join(objective.rungs)
+                raise PipelineError(f"{path}: {objective.key} has the rungs {found}, not {', '.join(RUNGS)}")
+        own = probed_provenance(info.model)
+        short = [
+            phrase.format(value) + f" ({phrase.format(getattr(FULL_VISUALIZE, key))} in a full run)"
+            for key, phrase, value in (
+                ("steps", "{} steps", info.steps),
+                ("naive_steps", "{} naive steps", info.naive_steps),
+                ("diversity_batch", "a diversity batch of {}", info.diversity_batch),
+                ("robust_trials", "{} re-scoring transforms", info.robust_trials),
+            )
+            if value < getattr(FULL_VISUALIZE, key)
+        ]
+        if short:
+            own.smoke.append(f"The {titles[name]} visualisation ran {join_and(short)}.")
+        rows = [[o.title, *(_rung_cell(o.rungs[r]) for r in RUNGS)] for o in info.objectives]
+        t = info.transforms
+        random = " (random weights)" if info.model.random_weights else ""
+        blocks += [
+            Heading(3, f"9.{number} {titles[name]}"),
+            *own.alerts(),
+            Para(
+                f"{info.input_size} px; colours decorrelated with {info.colour}; channel objectives read "
+                f"{info.last_conv}. Naive: {info.naive_steps} steps of {info.naive_step_size:g}; the others "
+                f"{info.steps} steps of Adam (lr {info.lr:g}); transforms: shift up to {t.pad} px, scale "
+                f"{t.scale_min:g}-{t.scale_max:g}, rotate up to {t.rotate:g}°, shift up to {t.jitter} px; diversity: "
+                f"batch {info.diversity_batch}, weight {info.diversity_weight:g}; robust activation over "
+                f"{info.robust_trials} transforms."
+            ),
+            Table(["objective", *(RUNG_TITLES[r] + random for r in RUNGS)], rows),
+            Para(ladder_reading(info.objectives)),
+            figure_block(inputs, f"{name}_visualize", page_dir, f"{titles[name]}{random}: objectives by rung"),
+        ]
+        prov.merge(own)
+    return blocks, prov
+
+
 def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
     """All blocks of the page; raises PipelineError on the first missing or malformed input."""
     models = {name: load_stage(inputs, name, EvalMetrics, EvalInfo) for name in MODELS}
@@ -694,7 +794,8 @@ def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
         class_section(inputs, load_stage(inputs, "alexnet_maximize_class", ClassMetrics, ClassInfo), page_dir),
         attack_section(inputs, load_stage(inputs, "alexnet_attack", AttackMetrics, AttackInfo), page_dir),
         cifar_analyses_section(inputs, page_dir),
-        ([Heading(2, "9. Beyond accuracy")], Provenance()),
+        visualize_section(inputs, page_dir),
+        ([Heading(2, "10. Beyond accuracy")], Provenance()),
         attribution_section(inputs, page_dir),
     ]
     overall = Provenance()

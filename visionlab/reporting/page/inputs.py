@@ -31,6 +31,7 @@ FIGURES = {
     "predict": "predict.png",
     "filters": "alexnet_conv1_filters.png",
     "maximize_channels": "maximize_channels/panel.png",
+    **{f"{m}_visualize": f"{m}/visualize.png" for m in PROBED},
 }
 
 
@@ -77,6 +78,14 @@ class Inputs:
     def filters_md(self) -> Path:
         return self.reports / "filters" / "summary.md"
 
+    @property
+    def visualize_dir(self) -> Path:
+        return self.reports / "visualize"
+
+    def visualize(self, model: str) -> Path:
+        """visualize@<model>'s file: every objective and rung with its numbers (not metrics: too many)."""
+        return self.visualize_dir / f"{model}.json"
+
     def figure(self, key: str) -> Path:
         return self.figures_dir / FIGURES[key]
 
@@ -102,6 +111,7 @@ def dep_paths(inputs: Inputs) -> list[Path]:
         *(inputs.training_metrics(m) for m in MODELS),
         inputs.predictions_md,
         inputs.filters_md,
+        inputs.visualize_dir,
         inputs.figures_dir,
     ]
 
@@ -115,6 +125,7 @@ def input_files(inputs: Inputs) -> list[Path]:
         *(inputs.training_metrics(m) for m in MODELS),
         inputs.predictions_md,
         inputs.filters_md,
+        *(inputs.visualize(m) for m in PROBED),
         *(inputs.figure(key) for key in FIGURES),
     ]
 
