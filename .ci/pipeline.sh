@@ -63,6 +63,7 @@ SMOKE=(
     -S fast.train.precision=fp32      # bf16 only where a CPU has it: the same numbers on every CI machine
     -S alexnet.weights=none           # no 233 MB download; every AlexNet output says "random weights"
     -S attack.max_images=8            # ships in each bounded sweep (AlexNet at 224 px is the slow part)
+    -S corrupt.images=100             # the corrupted test set: 100 test images x 14 corruptions x 5 severities
 )
 
 now() { date +%s; }

@@ -17,15 +17,9 @@ def _panel(ax: plt.Axes, bins: list[Bin], title: str) -> None:
     centres = [b.lower + width / 2 for b in shown] + [1 - width / 2] * len(last)
     every = shown + last
     ax.bar(centres, [b.accuracy for b in every], width=width, edgecolor="black", color="tab:blue", label="accuracy")
-    ax.bar(
-        centres,
-        [b.confidence - b.accuracy for b in every],
-        bottom=[b.accuracy for b in every],
-        width=width,
-        color="tab:red",
-        alpha=0.35,
-        label="gap to mean confidence",
-    )
+    accuracy, confidence = [b.accuracy for b in every], [b.confidence for b in every]
+    ax.vlines(centres, accuracy, confidence, color="tab:red", linewidth=2.5, alpha=0.7)
+    ax.scatter(centres, confidence, color="tab:red", s=14, zorder=3, label="mean confidence (line: the gap)")
     ax.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
     for centre, b in zip(centres, every, strict=True):
         ax.text(centre, 0.01, str(b.count), ha="center", va="bottom", fontsize=6, rotation=90, color="white")
