@@ -48,6 +48,13 @@ STAGES = {
     "attack@cnn",
     "attack@resnet",
     "attack@fast",
+    "calibrate@cnn",
+    "calibrate@resnet",
+    "calibrate@fast",
+    "corrupt",
+    "corruption@cnn",
+    "corruption@resnet",
+    "corruption@fast",
     "report",
 }
 
@@ -82,6 +89,7 @@ TINY = {
     "maximize_channels": {"channels": [0, 5], "steps": 2},
     "maximize_class": {"steps": 2, "robustness_trials": 1},
     "attack": {"steps": 2, "max_images": 2},
+    "corrupt": {"images": 4},
 }
 
 

@@ -22,7 +22,9 @@ def _panel(ax: plt.Axes, bins: list[Bin], title: str) -> None:
     ax.scatter(centres, confidence, color="tab:red", s=14, zorder=3, label="mean confidence (line: the gap)")
     ax.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
     for centre, b in zip(centres, every, strict=True):
-        ax.text(centre, 0.01, str(b.count), ha="center", va="bottom", fontsize=6, rotation=90, color="white")
+        inside = b.accuracy > 0.08  # white on the bar, black above a bar too short to hold it
+        y, colour = (0.01, "white") if inside else (b.accuracy + 0.01, "black")
+        ax.text(centre, y, str(b.count), ha="center", va="bottom", fontsize=6, rotation=90, color=colour)
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top-1 probability)", ylabel="accuracy", title=title)
     ax.legend(loc="upper left", fontsize=7)
 
