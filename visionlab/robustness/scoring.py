@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from visionlab.data.cifar import Split
 from visionlab.metrics.corruption import CorruptedSet, CorruptionInfo, CorruptionMetrics, CorruptionScore
 from visionlab.metrics.probe import TrainingProvenance
 from visionlab.models.trained import TrainedModel
+from visionlab.progress import progress_enabled
 from visionlab.training.loop import DeviceSplit, loss_and_accuracy
 
 
@@ -22,10 +24,10 @@ def score_corrupted(
     def accuracy(images: np.ndarray) -> float:
         return loss_and_accuracy(model, DeviceSplit.from_split(Split(images, clean.labels), device), batch_size)[1]
 
-    table = {
-        name: [accuracy(np.array(corrupted[c, s])) for s in range(len(index.severities))]
-        for c, name in enumerate(index.corruptions)
-    }
+    table: dict[str, list[float]] = {name: [] for name in index.corruptions}
+    cells = [(c, s) for c in range(len(index.corruptions)) for s in range(len(index.severities))]
+    for c, s in tqdm(cells, desc="corruption x severity", leave=False, disable=not progress_enabled()):
+        table[index.corruptions[c]].append(accuracy(np.array(corrupted[c, s])))
     return accuracy(clean.images), table
 
 
