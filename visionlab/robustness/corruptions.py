@@ -80,11 +80,11 @@ def _gaussian(x: np.ndarray, sigma: float, pad: str = "edge", truncate: float = 
     return x
 
 
-def _correlate(x: np.ndarray, kernel: np.ndarray, pad: str = "reflect") -> np.ndarray:
-    """Each channel correlated with one 2-D kernel (OpenCV's filter2D; its default border is numpy's reflect)."""
+def _correlate(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Each channel correlated with one 2-D kernel (OpenCV's filter2D; its default border is torch's reflect)."""
     r = kernel.shape[0] // 2
     t = torch.from_numpy(x.reshape(-1, 1, *x.shape[-2:]))
-    t = F.pad(t, (r, r, r, r), mode="reflect" if pad == "reflect" else "replicate")
+    t = F.pad(t, (r, r, r, r), mode="reflect")
     out = F.conv2d(t, torch.from_numpy(kernel)[None, None].to(t.dtype))
     return out.reshape(x.shape).numpy()
 

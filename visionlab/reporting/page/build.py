@@ -584,7 +584,7 @@ def beyond_accuracy_section(
     if len(first.severities) < len(full.severities):
         prov.smoke.append(f"The corruptions ran at severities {_compact(first.severities)} only (a full run: 1 to 5).")
     titles = [MODEL_TITLES[m] for m in MODELS]
-    cal = {m: calibration[m] for m in MODELS}
+    cal = calibration
     calibration_rows = [
         ["ECE, test (15 bins)", *(f"{cal[m].metrics.ece:.4f}" for m in MODELS)],
         ["ECE after temperature scaling", *(f"{cal[m].metrics.ece_temperature:.4f}" for m in MODELS)],
@@ -652,7 +652,8 @@ def beyond_accuracy_section(
         Para(
             f"Does it survive ordinary corruption? Test accuracy on a CIFAR-10-C-style copy of the first "
             f"{first.images:,} test images (Hendrycks & Dietterich 2019; their CIFAR constants, made in code): "
-            f"{len(names)} corruptions (all but {join_and(first.left_out)}), each the mean over severities "
+            f"{len(names)} corruptions{f' (all but {join_and(first.left_out)})' if first.left_out else ''}, "
+            f"each the mean over severities "
             f"{_compact(first.severities)}; the worst corruption per model in bold."
         ),
         Table(["corruption", *titles], corruption_rows),
