@@ -333,6 +333,8 @@ def test_a_corrupted_set_that_does_not_match_the_test_split_is_refused(project: 
     record = json.loads(index.read_text())
     index.write_text(json.dumps({**record, "severities": [1, 2, 3]}))  # the index no longer fits the array
     project.refuses("corruption", "its index says uint8 (14, 3, 4, 3, 32, 32)")
+    index.write_text(json.dumps({**record, "severities": [1, 7]}))  # a severity in the index, too
+    project.refuses("corruption", "severities[1] must be an integer in 1..5, got 7")
 
 
 def test_a_validation_split_other_than_the_trained_one_is_refused(project: Project) -> None:
