@@ -67,6 +67,7 @@ SMOKE=(
     -S visualize.steps=8              #   (82 s for the four visualize@ items on 2 shared cores, AlexNet 50 s of it)
     -S visualize.diversity_batch=2
     -S visualize.robust_trials=4
+    -S corrupt.images=100             # the corrupted test set: 100 test images x 14 corruptions x 5 severities
 )
 
 now() { date +%s; }

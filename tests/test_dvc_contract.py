@@ -56,6 +56,13 @@ STAGES = {
     "visualize@cnn",
     "visualize@resnet",
     "visualize@fast",
+    "calibrate@cnn",
+    "calibrate@resnet",
+    "calibrate@fast",
+    "corrupt",
+    "corruption@cnn",
+    "corruption@resnet",
+    "corruption@fast",
     "report",
 }
 
@@ -92,6 +99,7 @@ TINY = {
     "attack": {"steps": 2, "max_images": 2},
     "attribute": {"n_steps": 2},
     "visualize": {"naive_steps": 1, "steps": 2, "diversity_batch": 2, "robust_trials": 1},
+    "corrupt": {"images": 4},
 }
 
 

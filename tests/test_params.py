@@ -24,7 +24,7 @@ from visionlab.params import (
 
 TOP_KEYS = (
     "seed, device, data, train, cnn, resnet, fast, evaluate, alexnet, predict, maximize_channels, maximize_class, "
-    "attack, attribute, visualize"
+    "attack, attribute, visualize, corrupt"
 )
 
 

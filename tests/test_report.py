@@ -33,8 +33,11 @@ from visionlab.metrics.attack import (
     UnboundedScores,
 )
 from visionlab.metrics.attribution import AttributedImage, AttributionInfo, ClassAttribution, MassOverlap
+from visionlab.metrics.calibration import CalibrationInfo, CalibrationMetrics, ReliabilityBin
+from visionlab.metrics.calibration import SplitScores as NLLScores
 from visionlab.metrics.channels import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
 from visionlab.metrics.classes import ClassInfo, ClassMetrics, Guess, RobustnessInfo
+from visionlab.metrics.corruption import CorruptionInfo, CorruptionMetrics, CorruptionScore
 from visionlab.metrics.evaluation import DataCounts, EvalInfo, EvalMetrics, EvalScores
 from visionlab.metrics.filters import ConvShape, FiltersInfo, WeightStats
 from visionlab.metrics.predict import ImagePrediction, ModeScores, PredictInfo, PredictMetrics, Top1
@@ -185,6 +188,37 @@ def cifar_probed(model: str, epochs: int, subset: bool) -> ProbedModel:
     return ProbedModel(model, random_weights=False, checkpoint=f"models/{model}.pt", trained_model=trained)
 
 
+CORRUPTION_NAMES = ["gaussian_noise", "fog", "contrast"]
+
+
+def beyond_accuracy(run: Run, model: str, epochs: int, subset: bool, images: int = 1000) -> None:
+    """calibrate@<model> and corruption@<model>; the CNN's worst corruption is contrast, the others' fog."""
+    trained = TrainingProvenance(epochs=epochs, subset=subset, train_images=45000)
+    bins = [ReliabilityBin(13, 13 / 15, 14 / 15, 600, 0.9, 0.8), ReliabilityBin(7, 7 / 15, 8 / 15, 400, 0.5, 0.45)]
+    run[f"metrics/{model}_calibration"] = CalibrationMetrics(ece=0.0812, ece_temperature=0.0123, temperature=1.734)
+    run[f"info/{model}_calibration"] = CalibrationInfo(
+        model,
+        f"models/{model}.pt",
+        trained,
+        validation=NLLScores(5000, 0.6543, 0.5432),
+        test=NLLScores(10000, 0.6789, 0.5678),
+        test_accuracy=0.8123,
+        bins=bins,
+        bins_temperature=bins,
+    )
+    worst = "contrast" if model == "cnn" else "fog"
+    scores = [
+        CorruptionScore(name, [0.7, 0.6, 0.5, 0.4, 0.3], 0.5)
+        if name != worst
+        else CorruptionScore(name, [0.5, 0.4, 0.3, 0.2, 0.1], 0.3)
+        for name in CORRUPTION_NAMES
+    ]
+    run[f"metrics/{model}_corruption"] = CorruptionMetrics(clean_accuracy=0.8, mean_corruption_accuracy=0.4333)
+    run[f"info/{model}_corruption"] = CorruptionInfo(
+        model, f"models/{model}.pt", trained, images, [1, 2, 3, 4, 5], scores, worst, ["frost"]
+    )
+
+
 def full_run() -> Run:
     """A full run: pretrained AlexNet, full data, the seed's epochs and steps."""
     run: Run = {}
@@ -272,6 +306,7 @@ def full_run() -> Run:
     visualized(run, PRETRAINED)
     for model, epochs in (("cnn", 100), ("resnet", 100), ("fast", 14)):
         visualized(run, cifar_probed(model, epochs, subset=False))
+        beyond_accuracy(run, model, epochs=epochs, subset=False)
     return run
 
 
@@ -300,6 +335,7 @@ def smoke_run() -> Run:
     visualized(run, RANDOM, steps=8, naive_steps=4, batch=2)
     for model in ("cnn", "resnet", "fast"):
         visualized(run, cifar_probed(model, 2, subset=True), steps=8, naive_steps=4, batch=2)
+        beyond_accuracy(run, model, epochs=2, subset=True, images=100)  # the smoke run's corrupt.images
     return run
 
 
@@ -461,6 +497,29 @@ def test_a_narrow_resnet_is_flagged_from_the_config_in_its_side_file(tmp_path: P
     assert row(markdown, "architecture")[3:5] == ["width 16, blocks 2-2-2-2, kernel_size 3", "width 64"]
 
 
+def test_beyond_accuracy_shows_calibration_and_corruption_per_model(full_page: tuple[Path, str]) -> None:
+    _, markdown = full_page
+    section = sections(markdown)["10. Beyond accuracy"]
+    assert row(section, "ECE, test (15 bins)")[1:] == ["0.0812"] * 3
+    assert row(section, "ECE after temperature scaling")[1:] == ["0.0123"] * 3
+    assert row(section, "temperature (fitted on validation)")[1:] == ["1.734"] * 3
+    assert row(section, "validation NLL before → after")[1] == "0.6543 → 0.5432"
+    assert row(section, "clean (the same images)")[1:] == ["80.0 %"] * 3
+    assert row(section, "contrast")[1:] == ["**30.0 % (worst)**", "50.0 %", "50.0 %"]
+    assert row(section, "fog")[1:] == ["50.0 %", "**30.0 % (worst)**", "**30.0 % (worst)**"]
+    assert row(section, "mean relative to clean")[1:] == ["0.54 × clean"] * 3  # 0.4333 / 0.8
+    assert row(section, "severity 1")[1:] == ["63.3 %"] * 3  # (0.7 + 0.7 + 0.5) / 3
+    assert section.count("reliability.png") == 3
+    assert "(all but frost)" in section and "smoke" not in section.lower()
+
+
+def test_beyond_accuracy_says_sample_and_smoke(smoke_page: dict[str, str]) -> None:
+    section = smoke_page["10. Beyond accuracy"].lower()
+    assert "sample data" in section and "4,119 training" in section
+    assert "the corrupted test set holds 100 test images (a full run: 1,000)." in section
+    assert "2 epochs (the seed: 100)" in section
+
+
 # --- numbers beside the seed's -----------------------------------------------------------------
 
 
@@ -558,8 +617,9 @@ def test_html_page_links_every_figure_by_a_relative_path_that_exists(full_page: 
     root, markdown = full_page
     page = (root / "reports/index.html").read_text(encoding="utf-8")
     sources = re.findall(r'<img src="([^"]+)"', page)
-    # 9 training figures (3 models), 5 of AlexNet, 2 analyses on each CIFAR model, 4 attributions, 4 ladders
-    assert len(sources) == 28
+    # 9 training figures (3 models), 5 of AlexNet, 2 analyses and 1 reliability per CIFAR model, 4 ladders,
+    # 4 attributions
+    assert len(sources) == 31
     for src in sources:
         assert not src.startswith("/") and (root / "reports" / src).is_file(), src
     assert "<td>81.2 %</td><td>84.7 %</td>" in page
@@ -756,7 +816,7 @@ def test_the_attribution_section_reads_its_sentence_from_the_numbers(smoke_page:
     assert "moves the IG map most on AlexNet (29 % kept in place) and least on ResNet (70 %)." in section
     assert "recomputed adversarial" not in section  # the same image as the attack section's
     assert "IG is not complete" not in section  # delta 0.03 of 8.5
-    assert section.count("](figures/") == 4 and "](figures/fast/attribution.png)" in section
+    assert section.count("/attribution.png)") == 4 and "](figures/fast/attribution.png)" in section
 
 
 def test_an_incomplete_integrated_gradients_is_named(tmp_path: Path) -> None:
@@ -810,7 +870,7 @@ def test_dvc_deps_of_the_report_stage_are_exactly_what_it_reads() -> None:
     # Every figure it links is a stage's plot, so `dvc plots diff` shows it for both revisions.
     plots = {Path(next(iter(o)) if isinstance(o, dict) else o) for st in STAGES.values() for o in st.get("plots", [])}
     figures = {p for p in input_files(inputs) if p.suffix == ".png"}
-    assert len(figures) == 28 and all(any(f == o or o in f.parents for o in plots) for f in figures)
+    assert len(figures) == 31 and all(any(f == o or o in f.parents for o in plots) for f in figures)
 
 
 def test_the_stage_opens_no_file_outside_its_inputs(tmp_path: Path) -> None:

@@ -330,6 +330,18 @@ class VisualizeParams:
 
 
 @section
+class CorruptParams:
+    """The CIFAR-10-C-style test set (stage corrupt), shared by every model's corruption@<model>."""
+
+    images: PositiveInt = 1000  # the first N test images (all if fewer)
+    batch_size: PositiveInt = 256  # images corrupted at a time: bounds the stage's memory
+    severities: Annotated[
+        int_list(None, "an integer in 1..5", ge=1, le=5),
+        check("a list without repeats", lambda values: len(set(values)) == len(values)),
+    ] = Field(default=[1, 2, 3, 4, 5])
+
+
+@section
 class Params:
     seed: int_range(0, MAX_SEED) = 0
     device: rule("one of auto, cpu, cuda, cuda:N, mps", str, pattern="^(auto|cpu|cuda|cuda:[0-9]+|mps)$") = "auto"
@@ -346,6 +358,7 @@ class Params:
     attack: AttackParams = AttackParams()
     attribute: AttributeParams = AttributeParams()
     visualize: VisualizeParams = VisualizeParams()
+    corrupt: CorruptParams = CorruptParams()
 
 
 # --- loading -----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import contextlib
 import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -249,21 +249,33 @@ class NonFiniteLoss(PipelineError):
     pass
 
 
-@torch.no_grad()
+def batch_logits(
+    model: nn.Module, data: DeviceSplit, batch_size: int = 512, precision: str = "auto"
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(float32 logits, labels) of each batch of ``data`` in order, in eval mode and without gradients:
+    the one way a trained model is run on a split (validation, test, corrupted test)."""
+    model.eval()
+    device = data.images.device
+    for start in range(0, len(data), batch_size):
+        images = to_float(data.images[start : start + batch_size])
+        with torch.no_grad(), autocast_for(device, precision):
+            logits = model(images)
+        yield logits.float(), data.labels[start : start + batch_size]
+
+
+def predict_logits(model: nn.Module, data: DeviceSplit, batch_size: int = 512, precision: str = "auto") -> torch.Tensor:
+    """The float32 logits (N, classes) of every image of ``data``, as :func:`loss_and_predictions` computes them."""
+    return torch.cat([logits for logits, _ in batch_logits(model, data, batch_size, precision)])
+
+
 def loss_and_predictions(
     model: nn.Module, data: DeviceSplit, batch_size: int = 512, precision: str = "auto"
 ) -> tuple[float, np.ndarray]:
     """Mean cross-entropy (no label smoothing) and the predicted class of every image, in eval mode."""
-    model.eval()
-    device = data.images.device
-    total_loss = torch.zeros((), device=device)
+    total_loss = torch.zeros((), device=data.images.device)
     predictions = []
-    for start in range(0, len(data), batch_size):
-        images = to_float(data.images[start : start + batch_size])
-        labels = data.labels[start : start + batch_size]
-        with autocast_for(device, precision):
-            logits = model(images)
-        total_loss += F.cross_entropy(logits.float(), labels, reduction="sum")
+    for logits, labels in batch_logits(model, data, batch_size, precision):
+        total_loss += F.cross_entropy(logits, labels, reduction="sum")
         predictions.append(logits.argmax(1))
     return total_loss.item() / len(data), torch.cat(predictions).cpu().numpy()
 

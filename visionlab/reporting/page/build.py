@@ -19,8 +19,10 @@ from visionlab.errors import PipelineError
 from visionlab.io import write_text
 from visionlab.metrics.attack import AttackInfo, AttackMetrics
 from visionlab.metrics.attribution import AttributionInfo
+from visionlab.metrics.calibration import CalibrationInfo, CalibrationMetrics
 from visionlab.metrics.channels import ChannelsInfo, ChannelsMetrics
 from visionlab.metrics.classes import ClassInfo, ClassMetrics
+from visionlab.metrics.corruption import CorruptionInfo, CorruptionMetrics
 from visionlab.metrics.evaluation import EvalInfo, EvalMetrics
 from visionlab.metrics.filters import FiltersInfo
 from visionlab.metrics.predict import PredictInfo, PredictMetrics
@@ -28,7 +30,7 @@ from visionlab.metrics.probe import ProbedModel
 from visionlab.metrics.record import load_record
 from visionlab.metrics.training import TrainingInfo, TrainingSummary
 from visionlab.metrics.visualize import RUNG_TITLES, RUNGS, ObjectiveScores, RungScores, VisualizeInfo
-from visionlab.params import FAST_RECIPE, VisualizeParams
+from visionlab.params import FAST_RECIPE, CorruptParams, VisualizeParams
 from visionlab.reporting.page.blocks import (
     NOT_REPORTED,
     Alert,
@@ -775,6 +777,104 @@ def visualize_section(inputs: Inputs, page_dir: Path) -> tuple[list[Block], Prov
     return blocks, prov
 
 
+def beyond_accuracy_section(
+    inputs: Inputs, models: dict[str, EvalInfo], page_dir: Path
+) -> tuple[list[Block], Provenance]:
+    """Calibration (stage calibrate@<model>) and corruption robustness (corrupt, corruption@<model>) of each model."""
+    calibration = {m: load_stage(inputs, f"{m}_calibration", CalibrationMetrics, CalibrationInfo) for m in MODELS}
+    corruption = {m: load_stage(inputs, f"{m}_corruption", CorruptionMetrics, CorruptionInfo) for m in MODELS}
+    for name in MODELS:
+        for stage in (calibration[name], corruption[name]):
+            if stage.info.model != name:
+                raise PipelineError(f"{stage.info_path}: holds the scores of {stage.info.model!r}, not {name!r}")
+    prov = model_provenance(models)
+    first = corruption[MODELS[0]].info
+    full = CorruptParams()
+    if first.images < min(full.images, models[MODELS[0]].data.test_images):
+        prov.smoke.append(f"The corrupted test set holds {first.images:,} test images (a full run: {full.images:,}).")
+    if len(first.severities) < len(full.severities):
+        prov.smoke.append(f"The corruptions ran at severities {_compact(first.severities)} only (a full run: 1 to 5).")
+    titles = [MODEL_TITLES[m] for m in MODELS]
+    cal = calibration
+    calibration_rows = [
+        ["ECE, test (15 bins)", *(f"{cal[m].metrics.ece:.4f}" for m in MODELS)],
+        ["ECE after temperature scaling", *(f"{cal[m].metrics.ece_temperature:.4f}" for m in MODELS)],
+        ["temperature (fitted on validation)", *(f"{cal[m].metrics.temperature:.3f}" for m in MODELS)],
+        [
+            "validation NLL before → after",
+            *(f"{cal[m].info.validation.nll:.4f} → {cal[m].info.validation.nll_temperature:.4f}" for m in MODELS),
+        ],
+        [
+            "test NLL before → after",
+            *(f"{cal[m].info.test.nll:.4f} → {cal[m].info.test.nll_temperature:.4f}" for m in MODELS),
+        ],
+        ["test accuracy", *(pct(cal[m].info.test_accuracy) for m in MODELS)],
+    ]
+    scores = {m: {s.name: s for s in corruption[m].info.corruptions} for m in MODELS}
+    names = [s.name for s in first.corruptions]
+    for m in MODELS:
+        if list(scores[m]) != names or corruption[m].info.images != first.images:
+            raise PipelineError(
+                f"{corruption[m].info_path}: scored another corrupted set than {corruption[MODELS[0]].info_path}"
+            )
+
+    def cell(m: str, name: str) -> str:
+        text = pct(scores[m][name].mean)
+        return f"**{text} (worst)**" if name == corruption[m].info.worst else text
+
+    def relative(m: str) -> str:
+        metrics = corruption[m].metrics
+        if metrics.clean_accuracy == 0:
+            return NOT_REPORTED
+        return f"{metrics.mean_corruption_accuracy / metrics.clean_accuracy:.2f} × clean"
+
+    corruption_rows = [
+        ["clean (the same images)", *(pct(corruption[m].metrics.clean_accuracy) for m in MODELS)],
+        *([name.replace("_", " "), *(cell(m, name) for m in MODELS)] for name in names),
+        [
+            "**mean over corruptions and severities**",
+            *(f"**{pct(corruption[m].metrics.mean_corruption_accuracy)}**" for m in MODELS),
+        ],
+        ["mean relative to clean", *(relative(m) for m in MODELS)],
+    ]
+    severity_rows = [
+        [
+            f"severity {sev}",
+            *(pct(sum(s.accuracy[i] for s in corruption[m].info.corruptions) / len(names)) for m in MODELS),
+        ]
+        for i, sev in enumerate(first.severities)
+    ]
+    blocks: list[Block] = [
+        Heading(2, "10. Beyond accuracy"),
+        *prov.alerts(),
+        Heading(3, "Is the confidence honest?"),
+        Para(
+            "Expected calibration error (torchmetrics' `MulticlassCalibrationError`, 15 "
+            "bins, L1) on the test split, the model run as `evaluate` runs it, before and after dividing the logits "
+            "by one temperature fitted on the validation split the train stage held out (Guo et al. 2017). "
+            "A temperature above 1 means the model was overconfident, below 1 underconfident."
+        ),
+        Table(["", *titles], calibration_rows),
+        FigureRow(
+            [
+                figure_block(inputs, f"{m}_reliability", page_dir, f"{MODEL_TITLES[m]}: reliability before and after")
+                for m in MODELS
+            ]
+        ),
+        Heading(3, "Does it survive ordinary corruption?"),
+        Para(
+            f"Test accuracy on a CIFAR-10-C-style copy of the first "
+            f"{first.images:,} test images (Hendrycks & Dietterich 2019; their CIFAR constants, made in code): "
+            f"{len(names)} corruptions{f' (all but {join_and(first.left_out)})' if first.left_out else ''}, "
+            f"each the mean over severities "
+            f"{_compact(first.severities)}; the worst corruption per model in bold."
+        ),
+        Table(["corruption", *titles], corruption_rows),
+        Table(["mean over corruptions", *titles], severity_rows),
+    ]
+    return blocks, prov
+
+
 def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
     """All blocks of the page; raises PipelineError on the first missing or malformed input."""
     models = {name: load_stage(inputs, name, EvalMetrics, EvalInfo) for name in MODELS}
@@ -795,7 +895,7 @@ def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
         attack_section(inputs, load_stage(inputs, "alexnet_attack", AttackMetrics, AttackInfo), page_dir),
         cifar_analyses_section(inputs, page_dir),
         visualize_section(inputs, page_dir),
-        ([Heading(2, "10. Beyond accuracy")], Provenance()),
+        beyond_accuracy_section(inputs, {name: m.info for name, m in models.items()}, page_dir),
         attribution_section(inputs, page_dir),
     ]
     overall = Provenance()

@@ -25,9 +25,11 @@ INTERPRET = ("predict", "filters", "maximize_channels")
 PROBED = ("alexnet", *MODELS)
 ANALYSES = ("maximize_class", "attack")  # on AlexNet and each trained CIFAR model: <model>_<analysis>.json
 ATTRIBUTION = "attribution"  # attribute@<model>: a side file <model>_attribution.json and a figure, no metrics
+BEYOND = ("calibration", "corruption")  # on each trained CIFAR model: <model>_<kind>.json (metrics and info)
 FIGURES = {
     **{f"{m}_{kind}": f"{m}/{kind}.png" for m in MODELS for kind in ("curves", "confusion", "misclassified")},
     **{f"{m}_{kind}": f"{m}/{kind}.png" for m in PROBED for kind in (*ANALYSES, ATTRIBUTION)},
+    **{f"{m}_reliability": f"{m}/reliability.png" for m in MODELS},
     "predict": "predict.png",
     "filters": "alexnet_conv1_filters.png",
     "maximize_channels": "maximize_channels/panel.png",
@@ -93,13 +95,19 @@ class Inputs:
 def metrics_names() -> list[str]:
     """The stages' names in ``reports/metrics/<name>.json`` (filters has none: it measures nothing to compare)."""
     interpret = [name for name in INTERPRET if name != "filters"]
-    return [*MODELS, *interpret, *(f"{m}_{kind}" for m in PROBED for kind in ANALYSES)]
+    return [
+        *MODELS,
+        *interpret,
+        *(f"{m}_{kind}" for m in PROBED for kind in ANALYSES),
+        *(f"{m}_{kind}" for m in MODELS for kind in BEYOND),
+    ]
 
 
 def info_names() -> list[str]:
     """The names in ``reports/info/<name>.json``: every stage's side file, the train stage's as ``<model>_train``."""
     analyses = [f"{m}_{kind}" for m in PROBED for kind in (*ANALYSES, ATTRIBUTION)]
-    return [*MODELS, *INTERPRET, *analyses, *(f"{m}_train" for m in MODELS)]
+    beyond = [f"{m}_{kind}" for m in MODELS for kind in BEYOND]
+    return [*MODELS, *INTERPRET, *analyses, *(f"{m}_train" for m in MODELS), *beyond]
 
 
 def dep_paths(inputs: Inputs) -> list[Path]:

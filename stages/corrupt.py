@@ -1,0 +1,35 @@
+"""DVC stage `corrupt`: a CIFAR-10-C-style copy of the first `corrupt.images` test images, every corruption
+at every severity, seeded, written batch by batch (`data/cifar10_c.npy` and its index `data/cifar10_c.json`)."""
+
+import argparse
+
+from visionlab.data.cifar import load_cifar10
+from visionlab.errors import run_stage
+from visionlab.metrics.record import write_record
+from visionlab.params import load_params
+from visionlab.robustness.corrupted_set import first_images, write_corrupted
+
+PARAMS = ("seed", "corrupt")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--data", default="data/cifar10.npz")
+    parser.add_argument("--out", required=True, help="the corrupted images (.npy)")
+    parser.add_argument("--index", required=True, help="what the .npy holds, and the digest of its clean images")
+    args = parser.parse_args()
+
+    params = load_params(args.params, PARAMS)
+    settings = params.corrupt
+    clean = first_images(load_cifar10(args.data).test, settings.images, args.data)
+    index = write_corrupted(args.out, clean, settings.severities, params.seed, settings.batch_size)
+    write_record(args.index, index)
+    print(
+        f"corrupt: {len(index.corruptions)} corruptions x {len(index.severities)} severities "
+        f"of {index.images:,} test images -> {args.out}"
+    )
+
+
+if __name__ == "__main__":
+    run_stage(main)
