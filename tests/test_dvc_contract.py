@@ -223,6 +223,8 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
         "attack@resnet",
         "attribute@resnet",
         "visualize@resnet",
+        "calibrate@resnet",
+        "corruption@resnet",
         "report",
     }, rerun.stdout
     # fast's own recipe (fast.train): only fast's stages; the seed recipe's models do not read it.
@@ -237,6 +239,8 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
         "attack@fast",
         "attribute@fast",
         "visualize@fast",
+        "calibrate@fast",
+        "corruption@fast",
         "report",
     }, rerun.stdout
     # A visualize param: the four visualize@ items and the report, nothing else.
@@ -322,7 +326,7 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     untouched = {"download", "stats", "predict", "filters", "maximize_channels", "maximize_class@alexnet"}
     untouched |= {"attack@alexnet", "attribute@alexnet", "visualize@alexnet"}
     untouched |= {"train@fast", "evaluate@fast", "maximize_class@fast", "attack@fast", "attribute@fast"}
-    untouched.add("visualize@fast")
+    untouched |= {"visualize@fast", "calibrate@fast", "corruption@fast", "corrupt"}
     assert not untouched & p.ran(exp), exp.stdout
     assert p.dvc("exp", "list", "--name-only").stdout.split(), "no experiment was recorded"
     diff = json.loads(p.dvc("metrics", "diff", "--json", "HEAD").stdout)
