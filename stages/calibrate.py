@@ -1,11 +1,11 @@
 """DVC stage `calibrate@<model>`: is the confidence honest? ECE (15 bins) and a reliability diagram on the test
 split, before and after temperature scaling fitted on the validation split the train stage held out."""
 
-import argparse
 from pathlib import Path
 
 import torch
 
+from stages import trained_model_parser
 from visionlab.data.cifar import Split, load_cifar10, train_val_split
 from visionlab.device import resolve_device
 from visionlab.errors import PipelineError, run_stage
@@ -22,11 +22,7 @@ PARAMS = ("seed", "device", "data", "evaluate")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--data", default="data/cifar10.npz")
-    parser.add_argument("--checkpoint", required=True)
+    parser = trained_model_parser(__doc__)
     parser.add_argument("--metrics", required=True, help="ece, ece_temperature, temperature (DVC metrics)")
     parser.add_argument("--info", required=True, help="NLLs, accuracy and the reliability tables")
     parser.add_argument("--plot", required=True, help="folder for the reliability CSVs (DVC plots)")

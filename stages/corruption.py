@@ -1,8 +1,7 @@
 """DVC stage `corruption@<model>`: test accuracy of a trained CIFAR model on the corrupted test set, per
 corruption and severity, beside its clean accuracy on the same images (the model run as `evaluate` runs it)."""
 
-import argparse
-
+from stages import trained_model_parser
 from visionlab.data.cifar import load_cifar10
 from visionlab.device import resolve_device
 from visionlab.errors import run_stage
@@ -17,11 +16,7 @@ PARAMS = ("device", "evaluate")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--data", default="data/cifar10.npz")
-    parser.add_argument("--checkpoint", required=True)
+    parser = trained_model_parser(__doc__)
     parser.add_argument("--corrupted", required=True, help="the corrupt stage's .npy")
     parser.add_argument("--index", required=True, help="the corrupt stage's index (.json)")
     parser.add_argument("--metrics", required=True)

@@ -1,11 +1,11 @@
 """DVC stage `evaluate@<model>`: test metrics, per-class accuracy, confusion matrix, curves and misclassified images."""
 
-import argparse
 from pathlib import Path
 
+from stages import trained_model_parser
 from visionlab.data.cifar import load_cifar10
 from visionlab.device import resolve_device
-from visionlab.errors import PipelineError, run_stage
+from visionlab.errors import run_stage
 from visionlab.io import save_figure, write_atomic, write_text
 from visionlab.metrics.record import write_record
 from visionlab.models.trained import load_trained
@@ -16,11 +16,7 @@ PARAMS = ("device", "evaluate")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--data", default="data/cifar10.npz")
-    parser.add_argument("--checkpoint", required=True)
+    parser = trained_model_parser(__doc__)
     parser.add_argument("--metrics", required=True, help="test accuracy and loss (DVC metrics)")
     parser.add_argument("--info", required=True, help="what was evaluated: model, config, data, class names")
     parser.add_argument("--per-class", required=True, help="CSV of class,accuracy for DVC's bar plot")
@@ -30,9 +26,7 @@ def main() -> None:
 
     params = load_params(args.params, PARAMS)
     device = resolve_device(params.device)
-    trained = load_trained(args.checkpoint, map_location=device)
-    if trained.name != args.model:
-        raise PipelineError(f"{args.checkpoint} holds a {trained.name} model, not {args.model}")
+    trained = load_trained(args.checkpoint, map_location=device, expected=args.model)
     data = load_cifar10(args.data)
     names = trained.class_names
     test = evaluate_test(trained.model.to(device), data.test, device, params.evaluate.batch_size, len(names))
