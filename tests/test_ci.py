@@ -652,3 +652,29 @@ def test_collect_keeps_exactly_the_smoke_files_and_the_commit(tmp_path: Path) ->
     assert (dest / "COMMIT").read_text() == head
     assert smoke_diff.diff(dest, repo).startswith(f"## Smoke run against `{head.strip()}`")  # named by COMMIT
     assert "No metric changed." in smoke_diff.diff(dest, repo)
+
+
+def test_pyproject_ranges_name_every_third_party_package_the_code_imports() -> None:
+    """`pip install .` elsewhere gets what the stages import: each third-party import of visionlab/ and
+    stages/ belongs to a distribution that pyproject.toml's dependencies list."""
+    import ast
+    import importlib.metadata
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    names = {re.split(r"[<>=!~\[ ]", spec, maxsplit=1)[0].lower().replace("_", "-") for spec in declared}
+    imported = set()
+    for path in [*(ROOT / "visionlab").rglob("*.py"), *(ROOT / "stages").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"visionlab", "stages", "__future__"}
+    distributions = importlib.metadata.packages_distributions()
+    missing = {
+        module: distributions.get(module)
+        for module in third_party
+        if not {d.lower().replace("_", "-") for d in distributions.get(module, [module])} & names
+    }
+    assert not missing, f"imported but not in pyproject.toml's dependencies: {missing}"
