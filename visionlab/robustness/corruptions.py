@@ -65,18 +65,19 @@ def _per_image(rngs: Rngs, draw: Callable[[np.random.Generator], np.ndarray]) ->
 def _gaussian(x: np.ndarray, sigma: float, pad: str = "edge", truncate: float = 4.0) -> np.ndarray:
     """A Gaussian filter over the last two axes, as ``scipy.ndimage.gaussian_filter`` (radius
     ``int(truncate * sigma + 0.5)``); ``pad`` is numpy's name for its border (scipy's nearest: edge,
-    reflect: symmetric)."""
-    radius = int(truncate * sigma + 0.5)
-    if radius == 0 or sigma == 0:
+    reflect: symmetric). Taps and sums in scipy's order, so the result is scipy's to the last bit:
+    glass blur truncates it to whole grey levels, where one ulp can cost a level."""
+    r = int(truncate * sigma + 0.5)  # the radius
+    if r == 0 or sigma == 0:
         return x
-    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    taps /= taps.sum()
+    taps = np.exp(-0.5 / (sigma * sigma) * np.arange(-r, r + 1) ** 2)
+    taps = (taps / taps.sum())[r:]  # the centre tap, then outwards
     for axis in (-2, -1):
         widths = [(0, 0)] * x.ndim
-        widths[axis] = (radius, radius)
-        padded = np.pad(x, widths, mode=pad)
-        n = x.shape[axis]
-        x = sum(w * np.take(padded, range(i, i + n), axis=axis) for i, w in enumerate(taps))
+        widths[axis] = (r, r)
+        padded, n = np.moveaxis(np.pad(x, widths, mode=pad), axis, 0), x.shape[axis]  # the filtered axis first
+        pairs = ((padded[r - i : r - i + n] + padded[r + i : r + i + n]) * taps[i] for i in range(r, 0, -1))
+        x = np.moveaxis(sum(pairs, taps[0] * padded[r : r + n]), 0, axis)
     return x
 
 
@@ -195,7 +196,7 @@ def defocus_blur(x: np.ndarray, c: tuple[float, float], rngs: Rngs) -> np.ndarra
 
 def glass_blur(x: np.ndarray, c: tuple[float, int, int], rngs: Rngs) -> np.ndarray:
     sigma, shift, passes = c
-    x = _gaussian(x, sigma)
+    x = np.floor(_gaussian(x, sigma) * 255) / 255  # make_cifar_c's np.uint8 after the first blur truncates
     h, w = x.shape[-2:]
     rows, cols = range(h - shift, shift, -1), range(w - shift, shift, -1)
     # make_cifar_c draws randint(-shift, shift): an exclusive upper end, so for shift 1 only -1 or 0
@@ -205,8 +206,8 @@ def glass_blur(x: np.ndarray, c: tuple[float, int, int], rngs: Rngs) -> np.ndarr
         for i, row in enumerate(rows):
             for j, col in enumerate(cols):
                 dx, dy = moves[:, p, i, j, 0], moves[:, p, i, j, 1]
-                here, there = x[batch, :, row, col], x[batch, :, row + dy, col + dx]
-                x[batch, :, row, col], x[batch, :, row + dy, col + dx] = there, here
+                # their "swap" on numpy views writes x[h', w'] back onto itself: a copy (numpy issue 14428)
+                x[batch, :, row, col] = x[batch, :, row + dy, col + dx]
     return _gaussian(x, sigma)
 
 
