@@ -641,7 +641,8 @@ def attribution_section(
         Para(
             f"Integrated Gradients (Captum, {join_and([str(n) for n in sorted(steps)])} steps along the straight "
             "path from the black image, in pixel space) "
-            "and Grad-CAM at each model's last conv layer (ReLU'd, upsampled bilinearly to the image) for the "
+            "and Grad-CAM at each model's last conv activation (after its ReLU or GELU, before any pooling; the "
+            "ResNet's last block after the residual sum; ReLU'd, upsampled bilinearly to the image) for the "
             "attack section's ship, before and after the seed's unbounded attack, toward the ship's class "
             "(AlexNet: ImageNet's container ship) and toward the attack's target. f is the class's logit; "
             "IG's completeness: its attributions sum to f(x) − f(black) up to Captum's convergence delta. "
