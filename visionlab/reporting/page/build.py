@@ -765,7 +765,7 @@ def visualize_section(inputs: Inputs, page_dir: Path) -> tuple[list[Block], Prov
             Para(
                 f"{info.input_size} px; colours decorrelated with {info.colour}; channel objectives read "
                 f"{info.last_conv}. Naive: {info.naive_steps} steps of {info.naive_step_size:g}; the others "
-                f"{info.steps} steps of Adam (lr {info.lr:g}); transforms: shift up to {t.pad} px, scale "
+                f"{info.steps} steps of Adam (lr {info.lr:g}); transforms: shift up to {t.shift} px, scale "
                 f"{t.scale_min:g}-{t.scale_max:g}, rotate up to {t.rotate:g}°, shift up to {t.jitter} px; diversity: "
                 f"batch {info.diversity_batch}, weight {info.diversity_weight:g}; robust activation over "
                 f"{info.robust_trials} transforms."
