@@ -3,7 +3,7 @@
 ``--model alexnet`` probes ImageNet AlexNet (``alexnet.weights``), a CIFAR model its trained ``--checkpoint``.
 The ship (``attack.ship_index``) and its adversarial version (the seed's unbounded attack toward
 ``attack.target_class.<model>``, recomputed with the attack stage's code and params) are attributed toward the
-ship's class and the target: Integrated Gradients from the black image, Grad-CAM at the last conv layer.
+ship's class and the target: Integrated Gradients from the black image, Grad-CAM at the last conv activation.
 """
 
 from visionlab.data.cifar import load_cifar10

@@ -1,14 +1,17 @@
-"""Integrated Gradients and Grad-CAM (visionlab.interpret.attribution) on tiny models: completeness, map sizes,
-the in-place ReLUs of torchvision's AlexNet, the fast model's test-time views, and the refusals."""
+"""Integrated Gradients and Grad-CAM (visionlab.interpret.attribution) on tiny models: completeness, Grad-CAM by
+hand at each model's last conv activation, the in-place ReLUs of torchvision's AlexNet, the fast model's test-time
+views, and the refusals."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torchvision.models import alexnet
 
 from visionlab.errors import PipelineError
-from visionlab.interpret.attribution import grad_cam, integrated_gradients, last_conv, mass_overlap, one_view
+from visionlab.interpret.attribution import grad_cam, gradcam_layer, integrated_gradients, mass_overlap, one_view
 from visionlab.models import build_model
 from visionlab.models.normalize import Normalized
 
@@ -51,15 +54,30 @@ def test_integrated_gradients_are_complete_within_captums_delta() -> None:
     assert change.abs().min() > 0.1  # not a vacuous check on a flat model
 
 
-def test_grad_cam_has_the_images_size_and_is_non_negative() -> None:
-    model, x = tiny("cnn", TINY_CNN), images()
-    _, layer = last_conv(model, "cnn")
-    cam = grad_cam(model, layer, x, [8, 5])
-    assert cam.shape == (2, 1, 32, 32) and (cam >= 0).all() and cam.sum() > 0
+RESNET = {"width": 4, "blocks": [1, 1, 1, 1], "kernel_size": 3}
 
 
-def test_grad_cam_is_unchanged_by_an_in_place_relu_after_the_layer() -> None:
-    # torchvision's AlexNet follows its last conv with ReLU(inplace=True), which would overwrite the hooked output.
+@pytest.mark.parametrize(("name", "config"), [("cnn", TINY_CNN), ("resnet", RESNET)])
+def test_grad_cam_is_the_papers_map_at_the_last_conv_activation(name: str, config: dict) -> None:
+    model, x = tiny(name, config), images()
+    # What practice reads: the CNN's last ReLU (before its pool), the ResNet's last block (after the residual sum).
+    net = model.net
+    block = net.features[-1][2] if name == "cnn" else net.layer4[-1]
+    held = {}
+    handle = block.register_forward_hook(lambda _m, _i, out: held.update(a=out))
+    # The Grad-CAM paper: weights = the spatial mean of d(logit)/dA per channel; map = ReLU(sum_k w_k A_k).
+    logits = model(x)
+    handle.remove()
+    grads = torch.autograd.grad(logits[0, 8] + logits[1, 5], held["a"])[0]
+    weights, a = grads.mean(dim=(2, 3), keepdim=True), held["a"].detach()
+    by_hand = F.interpolate(F.relu((weights * a).sum(dim=1, keepdim=True)), size=(32, 32), mode="bilinear")
+    cam = grad_cam(model, gradcam_layer(model, name)[1], x, [8, 5])
+    assert cam.shape == (2, 1, 32, 32) and float(by_hand.amax()) > 0
+    assert torch.allclose(cam, by_hand, atol=1e-6 * float(by_hand.amax()))
+
+
+def test_grad_cam_is_unchanged_by_an_in_place_relu_at_the_layer() -> None:
+    # torchvision's AlexNet rectifies its last conv with ReLU(inplace=True), the module Grad-CAM hooks.
     def net(inplace: bool) -> nn.Module:
         torch.manual_seed(0)
         return nn.Sequential(
@@ -68,7 +86,7 @@ def test_grad_cam_is_unchanged_by_an_in_place_relu_after_the_layer() -> None:
         ).eval()  # fmt: skip
 
     x = images(size=16)
-    maps = [grad_cam(model, model[2], x, [1, 2]) for model in (net(True), net(False))]
+    maps = [grad_cam(model, model[3], x, [1, 2]) for model in (net(True), net(False))]  # at the last ReLU
     assert maps[0].shape == (2, 1, 16, 16) and maps[1].sum() > 0
     assert torch.equal(maps[0], maps[1])
 
@@ -76,7 +94,7 @@ def test_grad_cam_is_unchanged_by_an_in_place_relu_after_the_layer() -> None:
 def test_grad_cam_of_the_fast_model_takes_one_view_and_restores_its_test_time_views() -> None:
     model = tiny("fast", {"widths": [4, 4, 4], "tta": "flip_shift"})
     fast = model.net
-    _, layer = last_conv(model, "fast")
+    _, layer = gradcam_layer(model, "fast")
     with one_view(model) as single:
         cam = grad_cam(model, layer, images(), [8, 5])
     assert single and cam.shape == (2, 1, 32, 32) and fast.tta == "flip_shift"
@@ -84,17 +102,38 @@ def test_grad_cam_of_the_fast_model_takes_one_view_and_restores_its_test_time_vi
         grad_cam(model, layer, images(), [8, 5])
 
 
-def test_the_last_conv_skips_a_resnets_shortcut_projection() -> None:
-    model = tiny("resnet", {"width": 4, "blocks": [1, 1, 1, 1], "kernel_size": 3})
-    name, conv = last_conv(model, "resnet")
-    assert name == "1.layer4.0.conv2.1" and conv.kernel_size == (3, 3)
+@pytest.mark.parametrize("name", ["alexnet", "cnn", "resnet", "fast"])
+def test_each_models_grad_cam_layer_is_its_last_conv_map_after_the_activation(name: str) -> None:
+    configs = {"cnn": TINY_CNN, "resnet": RESNET, "fast": {"widths": [4, 4, 4], "tta": "none"}}
+    torch.manual_seed(0)
+    net = alexnet() if name == "alexnet" else build_model(name, configs[name])
+    if name == "fast":
+        net.init_from_data(torch.randn(16, 3, 32, 32))  # its whitening filters, zero until then
+    model, size = Normalized(net, [0.5] * 3, [0.25] * 3).eval(), 224 if name == "alexnet" else 32
+    conv = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size != (1, 1)][-1]
+    with torch.no_grad():
+        conv.weight.normal_()  # an output far below zero (fast's convs start as identities of GELU outputs)
+    layer_name, layer = gradcam_layer(model, name)
+    seen = {}
+    hooks = [m.register_forward_hook(lambda m, _i, out: seen.update({m: out.clone()})) for m in (conv, layer)]
+    with torch.no_grad():
+        model(torch.rand(2, 3, size, size))
+    for hook in hooks:
+        hook.remove()
+    assert dict(model.named_modules())[layer_name] is layer
+    assert float(seen[layer].min()) >= -0.17  # after the activation: ReLU >= 0, GELU >= -0.17 ...
+    assert float(seen[conv].min()) < -1.0  # ... which the last conv's own output is not
+    assert seen[layer].shape[-2:] == seen[conv].shape[-2:]  # the conv's map size: before any pooling
 
 
-def test_a_model_without_a_conv_layer_is_refused_in_one_line() -> None:
-    mlp = nn.Sequential(nn.Flatten(), nn.Linear(12, 10), nn.Conv2d(3, 3, 1))  # a 1x1 conv is no spatial map
+def test_a_model_without_its_last_conv_activation_is_refused_in_one_line() -> None:
+    mlp = Normalized(nn.Sequential(nn.Flatten(), nn.Linear(12, 10)), [0.5] * 3, [0.25] * 3)
     with pytest.raises(PipelineError) as err:
-        last_conv(mlp, "mlp")
-    assert str(err.value) == "model=mlp has no conv layer (an nn.Conv2d larger than 1x1): Grad-CAM needs one"
+        gradcam_layer(mlp, "cnn")
+    assert str(err.value).startswith("model=cnn: the network lacks the last conv block's ReLU")
+    assert "\n" not in str(err.value)
+    with pytest.raises(PipelineError, match="model=mlp: no last conv activation known"):
+        gradcam_layer(mlp, "mlp")
 
 
 def test_mass_overlap() -> None:

@@ -350,7 +350,7 @@ def test_attribute_on_a_cifar_checkpoint(ws: Workspace) -> None:
     assert not (ws.out / "metrics").exists()  # no metrics: the lead's budget for this stage is 0 numbers
     assert info["ship_test_index"] == 6 and info["input_size"] == 32  # the attack stage's ship
     assert (info["ship_name"], info["target_name"], info["attack_steps"], info["n_steps"]) == ("ship", "dog", 3, 4)
-    assert info["gradcam_layer"] == "1.features.3.0.1" and info["gradcam_single_view"] is False
+    assert info["gradcam_layer"] == "1.features.3.2" and info["gradcam_single_view"] is False
     for image in ("clean", "adversarial"):
         for toward in ("toward_ship", "toward_target"):
             a = info[image][toward]
@@ -375,14 +375,14 @@ def test_attribute_on_alexnet(ws: Workspace) -> None:
     info = ws.info("attribute")
     assert info["model"]["random_weights"] is True and info["input_size"] == 224
     assert (info["ship_class"], info["ship_name"]) == (510, "container ship")
-    assert info["target_name"] == "golden retriever" and info["gradcam_layer"] == "1.features.10"
+    assert info["target_name"] == "golden retriever" and info["gradcam_layer"] == "1.features.11"
     assert (ws.out / "t.png").stat().st_size > 0
 
 
 # --- bad input: one line, exit 1, nothing written ---------------------------------------------------
 
 
-def test_attribute_refuses_a_model_without_a_conv_layer(ws: Workspace) -> None:
+def test_attribute_refuses_a_model_without_its_last_conv_activation(ws: Workspace) -> None:
     from visionlab.interpret import alexnet
     from visionlab.interpret.classifiers import Classifier
 
@@ -390,7 +390,7 @@ def test_attribute_refuses_a_model_without_a_conv_layer(ws: Workspace) -> None:
     names = tuple(alexnet.IMAGENET.meta["categories"])
     flat = Classifier("alexnet", mlp, names, 32, True, {"alexnet_weights": "none"})
     ws.monkeypatch.setattr(alexnet, "alexnet_classifier", lambda weights, device: flat)
-    ws.fails_cleanly("attribute", "model=alexnet has no conv layer")
+    ws.fails_cleanly("attribute", "model=alexnet: the network lacks conv5's ReLU (relu5)")
 
 
 def test_class_index_out_of_range_for_alexnet(ws: Workspace) -> None:

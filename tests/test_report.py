@@ -806,7 +806,7 @@ def test_the_attribution_section_reads_its_sentence_from_the_numbers(smoke_page:
     assert "The probed Fast trained 2 epochs (fast's default: 14)." in section
     assert row(section, "AlexNet (random weights)")[1:] == [
         "container ship → golden retriever (target: golden retriever)",
-        "0.03 of 8.5",
+        "0.01 of 1.5",  # the map whose |delta| is the largest share of its own |f(x) - f(black)|: clean toward target
         "41 %",
         "29 %",
         "75 %",
@@ -828,8 +828,20 @@ def test_an_incomplete_integrated_gradients_is_named(tmp_path: Path) -> None:
     write_inputs(tmp_path, run)
     assert run_report(tmp_path).returncode == 0
     markdown = (tmp_path / "reports/README.md").read_text(encoding="utf-8")
-    assert "IG is not complete within 5 % on AlexNet (20 %): Captum's largest delta" in markdown
-    assert row(markdown, "AlexNet")[2] == "1.7 of 8.5"
+    assert "IG is not complete within 5 % on AlexNet (57 %): its worst map's Captum delta" in markdown
+    assert row(markdown, "AlexNet")[2] == "1.7 of 3"
+
+
+def test_a_small_maps_incomplete_integrated_gradients_is_named_beside_a_large_change(tmp_path: Path) -> None:
+    run = full_run()
+    info = run["info/cnn_attribution"]
+    # Clean toward dog: f(x) - f(black) 0.1, delta 0.05 (50 %); the adversarial toward dog changes by 8.5.
+    info.clean = dataclasses.replace(info.clean, toward_target=ClassAttribution(0.6, 0.5, 0.15, 0.05, 0.0))
+    write_inputs(tmp_path, run)
+    assert run_report(tmp_path).returncode == 0
+    markdown = (tmp_path / "reports/README.md").read_text(encoding="utf-8")
+    assert "IG is not complete within 5 % on CNN (50 %)" in markdown
+    assert row(markdown, "CNN")[2] == "0.05 of 0.1"
 
 
 def test_a_recomputed_adversarial_that_differs_from_the_attack_sections_is_named(tmp_path: Path) -> None:

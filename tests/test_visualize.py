@@ -1,9 +1,13 @@
 """Feature visualisation (visualize@<model>): the Fourier image, colour decorrelation, transforms, the ladder on a
-toy unit with a known maximiser, the diversity term, the pre-ReLU read-out, its params and its stage."""
+toy unit with a known maximiser, the diversity term against Lucent's, the measures, the pre-ReLU read-out, its
+params and its stage."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -16,7 +20,9 @@ from torch import nn
 
 from visionlab.data.colour import ColourStats, colour_covariance
 from visionlab.errors import PipelineError, run_stage
+from visionlab.interpret.classifiers import Classifier
 from visionlab.interpret.objectives import capture, channel_mean
+from visionlab.interpret.visualize.measure import high_frequency, robust_activation
 from visionlab.interpret.visualize.param import (
     IMAGENET_COLOUR_SQRT,
     FourierImage,
@@ -24,15 +30,16 @@ from visionlab.interpret.visualize.param import (
     decorrelate,
     decorrelation,
 )
-from visionlab.interpret.visualize.render import Target, fourier, ladder
-from visionlab.interpret.visualize.targets import last_conv
-from visionlab.interpret.visualize.transform import random_transform
+from visionlab.interpret.visualize.render import Target, fourier, gram_similarity, ladder
+from visionlab.interpret.visualize.targets import last_conv, targets
+from visionlab.interpret.visualize.transform import apply, draw, random_transform
 from visionlab.metrics.record import load_record, write_record
 from visionlab.metrics.visualize import RUNGS, VisualizeInfo
 from visionlab.models import build_model
+from visionlab.models.normalize import Normalized
 from visionlab.params import TransformParams, VisualizeParams, parse_params
 
-SMALL = TransformParams(pad=2, jitter=1, scale_min=0.9, scale_max=1.1, rotate=10.0)
+SMALL = TransformParams(shift=2, jitter=1, scale_min=0.9, scale_max=1.1, rotate=10.0)
 IMAGENET = decorrelation(torch.tensor(IMAGENET_COLOUR_SQRT))
 
 
@@ -102,17 +109,32 @@ def test_transforms_are_deterministic_under_a_seed_and_keep_the_image_in_0_1() -
     other = random_transform(images, SMALL, torch.Generator().manual_seed(4))
     assert torch.equal(first, again) and not torch.equal(first, other)
     assert first.shape == images.shape and float(first.min()) >= 0 and float(first.max()) <= 1
-    assert not torch.equal(first[2], first[3] * 0 + images[2])  # each image moved
+    assert all(not torch.allclose(moved, image, atol=1e-3) for moved, image in zip(first, images, strict=True))
 
 
-def test_no_transform_is_the_identity_and_a_pad_shifts_by_whole_pixels() -> None:
+def test_no_transform_is_the_identity_and_a_shift_moves_by_whole_pixels() -> None:
     images = torch.rand(4, 3, 16, 16)
-    none = TransformParams(pad=0, jitter=0, scale_min=1.0, scale_max=1.0, rotate=0.0)
+    none = TransformParams(shift=0, jitter=0, scale_min=1.0, scale_max=1.0, rotate=0.0)
     assert torch.allclose(random_transform(images, none, torch.Generator().manual_seed(0)), images, atol=1e-6)
     shifted = random_transform(images, TransformParams(1, 0, 1.0, 1.0, 0.0), torch.Generator().manual_seed(0))
     for out, image in zip(shifted, images, strict=True):  # some one-pixel shift of the image, grey coming in
         rolled = [image.roll((dy, dx), (1, 2)) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
         assert any(torch.allclose(out[:, 1:-1, 1:-1], r[:, 1:-1, 1:-1], atol=1e-5) for r in rolled)
+
+
+def test_alexnets_transforms_spread_the_content_as_far_as_lucents_do() -> None:
+    # Lucent's standard_transforms move the content by jitter(8) then jitter(4), each np.random.choice(d) pixels
+    # per axis (pad only adds a border; scale and rotation are about the centre): 0..10, spread sqrt(6.5) = 2.55.
+    lucent = torch.tensor([a + b for a in range(8) for b in range(4)], dtype=torch.float64)
+    alexnet = parse_params({}).visualize.models.alexnet.transforms
+    translation = dataclasses.replace(alexnet, scale_min=1.0, scale_max=1.0, rotate=0.0)
+    size, count = 33, 4000
+    impulses = torch.zeros(count, 1, size, size)
+    impulses[:, :, size // 2, size // 2] = 1.0
+    moved = random_transform(impulses, translation, torch.Generator().manual_seed(0)).flatten(1).argmax(dim=1)
+    shifts = torch.stack([moved // size, moved % size], 1).double() - size // 2  # (dy, dx) in whole pixels
+    assert int(shifts.max() - shifts.min()) == int(lucent.max() - lucent.min())  # 11 positions per axis
+    assert torch.allclose(shifts.std(dim=0), lucent.std(unbiased=False).expand(2), rtol=0.1), shifts.std(dim=0)
 
 
 class LinearUnit(nn.Module):
@@ -162,6 +184,78 @@ def test_the_diversity_term_raises_the_mean_pairwise_distance_of_the_batch() -> 
     assert spread(100.0) > 1.2 * spread(0.0)
 
 
+def test_the_diversity_rung_scores_the_objectives_batch_mean_as_lucent_does() -> None:
+    # Lucent's objectives are batch means (channel: -layer[:, n].mean()), so each image's score weighs 1 / N
+    # against the diversity term, and a weight means what Lucent's does.
+    unit, seen = LinearUnit(16), []
+
+    def objective(images: torch.Tensor) -> torch.Tensor:
+        scores = unit(images)
+        scores.register_hook(seen.append)  # d(loss)/d(score of each image)
+        return scores
+
+    settings = VisualizeParams(steps=1)
+    target = Target("toy", "toy", objective, unit.features)
+    fourier(target, 16, IMAGENET, settings, 0, torch.device("cpu"), SMALL, batch=4, diversity_weight=100.0)
+    assert torch.equal(seen[0], torch.full((4,), -0.25))
+
+
+def lucent_diversity(features: torch.Tensor) -> torch.Tensor:
+    """Lucent's ``diversity(layer)`` without its minus sign, from its definition: each Gram matrix of unit
+    Frobenius norm, the sum over ordered pairs i != j of their inner products, divided by the batch."""
+    count = features.shape[0]
+    flat = features.flatten(2)
+    grams = flat @ flat.transpose(1, 2)
+    grams = grams / grams.flatten(1).norm(dim=1)[:, None, None]
+    return sum((grams[i] * grams[j]).sum() for i in range(count) for j in range(count) if j != i) / count
+
+
+def test_gram_similarity_is_lucents_diversity() -> None:
+    features = torch.randn(3, 5, 4, 4, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(gram_similarity(features), lucent_diversity(features))
+    same = features[:1].expand(4, -1, -1, -1)
+    assert float(gram_similarity(same)) == pytest.approx(3.0)  # N - 1: every ordered pair alike
+    orthogonal = torch.zeros(4, 4, 3, 3)
+    for i in range(4):
+        orthogonal[i, i] = torch.rand(3, 3) + 0.1  # image i lights channel i only: Gram entry (i, i) alone
+    assert float(gram_similarity(orthogonal)) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_the_diversity_rung_reads_gram_matrices_after_the_activation() -> None:
+    torch.manual_seed(0)
+    model = Normalized(build_model("cnn", TINY_CNN), [0.5] * 3, [0.25] * 3).eval()
+    clf = Classifier("cnn", model, tuple(CIFAR_NAMES), 32, True, {})
+    found = targets(clf, parse_params({}).visualize.models.cnn)  # last conv channels, the class
+    with contextlib.ExitStack() as stack, torch.no_grad():
+        seen = [stack.enter_context(capture(target.gram_layer)) for target in found]
+        model(torch.rand(2, 3, 32, 32))
+    assert len(found) == 3 and all(float(s.output.min()) == 0.0 and float(s.output.max()) > 0 for s in seen)
+
+
+def test_high_frequency_of_white_noise_is_the_area_outside_radius_one_quarter() -> None:
+    # White noise spreads its energy evenly over the frequency square [-1/2, 1/2)^2 (area 1); half the Nyquist
+    # frequency is the circle of radius 1/4 (area pi / 16).
+    noise = torch.randn(8, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(high_frequency(noise), torch.full((8,), 1 - math.pi / 16), atol=0.02)
+
+
+@pytest.mark.parametrize(
+    ("fy", "fx", "share"),
+    [(0, 8, 0.0), (0, 24, 1.0), (6, 6, 0.0), (12, 12, 1.0)],  # cycles per 64 px; (12, 12): radius 0.265 > 1/4
+)
+def test_high_frequency_of_a_pure_cosine_is_all_or_nothing(fy: int, fx: int, share: float) -> None:
+    ys, xs = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+    image = (0.5 + 0.4 * torch.cos(2 * math.pi * (fy * ys + fx * xs) / 64)).expand(1, 3, 64, 64)
+    assert float(high_frequency(image)[0]) == pytest.approx(share, abs=1e-6)
+
+
+def test_robust_activation_is_each_images_mean_over_the_maps() -> None:
+    unit, images = LinearUnit(16), torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    maps = draw(5, SMALL, 16, torch.Generator().manual_seed(1))
+    expected = [sum(float(unit(apply(image[None], m[None]))[0]) for m in maps) / len(maps) for image in images]
+    assert robust_activation(unit, images, maps).tolist() == pytest.approx(expected, abs=1e-5)
+
+
 def test_a_channel_read_after_an_in_place_relu_is_pre_relu() -> None:
     conv = nn.Conv2d(3, 2, 3)
     nn.init.constant_(conv.bias, -1.0)  # channel means below 0, whatever the random weights
@@ -209,7 +303,7 @@ def test_bad_visualize_params_are_refused_in_one_line(raw: dict, message: str) -
 
 def test_a_partial_alexnet_entry_keeps_alexnets_defaults() -> None:
     alexnet = parse_params({"visualize": {"models": {"alexnet": {"channels": [3]}}}}).visualize.models.alexnet
-    assert alexnet.class_index == 207 and alexnet.transforms.pad == 12 and alexnet.channels == [3]
+    assert alexnet.class_index == 207 and alexnet.transforms.shift == 3 and alexnet.channels == [3]
 
 
 TINY = {"naive_steps": 2, "steps": 3, "diversity_batch": 2, "robust_trials": 2}

@@ -250,10 +250,10 @@ class AttributeParams:
 
 @section
 class TransformParams:
-    """Random transformation robustness (Lucent at 224 px: pad 12, jitter 8, scale 0.9-1.1, rotate 10 degrees)."""
+    """Random transformation robustness, ours: one resampling at the model's own size (README, "Transforms")."""
 
-    pad: Count = 2  # shift by up to this many pixels first (a constant-0.5 pad, then a random crop)
-    jitter: Count = 1  # shift again by up to this many pixels, after scaling and rotating
+    shift: Count = 2  # a whole-pixel shift of -shift..shift first (grey coming in)
+    jitter: Count = 1  # a whole-pixel shift of -jitter..jitter, after scaling and rotating
     scale_min: PositiveNumber = 0.95
     scale_max: PositiveNumber = 1.05
     rotate: rule("a number of degrees in [0, 180]", float, ge=0, le=180) = 5.0  # up to this, either way
@@ -280,13 +280,14 @@ class VisualizedModel:
 
 
 # AlexNet's defaults (a partial ``visualize.models.alexnet`` keeps them for the keys it leaves out): the seed's
-# conv1 units, one conv5 channel, class 207 as logit and probability, Lucent's transforms at 224 px.
+# conv1 units, one conv5 channel, class 207 as logit and probability, transforms that spread the content as much
+# as Lucent's standard_transforms do (2.45 px per axis against 2.55; README, "Transforms").
 VISUALIZED_ALEXNET = {
     "class_index": 207,
     "class_objectives": ["logit", "prob"],
     "channels": [0],
     "conv1_channels": [0, 5, 10, 20],
-    "transforms": {"pad": 12, "jitter": 8, "scale_min": 0.9, "scale_max": 1.1, "rotate": 10.0},
+    "transforms": {"shift": 3, "jitter": 2, "scale_min": 0.9, "scale_max": 1.1, "rotate": 10.0},
 }
 
 
@@ -324,7 +325,7 @@ class VisualizeParams:
     sd: PositiveNumber = 0.01  # of the initial spectrum
     decay_power: NonNegative = 1.0  # spectrum scaled by 1 / f**decay_power
     diversity_batch: rule("an integer of at least 2", int, ge=2) = 4
-    diversity_weight: NonNegative = 100.0  # objective - weight * Gram similarity (Lucent: 100)
+    diversity_weight: NonNegative = 100.0  # batch-mean objective - weight * Gram similarity (Lucent: 100)
     robust_trials: PositiveInt = 16  # seeded random transforms of each result, re-scored
     models: VisualizedModels = VisualizedModels()
 

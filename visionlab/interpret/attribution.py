@@ -18,7 +18,7 @@ from torch import nn
 from visionlab.data.cifar import Cifar10
 from visionlab.errors import PipelineError
 from visionlab.interpret.attack import SHIP, ships_and_target, unbounded_attack
-from visionlab.interpret.classifiers import Classifier
+from visionlab.interpret.classifiers import Classifier, last_activation
 from visionlab.metrics.attribution import AttributedImage, AttributionInfo, ClassAttribution, MassOverlap
 from visionlab.metrics.probe import probed_model
 from visionlab.params import AttackParams
@@ -28,16 +28,10 @@ INPUTS = ("clean", "adversarial")
 TOWARD = ("ship", "target")
 
 
-def last_conv(model: nn.Module, name: str) -> tuple[str, nn.Conv2d]:
-    """The last ``nn.Conv2d`` with a spatial kernel in ``model.modules()``, and its name.
-
-    1x1 convs are passed over: in a ResNet whose last stage has one block that is the shortcut's projection,
-    registered (and run) after the block's own last conv.
-    """
-    convs = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d) and m.kernel_size != (1, 1)]
-    if not convs:
-        raise PipelineError(f"model={name} has no conv layer (an nn.Conv2d larger than 1x1): Grad-CAM needs one")
-    return convs[-1]
+def gradcam_layer(model: nn.Module, name: str) -> tuple[str, nn.Module]:
+    """Where Grad-CAM reads ``model`` (a ``Normalized`` network): :func:`last_activation`, and its name."""
+    layer = last_activation(name, getattr(model, "net", None))
+    return next(n for n, m in model.named_modules() if m is layer), layer
 
 
 @contextlib.contextmanager
@@ -112,7 +106,7 @@ def ship_class(clf: Classifier) -> int:
 
 def attribute_ship(clf: Classifier, data: Cifar10, attack: AttackParams, n_steps: int) -> ShipAttribution:
     """IG and Grad-CAM of the attack's ship, clean and after the seed's unbounded attack, toward ship and target."""
-    layer_name, layer = last_conv(clf.model, clf.name)  # refused before any work
+    layer_name, layer = gradcam_layer(clf.model, clf.name)  # refused before any work
     _, ship, target = ships_and_target(clf, data, attack)
     true = ship_class(clf)
     unbounded = unbounded_attack(clf, data.test_images[ship], target, attack.steps, attack.step_size)

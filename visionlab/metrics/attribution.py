@@ -53,7 +53,7 @@ class AttributionInfo(Info):
     attack_steps: Count  # the seed's unbounded attack that made the adversarial image
     attack_step_size: NonNegative
     n_steps: Count  # IG's steps from the black image
-    gradcam_layer: str  # the last conv layer, as named in the model
+    gradcam_layer: str  # the last conv activation (classifiers.LAST_ACTIVATION), as named in the model
     gradcam_single_view: bool  # the model's test-time views were switched off for Grad-CAM (fast's tta)
     clean: AttributedImage
     adversarial: AttributedImage

@@ -32,7 +32,7 @@ class ObjectiveScores:
 
 @dataclass
 class TransformInfo:
-    pad: Count
+    shift: Count
     jitter: Count
     scale_min: NonNegative
     scale_max: NonNegative

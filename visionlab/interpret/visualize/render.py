@@ -3,8 +3,9 @@
 1. ``naive``: the seed's pixel-space ascent (:func:`~visionlab.interpret.optimize.gradient_ascent`), unchanged;
 2. ``fft``: Adam on a Fourier-space, colour-decorrelated image (:class:`FourierImage`);
 3. ``fft_transforms``: the same, through a fresh random transform at every step;
-4. ``diversity``: the third rung for a batch, minus ``diversity_weight`` times the mean pairwise similarity
-   of the batch's Gram matrices at a layer (Lucent's ``objective - 1e2 * diversity(layer)``).
+4. ``diversity``: the third rung for a batch, its objective's batch mean minus ``diversity_weight`` times the
+   similarity of the batch's Gram matrices at a layer (Lucent's ``objective - 1e2 * diversity(layer)``: Lucent's
+   objectives are batch means, so a weight here means what it means there).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def fourier(
         if transforms is not None:
             seen = random_transform(seen, transforms, generator)
         with capture(target.gram_layer) as layer:
-            score = target.objective(seen).sum()
+            score = target.objective(seen).mean()
         if diversity_weight:
             score = score - diversity_weight * gram_similarity(layer.output[: seen.shape[0]])  # fast adds views
         optimizer.zero_grad(set_to_none=True)

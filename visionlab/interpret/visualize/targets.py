@@ -1,5 +1,6 @@
 """What visualize@<model> renders: AlexNet's conv1 centre units and conv5 channels, each model's last conv
-channels and its class, always read before the activation that follows (pre-ReLU)."""
+channels and its class, always read before the activation that follows (pre-ReLU); the diversity rung's Gram
+matrices after it, where Lucent's examples read theirs (README: measured both ways), except AlexNet's conv1 units."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import torch
 from torch import nn
 
 from visionlab.errors import PipelineError
-from visionlab.interpret.classifiers import Classifier
+from visionlab.interpret.classifiers import Classifier, last_activation
 from visionlab.interpret.objectives import centre_unit, channel_mean, class_objective, conv_unit
 from visionlab.interpret.visualize.param import IMAGENET_COLOUR_SQRT, colour_sqrt
 from visionlab.interpret.visualize.render import Target
@@ -38,14 +39,14 @@ def targets(clf: Classifier, units: VisualizedModel) -> list[Target]:
     """What to render on ``clf``, checked against the network (channel and class ranges)."""
     key = f"visualize.models.{clf.name}"
     net, normalize = clf.model.net, clf.model[0]
-    layer = last_conv(clf.name, net)
+    layer, gram_layer = last_conv(clf.name, net), last_activation(clf.name, net)
     found: list[Target] = []
     if units.conv1_channels:
         if clf.name != "alexnet":
             raise PipelineError(f"{key}.conv1_channels: only alexnet has them (the seed's conv1 units)")
         conv1 = net.features[0]
         row, col = centre_unit(conv1, clf.input_size)
-        for channel in units.conv1_channels:
+        for channel in units.conv1_channels:  # Gram matrices at conv1 itself: the only layer the objective runs
             objective = conv_unit(conv1, normalize, channel, row, col)
             found.append(Target(f"conv1_{channel}", f"conv1 channel {channel}, centre unit", objective, conv1))
     channels = layer.num_features if isinstance(layer, nn.BatchNorm2d) else layer.out_channels
@@ -55,12 +56,12 @@ def targets(clf: Classifier, units: VisualizedModel) -> list[Target]:
     name = "conv5" if clf.name == "alexnet" else "last conv"
     for channel in units.channels:
         objective = channel_mean(clf.model, layer, channel)
-        found.append(Target(f"{name.replace(' ', '_')}_{channel}", f"{name} channel {channel}", objective, layer))
+        found.append(Target(f"{name.replace(' ', '_')}_{channel}", f"{name} channel {channel}", objective, gram_layer))
     clf.check_class(units.class_index, f"{key}.class_index")
     for kind in units.class_objectives:
         objective = class_objective(clf.model, units.class_index, kind)
         title = f"class {clf.label(units.class_index)}, {'probability' if kind == 'prob' else kind}"
-        found.append(Target(f"class_{kind}", title, objective, layer))
+        found.append(Target(f"class_{kind}", title, objective, gram_layer))
     return found
 
 

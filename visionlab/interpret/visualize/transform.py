@@ -1,9 +1,12 @@
-"""Seeded random transformations of a batch (Lucent's ``transform.py``: pad, jitter, scale, rotate, jitter).
+"""Seeded random transformations of a batch, ours: shift, scale, rotate, shift, as one resampling.
 
-One affine resampling per image at the image's own size (the seed's CNN takes exactly 32 px): a shift of
-up to ``pad`` pixels (Lucent's constant-0.5 pad, then a random crop), a scale and a rotation about the
-centre, then a shift of up to ``jitter`` pixels. What comes in from outside the image is grey (0.5), so
-every result stays in [0, 1].
+Each image gets its own draw, resampled once at its own size (the seed's CNN takes exactly 32 px): a uniform
+whole-pixel shift of -shift..shift per axis, a uniform scale and rotation about the centre, then a shift of
+-jitter..jitter. What comes in from outside the image is grey (0.5), so every result stays in [0, 1].
+Lucent's ``standard_transforms`` differ: they pad a grey border (the image grows, nothing moves), jitter by
+0..d-1 pixels in one direction, draw scale and angle from lists, fill black beyond the border, resample four
+times and use one draw for the whole batch. AlexNet's settings match the spread of Lucent's shift instead
+(README, "Transforms").
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ def draw(count: int, settings: TransformParams, size: int, generator: torch.Gene
     def shift(pixels: int) -> torch.Tensor:  # whole pixels, as Lucent's, in [-1, 1] coordinates
         return torch.randint(-pixels, pixels + 1, (count, 2), generator=generator) * (2 / size)
 
-    first, scale = shift(settings.pad), uniform(settings.scale_min, settings.scale_max)
+    first, scale = shift(settings.shift), uniform(settings.scale_min, settings.scale_max)
     angle = uniform(-settings.rotate, settings.rotate) * (math.pi / 180)
     second = shift(settings.jitter)
     # Content at x moves to y = s R (x + t1) + t2; affine_grid wants the inverse, x = (R^T y - R^T t2) / s - t1.
