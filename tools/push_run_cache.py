@@ -51,10 +51,9 @@ def push(remote: str | None) -> str:
         except RemoteNotFoundError:
             raise PipelineError(f"no DVC remote {remote!r} (configured: {', '.join(known) or 'none'})") from None
         except ImportError as err:  # DVC's word for a remote type whose plugin is not installed
-            package = getattr(err.__cause__, "name", "") or "its plugin"
-            raise PipelineError(
-                f"remote {name!r}: {err}; install it: pip install {package.replace('_', '-')}"
-            ) from None
+            module = getattr(err.__cause__, "name", None)  # dvc_ssh, from the ModuleNotFoundError it raised
+            fix = f"install it: pip install {module.replace('_', '-')}" if module else "install the package it names"
+            raise PipelineError(f"remote {name!r}: {err}; {fix}") from None
         url = repo.config["remote"][name]["url"]
         entries = [(run.parent.name, run.name) for run in Path(repo.stage_cache.cache_dir).glob("*/*/*")]
         used = set().union(*repo.stage_cache.get_used_objs(entries).values())
@@ -70,12 +69,13 @@ def push(remote: str | None) -> str:
                 )
             pushed = repo.push(run_cache=True, remote=remote)
             more = repo.cloud.push(used, remote=remote)
-            if failures.errors or more.failed:
-                raise failures.errors[0] if failures.errors else UploadError(len(more.failed))
+            failed = failures.errors or ([UploadError(len(more.failed))] if more.failed else [])
         except (OSError, UploadError) as err:
+            failed = [err]
+        if failed:
             raise PipelineError(
-                f"cannot write to DVC remote {name!r} ({url}): {err}; check its url and permissions"
-            ) from None
+                f"cannot write to DVC remote {name!r} ({url}): {failed[0]}; check its url and permissions"
+            )
     return f"{pushed} files pushed; {len(entries)} run-cache entries, {len(more.transferred)} more of their outputs"
 
 
