@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+import sys
+from itertools import product
 from pathlib import Path
 
 from tools import plots_template
@@ -30,3 +33,42 @@ def test_dvc_plots_show_writes_a_page_that_loads_no_script_over_the_network(tmp_
     assert "vegaEmbed('#" in page and "window.vegaEmbed=" in page  # the plot, and the library it calls
     assert not re.search(r"<script[^>]*\bsrc=", page)  # DVC's CDN tags (its {scripts}) are left out
     assert not re.search(r"""\bimport\s*\(?\s*["']https?:""", page)
+
+
+def test_dvc_plots_show_draws_each_of_the_pipelines_plot_files_in_one_chart(tmp_path: Path) -> None:
+    # The project's dvc.yaml over tiny stand-ins of the files its stages write for charts, each holding a
+    # value of its own: a file that a stage's `plots:` and the top-level `plots:` both name is drawn twice.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".dvc").mkdir()
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    files = {}
+    for model in ("cnn", "resnet", "fast"):
+        for split, metric in product(("train", "val"), ("loss", "accuracy")):  # DVCLive's, as train writes them
+            files[f"reports/train/{model}/plots/metrics/{split}/{metric}.tsv"] = (
+                f"timestamp\tstep\t{metric}\n1\t0\t{{}}\n"
+            )
+        files[f"reports/eval/{model}/predictions.csv"] = "actual,predicted\n{0},{0}\n"
+        files[f"reports/eval/{model}/per_class.csv"] = "class,accuracy\n{},0.5\n"
+        for table in ("before", "after"):
+            files[f"reports/calibration/{model}/{table}.csv"] = (
+                "bin,lower,upper,confidence,accuracy,count\n0,0,1,0.5,{},1\n"
+            )
+    marks = {}
+    for mark, (path, text) in enumerate(files.items(), start=1000):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text.format(mark))
+        marks[str(mark)] = path
+    shown = subprocess.run(
+        [sys.executable, "-m", "dvc", "plots", "show", "--json"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    charts = [
+        e["content"] for entries in json.loads(shown.stdout)["data"].values() for e in entries if e["type"] == "vega"
+    ]
+    drawn = {path: 0 for path in files}
+    for chart in charts:
+        for mark in {value for row in chart["data"]["values"] for value in row.values()} & marks.keys():
+            drawn[marks[mark]] += 1
+    assert drawn == dict.fromkeys(files, 1)
+    assert len(charts) == 15  # per model: loss, accuracy, confusion, reliability (top-level), per-class accuracy
