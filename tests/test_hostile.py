@@ -29,15 +29,19 @@ import torch
 import yaml
 from conftest import REPO_ROOT
 from PIL import Image
+from torchvision.models import alexnet as alexnet_net
 
 import visionlab.io
 from visionlab.data.cifar import Split
+from visionlab.data.colour import ColourStats
 from visionlab.errors import PipelineError, run_stage
 from visionlab.interpret import images
+from visionlab.interpret.alexnet import _load_into as load_into
 from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.images import InputImage, folder_photos, read_photo
 from visionlab.interpret.predict import MODES, Prediction, predictions_markdown
 from visionlab.metrics.predict import Top1
+from visionlab.metrics.record import load_record, write_record
 from visionlab.models import build_model
 from visionlab.models.normalize import Normalized
 from visionlab.models.trained import load_trained
@@ -287,6 +291,12 @@ BAD_TRAINED: dict[str, tuple[Callable[[], Any], str]] = {
         lambda: trained_state(state_dict=weights(lambda w: w["classifier.7.bias"].fill_(math.nan))),
         "state_dict classifier.7.bias holds NaN or infinite values",
     ),
+    "weights that overflow": (
+        lambda: trained_state(
+            state_dict=weights(lambda w: [v.mul_(1e38) for v in w.values() if v.is_floating_point()])
+        ),
+        "the model's logits are not finite (weights overflow?) on a black, a white and two noise images",
+    ),
     "a list, not a checkpoint": (lambda: [1, 2, 3], "it holds a list, not a mapping"),
     "code inside": (
         lambda: {"model": "cnn", "evil": _RunsCode()},
@@ -350,6 +360,10 @@ def one_error_line(status: int, err: str) -> str:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """Tiny data, stats and params for the stages that read trained checkpoints."""
+    return write_project(tmp_path)
+
+
+def write_project(tmp_path: Path) -> Path:
     rng = np.random.default_rng(0)
     np.savez(
         tmp_path / "cifar10.npz",
@@ -949,3 +963,104 @@ def test_an_oserror_no_stage_words_is_one_line_naming_the_file(tmp_path: Path, c
     with pytest.raises(SystemExit) as exit_:
         run_stage(lambda: tmp_path.write_text("x"))  # IsADirectoryError, with its filename
     assert one_error_line(int(exit_.value.code), capfd.readouterr().err) == f"error: {tmp_path}: Is a directory"
+
+
+# --- inputs checked when read, before any output is written (issue #27) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("covariance", "problem"),
+    [
+        ([[0.0] * 3] * 3, "must be a symmetric positive definite matrix, got [[0.0, 0.0, 0.0], "),
+        ([[-0.06, 0.0, 0.0], [0.0, -0.06, 0.0], [0.0, 0.0, -0.06]], "must be a symmetric positive definite matrix"),
+        ([[0.06, 0.05, 0.0], [0.0, 0.06, 0.0], [0.0, 0.0, 0.06]], "must be a symmetric positive definite matrix"),
+        ([[1e308, 0.0, 0.0], [0.0, 1e308, 0.0], [0.0, 0.0, 1e308]], "must be 3 rows of 3 numbers in [-0.25, 0.25]"),
+    ],
+    ids=["zeros", "negative-definite", "asymmetric", "1e308"],
+)
+def test_a_colour_covariance_is_refused_when_read_unless_positive_definite(
+    tmp_path: Path, covariance: list[list[float]], problem: str
+) -> None:
+    path = tmp_path / "colour.json"
+    path.write_text(json.dumps({"covariance": covariance, "train_images": 4}))
+    with pytest.raises(PipelineError) as info:
+        load_record(ColourStats, path)
+    assert str(info.value).startswith(f"{path}: covariance {problem}")
+
+
+@pytest.fixture(scope="module")
+def overflowing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project whose models/cnn.pt the train stage wrote, its weights then scaled x1e38: all finite (float32
+    reaches 3.4e38), but the logits overflow. Also a valid data/colour.json."""
+    root = write_project(tmp_path_factory.mktemp("overflow"))
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    params.update(device="cpu", data={**params["data"], "val_fraction": 0.25})
+    params["train"].update(epochs=1, batch_size=2)
+    params["cnn"].update(TINY_CNN)
+    params["visualize"].update(naive_steps=1, steps=1, diversity_batch=2, robust_trials=1)
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    checkpoint, live = root / "models" / "cnn.pt", root / "train"
+    args = ["--model", "cnn", "--params", root / "params.yaml", "--data", root / "cifar10.npz", "--stats"]
+    args += [root / "stats.json", "--out", checkpoint, "--resume-checkpoint", live / "ckpt.pt", "--live", live]
+    with pytest.MonkeyPatch.context() as patch:  # the train stage as dvc.yaml runs it, in this process
+        patch.setattr(sys, "argv", ["train", *map(str, [*args, "--info", live / "info.json"])])
+        importlib.import_module("stages.train").main()
+    saved = torch.load(checkpoint, weights_only=True)
+    saved["state_dict"] = {k: v * 1e38 if v.is_floating_point() else v for k, v in saved["state_dict"].items()}
+    assert all(bool(torch.isfinite(v).all()) for v in saved["state_dict"].values())
+    torch.save(saved, checkpoint)
+    write_record(root / "colour.json", ColourStats([[0.06, 0.05, 0.05], [0.05, 0.06, 0.05], [0.05, 0.05, 0.07]], 3))
+    return root
+
+
+OVERFLOW = "the model's logits are not finite (weights overflow?) on a black, a white and two noise images: retrain it"
+
+
+def analysis_args(root: Path, stage: str, out: Path) -> list[Any]:
+    """``stages.<stage>`` (evaluate, calibrate, visualize) on ``root``'s params, data and models/cnn.pt."""
+    common = ["--model", "cnn", "--params", root / "params.yaml", "--checkpoint", root / "models" / "cnn.pt"]
+    data = ["--data", root / "cifar10.npz", "--metrics", out / "m.json", "--info", out / "i.json"]
+    return {
+        "evaluate": [*common, *data, "--per-class", out / "c.csv", "--predictions", out / "p.csv", "--figures", out],
+        "calibrate": [*common, *data, "--plot", out, "--figure", out / "r.png"],
+        "visualize": [
+            *common,
+            "--colour-stats",
+            root / "colour.json",
+            "--figure",
+            out / "v.png",
+            "--out",
+            out / "v.json",
+        ],
+    }[stage]
+
+
+@pytest.mark.parametrize("stage", ["evaluate", "calibrate", "visualize"])
+def test_a_checkpoint_whose_logits_overflow_is_refused_before_any_output(
+    overflowing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: Any, stage: str
+) -> None:
+    status, err = run_main(stage, analysis_args(overflowing, stage, tmp_path / "out"), monkeypatch, capfd)
+    assert one_error_line(status, err) == f"error: {overflowing / 'models' / 'cnn.pt'}: {OVERFLOW}"
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_alexnet_state_dict_whose_logits_overflow_is_refused() -> None:
+    with torch.device("meta"):  # no random init: every value is set below
+        net = alexnet_net().to_empty(device="cpu")
+    scaled = {k: torch.full(v.shape, 1e30) for k, v in net.state_dict().items()}  # finite, but 1e30 * 1e30 is not
+    with pytest.raises(PipelineError, match=r"^alexnet.pth: the model's logits are not finite \(weights overflow\?\)"):
+        load_into(net, scaled, Path("alexnet.pth"))
+
+
+def test_visualize_refuses_a_colour_covariance_of_zeros_before_any_output(
+    overflowing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: Any
+) -> None:
+    shutil.copy(overflowing / "params.yaml", tmp_path)  # a few steps of each rung
+    (tmp_path / "models").mkdir()
+    torch.save(trained_state(), tmp_path / "models" / "cnn.pt")
+    (tmp_path / "colour.json").write_text(json.dumps({"covariance": [[0.0] * 3] * 3, "train_images": 4}))
+    status, err = run_main("visualize", analysis_args(tmp_path, "visualize", tmp_path / "out"), monkeypatch, capfd)
+    assert one_error_line(status, err).startswith(
+        f"error: {tmp_path / 'colour.json'}: covariance must be a symmetric positive definite matrix"
+    )
+    assert not (tmp_path / "out").exists()
