@@ -40,6 +40,7 @@ from visionlab.interpret.alexnet import _load_into as load_into
 from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.images import InputImage, folder_photos, read_photo
 from visionlab.interpret.predict import MODES, Prediction, predictions_markdown
+from visionlab.metrics.corruption import CorruptedSet
 from visionlab.metrics.predict import Top1
 from visionlab.metrics.record import load_record, write_record
 from visionlab.models import build_model
@@ -48,6 +49,9 @@ from visionlab.models.trained import load_trained
 from visionlab.params import TrainParams
 from visionlab.reporting.page.blocks import Table, to_markdown
 from visionlab.reporting.page.build import _included
+from visionlab.robustness import corrupted_set
+from visionlab.robustness.corrupted_set import write_corrupted
+from visionlab.robustness.corruptions import corrupt
 from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
 
 # --- photos --------------------------------------------------------------------------------------
@@ -1064,3 +1068,42 @@ def test_visualize_refuses_a_colour_covariance_of_zeros_before_any_output(
         f"error: {tmp_path / 'colour.json'}: covariance must be a symmetric positive definite matrix"
     )
     assert not (tmp_path / "out").exists()
+
+
+# --- the corrupted test set (data/cifar10_c.npy and its index) ---------------------------------------
+
+
+def tiny_corrupted_set(folder: Path) -> tuple[Path, CorruptedSet, Split]:
+    """Every corruption of 2 random images at severity 1, written by the corrupt stage's code."""
+    rng = np.random.default_rng(0)
+    clean = Split(rng.integers(0, 256, (2, 3, 32, 32), dtype=np.uint8), np.array([3, 8]))
+    return folder / "c.npy", write_corrupted(folder / "c.npy", clean, [1], seed=0, batch_size=2), clean
+
+
+def test_the_corrupted_set_reserves_its_disk_space_before_writing_an_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write through a map into a hole of a sparse file on a full disk is SIGBUS; reserved blocks are not."""
+    reserved: list[bool] = []
+
+    def corrupt_and_look(*args: Any) -> np.ndarray:
+        for fd in Path("/proc/self/fd").iterdir():  # the unnamed (or named) temp file being written
+            with contextlib.suppress(OSError):
+                if os.readlink(fd).startswith(f"{tmp_path}/"):
+                    reserved.append(fd.stat().st_blocks * 512 >= fd.stat().st_size > 86_016)
+        return corrupt(*args)
+
+    monkeypatch.setattr(corrupted_set, "corrupt", corrupt_and_look)
+    tiny_corrupted_set(tmp_path)  # 14 x 1 x 2 images of 3,072 bytes: 86,016 bytes and a header
+    assert reserved and all(reserved)
+
+
+def test_corrupt_on_a_full_disk_is_one_line_and_leaves_nothing(project: Path, mount: Any) -> None:
+    (project / "params.yaml").write_text(yaml.safe_dump({"seed": 0, "corrupt": {"images": 8, "severities": [1]}}))
+    out = project / "out"
+    mount("-t", "tmpfs", "-o", "size=64k", "tmpfs", str(out))  # 14 x 8 images of 3,072 bytes do not fit
+    command = [sys.executable, "-m", "stages.corrupt", "--params", str(project / "params.yaml"), "--data"]
+    command += [str(project / "cifar10.npz"), "--out", str(out / "c.npy"), "--index", str(out / "c.json")]
+    done = subprocess.run(command, cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (1, f"error: {out / 'c.npy'}: cannot write (No space left on device)\n")
+    assert list(out.iterdir()) == []
