@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import errno
+import hashlib
 import http.server
 import importlib
 import json
@@ -50,8 +51,8 @@ from visionlab.params import TrainParams
 from visionlab.reporting.page.blocks import Table, to_markdown
 from visionlab.reporting.page.build import _included
 from visionlab.robustness import corrupted_set
-from visionlab.robustness.corrupted_set import write_corrupted
-from visionlab.robustness.corruptions import corrupt
+from visionlab.robustness.corrupted_set import open_corrupted, write_corrupted
+from visionlab.robustness.corruptions import CORRUPTIONS, corrupt
 from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
 
 # --- photos --------------------------------------------------------------------------------------
@@ -1078,6 +1079,52 @@ def tiny_corrupted_set(folder: Path) -> tuple[Path, CorruptedSet, Split]:
     rng = np.random.default_rng(0)
     clean = Split(rng.integers(0, 256, (2, 3, 32, 32), dtype=np.uint8), np.array([3, 8]))
     return folder / "c.npy", write_corrupted(folder / "c.npy", clean, [1], seed=0, batch_size=2), clean
+
+
+def test_a_corrupted_set_whose_npy_changed_is_refused_by_its_digest(tmp_path: Path) -> None:
+    path, index, clean = tiny_corrupted_set(tmp_path)
+    assert index.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert open_corrupted(path, index, clean).shape == (len(CORRUPTIONS), 1, 2, 3, 32, 32)
+    with path.open("r+b") as file:  # one value of the last image inverted: header and shape untouched
+        file.seek(-1, os.SEEK_END)
+        value = file.read(1)[0]
+        file.seek(-1, os.SEEK_END)
+        file.write(bytes([255 - value]))
+    with pytest.raises(PipelineError) as info:
+        open_corrupted(path, index, clean)
+    assert str(info.value) == (
+        f"{path} is not the file its index describes (its sha256 differs): rerun the corrupt stage"
+    )
+
+
+INDEX = {"images": 2, "corruptions": list(CORRUPTIONS), "severities": [1, 2, 3, 4, 5], "seed": 0}
+INDEX |= {"source_sha256": "0" * 64, "left_out": ["frost"], "sha256": "1" * 64}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            {"corruptions": ["gaussian_noise", "gaussian_noise", *list(CORRUPTIONS)[2:]]},
+            "corruptions must be a non-empty list of distinct corruptions ('gaussian_noise' twice)",
+        ),
+        (
+            {"corruptions": [*list(CORRUPTIONS)[:7], "xsnow", *list(CORRUPTIONS)[8:]]},
+            "corruptions must be a non-empty list of distinct corruptions ('xsnow' is none of gaussian_noise, shot_",
+        ),
+        ({"corruptions": []}, "corruptions must be a non-empty list of distinct corruptions (empty), got []"),
+        ({"severities": [1, 2, 3, 3, 5]}, "severities must be a non-empty list of distinct severities (3 twice)"),
+    ],
+    ids=["a corruption twice", "unknown corruption", "no corruption", "a severity twice"],
+)
+def test_the_corrupted_sets_index_is_checked_against_the_corruptions_made(
+    tmp_path: Path, change: dict[str, Any], problem: str
+) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({**INDEX, **change}))
+    with pytest.raises(PipelineError) as info:
+        load_record(CorruptedSet, path)
+    assert str(info.value).startswith(f"{path}: {problem}")
 
 
 def test_the_corrupted_set_reserves_its_disk_space_before_writing_an_image(

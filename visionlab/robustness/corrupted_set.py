@@ -56,7 +56,8 @@ def write_corrupted(
                     out[c, s, start : start + len(images)] = corrupt(images, name, severity, rngs)
         out.flush()
         del out
-    return CorruptedSet(n, list(CORRUPTIONS), list(severities), seed, source_digest(clean), LEFT_OUT)
+        digest = file_digest(tmp)
+    return CorruptedSet(n, list(CORRUPTIONS), list(severities), seed, source_digest(clean), LEFT_OUT, digest)
 
 
 def _reserve(path: Path) -> None:
@@ -69,6 +70,12 @@ def _reserve(path: Path) -> None:
         os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
     finally:
         os.close(fd)
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of the file, read in chunks (memory bounded whatever its size)."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def open_corrupted(path: str | Path, index: CorruptedSet, clean: Split) -> np.ndarray:
@@ -90,4 +97,6 @@ def open_corrupted(path: str | Path, index: CorruptedSet, clean: Split) -> np.nd
             f"{path} was not made from these test images (the first {index.images} of the test split): "
             "rerun the corrupt stage"
         )
+    if file_digest(path) != index.sha256:
+        raise PipelineError(f"{path} is not the file its index describes (its sha256 differs): rerun the corrupt stage")
     return array
