@@ -24,9 +24,9 @@ def main() -> None:
     mean, std = channel_stats(train.images)
     check_normalisable(std, args.data)  # refused here, not a stage later in train
     colour = ColourStats(colour_covariance(train.images), len(train.labels)) if args.colour else None
-    write_json(args.out, {"mean": mean, "std": std})
-    if colour is not None:
+    if colour is not None:  # checked (positive definite) before stats.json is written
         write_record(args.colour, colour)
+    write_json(args.out, {"mean": mean, "std": std})
     print(f"{len(train.labels)} training images: mean {[round(m, 4) for m in mean]}, std {[round(s, 4) for s in std]}")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import errno
+import hashlib
 import http.server
 import importlib
 import json
@@ -29,21 +30,29 @@ import torch
 import yaml
 from conftest import REPO_ROOT
 from PIL import Image
+from torchvision.models import alexnet as alexnet_net
 
 import visionlab.io
 from visionlab.data.cifar import Split
+from visionlab.data.colour import ColourStats
 from visionlab.errors import PipelineError, run_stage
 from visionlab.interpret import images
+from visionlab.interpret.alexnet import _load_into as load_into
 from visionlab.interpret.alexnet import load_alexnet
 from visionlab.interpret.images import InputImage, folder_photos, read_photo
 from visionlab.interpret.predict import MODES, Prediction, predictions_markdown
+from visionlab.metrics.corruption import CorruptedSet
 from visionlab.metrics.predict import Top1
+from visionlab.metrics.record import load_record, write_record
 from visionlab.models import build_model
 from visionlab.models.normalize import Normalized
 from visionlab.models.trained import load_trained
 from visionlab.params import TrainParams
 from visionlab.reporting.page.blocks import Table, to_markdown
 from visionlab.reporting.page.build import _included
+from visionlab.robustness import corrupted_set
+from visionlab.robustness.corrupted_set import open_corrupted, write_corrupted
+from visionlab.robustness.corruptions import CORRUPTIONS, corrupt
 from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
 
 # --- photos --------------------------------------------------------------------------------------
@@ -287,6 +296,12 @@ BAD_TRAINED: dict[str, tuple[Callable[[], Any], str]] = {
         lambda: trained_state(state_dict=weights(lambda w: w["classifier.7.bias"].fill_(math.nan))),
         "state_dict classifier.7.bias holds NaN or infinite values",
     ),
+    "weights that overflow": (
+        lambda: trained_state(
+            state_dict=weights(lambda w: [v.mul_(1e38) for v in w.values() if v.is_floating_point()])
+        ),
+        "the model's logits are not finite (weights overflow?) on a black, a white and two noise images",
+    ),
     "a list, not a checkpoint": (lambda: [1, 2, 3], "it holds a list, not a mapping"),
     "code inside": (
         lambda: {"model": "cnn", "evil": _RunsCode()},
@@ -350,6 +365,10 @@ def one_error_line(status: int, err: str) -> str:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """Tiny data, stats and params for the stages that read trained checkpoints."""
+    return write_project(tmp_path)
+
+
+def write_project(tmp_path: Path) -> Path:
     rng = np.random.default_rng(0)
     np.savez(
         tmp_path / "cifar10.npz",
@@ -949,3 +968,189 @@ def test_an_oserror_no_stage_words_is_one_line_naming_the_file(tmp_path: Path, c
     with pytest.raises(SystemExit) as exit_:
         run_stage(lambda: tmp_path.write_text("x"))  # IsADirectoryError, with its filename
     assert one_error_line(int(exit_.value.code), capfd.readouterr().err) == f"error: {tmp_path}: Is a directory"
+
+
+# --- inputs checked when read, before any output is written (issue #27) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("covariance", "problem"),
+    [
+        ([[0.0] * 3] * 3, "must be a symmetric positive definite matrix, got [[0.0, 0.0, 0.0], "),
+        ([[-0.06, 0.0, 0.0], [0.0, -0.06, 0.0], [0.0, 0.0, -0.06]], "must be a symmetric positive definite matrix"),
+        ([[0.06, 0.05, 0.0], [0.0, 0.06, 0.0], [0.0, 0.0, 0.06]], "must be a symmetric positive definite matrix"),
+        ([[1e308, 0.0, 0.0], [0.0, 1e308, 0.0], [0.0, 0.0, 1e308]], "must be 3 rows of 3 numbers in [-0.25, 0.25]"),
+    ],
+    ids=["zeros", "negative-definite", "asymmetric", "1e308"],
+)
+def test_a_colour_covariance_is_refused_when_read_unless_positive_definite(
+    tmp_path: Path, covariance: list[list[float]], problem: str
+) -> None:
+    path = tmp_path / "colour.json"
+    path.write_text(json.dumps({"covariance": covariance, "train_images": 4}))
+    with pytest.raises(PipelineError) as info:
+        load_record(ColourStats, path)
+    assert str(info.value).startswith(f"{path}: covariance {problem}")
+
+
+@pytest.fixture(scope="module")
+def overflowing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project whose models/cnn.pt the train stage wrote, its weights then scaled x1e38: all finite (float32
+    reaches 3.4e38), but the logits overflow. Also a valid data/colour.json."""
+    root = write_project(tmp_path_factory.mktemp("overflow"))
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    params.update(device="cpu", data={**params["data"], "val_fraction": 0.25})
+    params["train"].update(epochs=1, batch_size=2)
+    params["cnn"].update(TINY_CNN)
+    params["visualize"].update(naive_steps=1, steps=1, diversity_batch=2, robust_trials=1)
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    checkpoint, live = root / "models" / "cnn.pt", root / "train"
+    args = ["--model", "cnn", "--params", root / "params.yaml", "--data", root / "cifar10.npz", "--stats"]
+    args += [root / "stats.json", "--out", checkpoint, "--resume-checkpoint", live / "ckpt.pt", "--live", live]
+    with pytest.MonkeyPatch.context() as patch:  # the train stage as dvc.yaml runs it, in this process
+        patch.setattr(sys, "argv", ["train", *map(str, [*args, "--info", live / "info.json"])])
+        importlib.import_module("stages.train").main()
+    saved = torch.load(checkpoint, weights_only=True)
+    saved["state_dict"] = {k: v * 1e38 if v.is_floating_point() else v for k, v in saved["state_dict"].items()}
+    assert all(bool(torch.isfinite(v).all()) for v in saved["state_dict"].values())
+    torch.save(saved, checkpoint)
+    write_record(root / "colour.json", ColourStats([[0.06, 0.05, 0.05], [0.05, 0.06, 0.05], [0.05, 0.05, 0.07]], 3))
+    return root
+
+
+OVERFLOW = "the model's logits are not finite (weights overflow?) on a black, a white and two noise images: retrain it"
+
+
+def analysis_args(root: Path, stage: str, out: Path) -> list[Any]:
+    """``stages.<stage>`` (evaluate, calibrate, visualize) on ``root``'s params, data and models/cnn.pt."""
+    common = ["--model", "cnn", "--params", root / "params.yaml", "--checkpoint", root / "models" / "cnn.pt"]
+    data = ["--data", root / "cifar10.npz", "--metrics", out / "m.json", "--info", out / "i.json"]
+    return {
+        "evaluate": [*common, *data, "--per-class", out / "c.csv", "--predictions", out / "p.csv", "--figures", out],
+        "calibrate": [*common, *data, "--plot", out, "--figure", out / "r.png"],
+        "visualize": [
+            *common,
+            "--colour-stats",
+            root / "colour.json",
+            "--figure",
+            out / "v.png",
+            "--out",
+            out / "v.json",
+        ],
+    }[stage]
+
+
+@pytest.mark.parametrize("stage", ["evaluate", "calibrate", "visualize"])
+def test_a_checkpoint_whose_logits_overflow_is_refused_before_any_output(
+    overflowing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: Any, stage: str
+) -> None:
+    status, err = run_main(stage, analysis_args(overflowing, stage, tmp_path / "out"), monkeypatch, capfd)
+    assert one_error_line(status, err) == f"error: {overflowing / 'models' / 'cnn.pt'}: {OVERFLOW}"
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_alexnet_state_dict_whose_logits_overflow_is_refused() -> None:
+    with torch.device("meta"):  # no random init: every value is set below
+        net = alexnet_net().to_empty(device="cpu")
+    scaled = {k: torch.full(v.shape, 1e30) for k, v in net.state_dict().items()}  # finite, but 1e30 * 1e30 is not
+    with pytest.raises(PipelineError, match=r"^alexnet.pth: the model's logits are not finite \(weights overflow\?\)"):
+        load_into(net, scaled, Path("alexnet.pth"))
+
+
+def test_visualize_refuses_a_colour_covariance_of_zeros_before_any_output(
+    overflowing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: Any
+) -> None:
+    shutil.copy(overflowing / "params.yaml", tmp_path)  # a few steps of each rung
+    (tmp_path / "models").mkdir()
+    torch.save(trained_state(), tmp_path / "models" / "cnn.pt")
+    (tmp_path / "colour.json").write_text(json.dumps({"covariance": [[0.0] * 3] * 3, "train_images": 4}))
+    status, err = run_main("visualize", analysis_args(tmp_path, "visualize", tmp_path / "out"), monkeypatch, capfd)
+    assert one_error_line(status, err).startswith(
+        f"error: {tmp_path / 'colour.json'}: covariance must be a symmetric positive definite matrix"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+# --- the corrupted test set (data/cifar10_c.npy and its index) ---------------------------------------
+
+
+def tiny_corrupted_set(folder: Path) -> tuple[Path, CorruptedSet, Split]:
+    """Every corruption of 2 random images at severity 1, written by the corrupt stage's code."""
+    rng = np.random.default_rng(0)
+    clean = Split(rng.integers(0, 256, (2, 3, 32, 32), dtype=np.uint8), np.array([3, 8]))
+    return folder / "c.npy", write_corrupted(folder / "c.npy", clean, [1], seed=0, batch_size=2), clean
+
+
+def test_a_corrupted_set_whose_npy_changed_is_refused_by_its_digest(tmp_path: Path) -> None:
+    path, index, clean = tiny_corrupted_set(tmp_path)
+    assert index.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert open_corrupted(path, index, clean).shape == (len(CORRUPTIONS), 1, 2, 3, 32, 32)
+    with path.open("r+b") as file:  # one value of the last image inverted: header and shape untouched
+        file.seek(-1, os.SEEK_END)
+        value = file.read(1)[0]
+        file.seek(-1, os.SEEK_END)
+        file.write(bytes([255 - value]))
+    with pytest.raises(PipelineError) as info:
+        open_corrupted(path, index, clean)
+    assert str(info.value) == (
+        f"{path} is not the file its index describes (its sha256 differs): rerun the corrupt stage"
+    )
+
+
+INDEX = {"images": 2, "corruptions": list(CORRUPTIONS), "severities": [1, 2, 3, 4, 5], "seed": 0}
+INDEX |= {"source_sha256": "0" * 64, "left_out": ["frost"], "sha256": "1" * 64}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            {"corruptions": ["gaussian_noise", "gaussian_noise", *list(CORRUPTIONS)[2:]]},
+            "corruptions must be a non-empty list of distinct corruptions ('gaussian_noise' twice)",
+        ),
+        (
+            {"corruptions": [*list(CORRUPTIONS)[:7], "xsnow", *list(CORRUPTIONS)[8:]]},
+            "corruptions must be a non-empty list of distinct corruptions ('xsnow' is none of gaussian_noise, shot_",
+        ),
+        ({"corruptions": []}, "corruptions must be a non-empty list of distinct corruptions (empty), got []"),
+        ({"severities": [1, 2, 3, 3, 5]}, "severities must be a non-empty list of distinct severities (3 twice)"),
+    ],
+    ids=["a corruption twice", "unknown corruption", "no corruption", "a severity twice"],
+)
+def test_the_corrupted_sets_index_is_checked_against_the_corruptions_made(
+    tmp_path: Path, change: dict[str, Any], problem: str
+) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({**INDEX, **change}))
+    with pytest.raises(PipelineError) as info:
+        load_record(CorruptedSet, path)
+    assert str(info.value).startswith(f"{path}: {problem}")
+
+
+def test_the_corrupted_set_reserves_its_disk_space_before_writing_an_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write through a map into a hole of a sparse file on a full disk is SIGBUS; reserved blocks are not."""
+    reserved: list[bool] = []
+
+    def corrupt_and_look(*args: Any) -> np.ndarray:
+        for fd in Path("/proc/self/fd").iterdir():  # the unnamed (or named) temp file being written
+            with contextlib.suppress(OSError):
+                if os.readlink(fd).startswith(f"{tmp_path}/"):
+                    reserved.append(fd.stat().st_blocks * 512 >= fd.stat().st_size > 86_016)
+        return corrupt(*args)
+
+    monkeypatch.setattr(corrupted_set, "corrupt", corrupt_and_look)
+    tiny_corrupted_set(tmp_path)  # 14 x 1 x 2 images of 3,072 bytes: 86,016 bytes and a header
+    assert reserved and all(reserved)
+
+
+def test_corrupt_on_a_full_disk_is_one_line_and_leaves_nothing(project: Path, mount: Any) -> None:
+    (project / "params.yaml").write_text(yaml.safe_dump({"seed": 0, "corrupt": {"images": 8, "severities": [1]}}))
+    out = project / "out"
+    mount("-t", "tmpfs", "-o", "size=64k", "tmpfs", str(out))  # 14 x 8 images of 3,072 bytes do not fit
+    command = [sys.executable, "-m", "stages.corrupt", "--params", str(project / "params.yaml"), "--data"]
+    command += [str(project / "cifar10.npz"), "--out", str(out / "c.npy"), "--index", str(out / "c.json")]
+    done = subprocess.run(command, cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (1, f"error: {out / 'c.npy'}: cannot write (No space left on device)\n")
+    assert list(out.iterdir()) == []

@@ -723,6 +723,23 @@ def test_missing_or_malformed_input_is_one_line_and_writes_nothing(tmp_path: Pat
             lambda m: m["data"].update(subset="yes"),
             'reports/info/cnn.json: data.subset must be true or false, got "yes"',
         ),
+        (
+            "info/cnn_corruption",
+            lambda m: [s.update(accuracy=s["accuracy"][:2]) for s in m["corruptions"]],
+            "reports/info/cnn_corruption.json: corruptions must be scores of distinct corruptions, one accuracy per "
+            'severity (gaussian_noise: 2 for 5), got [{"name": "gaussian_noise", "accuracy": [0.7, 0.6], "mean": ',
+        ),
+        (
+            "info/resnet_corruption",
+            lambda m: m.update(corruptions=[]),
+            "reports/info/resnet_corruption.json: corruptions must be scores of distinct corruptions, one accuracy "
+            "per severity (empty), got []",
+        ),
+        (
+            "info/resnet_corruption",
+            lambda m: [m.update(severities=[1, 2])] + [s.update(accuracy=s["accuracy"][:2]) for s in m["corruptions"]],
+            "reports/info/resnet_corruption.json: scored another corrupted set than reports/info/cnn_corruption.json",
+        ),
     ],
 )
 def test_a_malformed_field_names_file_and_key(tmp_path: Path, key: str, change, message: str) -> None:

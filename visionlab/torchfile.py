@@ -71,3 +71,17 @@ def state_dict_problem(saved: dict[str, torch.Tensor], expected: dict[str, torch
 def first_nonfinite(tensors: dict[str, torch.Tensor]) -> str | None:
     """The name of the first tensor holding NaN or infinite values (complex ones too), or None."""
     return next((key for key, value in tensors.items() if not bool(torch.isfinite(value).all())), None)
+
+
+def overflow_problem(model: torch.nn.Module, size: int) -> str | None:
+    """Why ``model`` (in eval mode, on the CPU, taking [0, 1] pixels) is unusable although its weights are finite:
+    its logits on a black, a white and two noise images of ``size`` pixels are not all finite; else None."""
+    images = torch.rand(4, 3, size, size, generator=torch.Generator().manual_seed(0))
+    images[0], images[1] = 0.0, 1.0
+    with torch.no_grad():
+        finite = bool(torch.isfinite(model(images)).all())
+    return (
+        None
+        if finite
+        else "the model's logits are not finite (weights overflow?) on a black, a white and two noise images"
+    )

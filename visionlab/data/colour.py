@@ -12,15 +12,24 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
+from visionlab.errors import check, rule
 from visionlab.metrics.record import Count, Info
 
 CHUNK = 1024  # images per float64 copy: bounded memory on the full 50,000
-Row = Annotated[list[float], Field(min_length=3, max_length=3)]
+# A covariance of values in [0, 1] is within [-1/4, 1/4] (a variance is at most 1/4): its square root stays finite.
+Row = Annotated[list[Annotated[float, Field(ge=-0.25, le=0.25)]], Field(min_length=3, max_length=3)]
+Matrix = rule("3 rows of 3 numbers in [-0.25, 0.25] (pixels in [0, 1])", list[Row], min_length=3, max_length=3)
+
+
+def _positive_definite(rows: list[list[float]]) -> bool:
+    matrix = np.array(rows)  # eigvalsh reads one triangle: symmetry is checked apart
+    return np.allclose(matrix, matrix.T, rtol=1e-9, atol=1e-12) and bool(np.linalg.eigvalsh(matrix).min() > 0)
 
 
 @dataclass
 class ColourStats(Info):
-    covariance: Annotated[list[Row], Field(min_length=3, max_length=3)]  # red, green, blue; [0, 1] pixel units
+    # red, green, blue; [0, 1] pixel units; visualize@ decorrelates with its square root
+    covariance: Annotated[Matrix, check("a symmetric positive definite matrix", _positive_definite)]
     train_images: Count
 
 

@@ -23,7 +23,7 @@ from visionlab.errors import PipelineError
 from visionlab.interpret.classifiers import Classifier
 from visionlab.models.normalize import Normalize, Normalized
 from visionlab.progress import progress_enabled
-from visionlab.torchfile import UnreadableFile, first_nonfinite, load_weights_only, state_dict_problem
+from visionlab.torchfile import UnreadableFile, first_nonfinite, load_weights_only, overflow_problem, state_dict_problem
 
 IMAGENET = AlexNet_Weights.IMAGENET1K_V1
 _PRESET = IMAGENET.transforms()  # the resize, crop and normalisation these weights were trained with
@@ -140,3 +140,5 @@ def _load_into(net: AlexNet, state_dict: dict[str, Any], source: Path) -> None:
     if (bad := first_nonfinite(state_dict)) is not None:
         raise PipelineError(f"{source}: {bad} holds NaN or infinite values")
     net.load_state_dict(state_dict)
+    if (problem := overflow_problem(Normalized(net, IMAGENET_MEAN, IMAGENET_STD).eval(), INPUT_SIZE)) is not None:
+        raise PipelineError(f"{source}: {problem}")

@@ -13,9 +13,17 @@ from visionlab.errors import PipelineError
 from visionlab.models import MODELS, build_model
 from visionlab.models.normalize import Normalized
 from visionlab.params import model_section, parse_section
-from visionlab.torchfile import UnreadableFile, finite_numbers, first_nonfinite, load_weights_only, state_dict_problem
+from visionlab.torchfile import (
+    UnreadableFile,
+    finite_numbers,
+    first_nonfinite,
+    load_weights_only,
+    overflow_problem,
+    state_dict_problem,
+)
 
 NUM_CLASSES = 10  # the models are CIFAR-10 classifiers
+INPUT_SIZE = 32
 TRAINED_KEYS = ("model", "config", "state_dict", "mean", "std", "class_names", "summary")
 # What evaluate and the figures read from the summary (timings are not checked: they may move out of it).
 SUMMARY_FIELDS: dict[str, tuple[type, str]] = {
@@ -143,6 +151,8 @@ def load_trained(
     net.load_state_dict(saved["state_dict"])
     wrapped = Normalized(net, saved["mean"], saved["std"])
     wrapped.to(memory_format=torch.channels_last).eval()
+    if (problem := overflow_problem(wrapped, INPUT_SIZE)) is not None:  # before any stage writes a thing
+        raise PipelineError(f"{path}: {problem}: retrain it")
     return TrainedModel(
         name=saved["model"],
         config=dict(saved["config"]),

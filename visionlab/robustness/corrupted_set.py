@@ -4,6 +4,7 @@ read back memory-mapped, and refused when it does not match the test split it wa
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def write_corrupted(
     shape = (len(CORRUPTIONS), len(severities), n, *clean.images.shape[1:])
     with atomic_path(path) as tmp:
         out = open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        _reserve(tmp)
         for c, name in enumerate(CORRUPTIONS):
             for start in range(0, n, batch_size):
                 images = clean.images[start : start + batch_size]
@@ -54,7 +56,26 @@ def write_corrupted(
                     out[c, s, start : start + len(images)] = corrupt(images, name, severity, rngs)
         out.flush()
         del out
-    return CorruptedSet(n, list(CORRUPTIONS), list(severities), seed, source_digest(clean), LEFT_OUT)
+        digest = file_digest(tmp)
+    return CorruptedSet(n, list(CORRUPTIONS), list(severities), seed, source_digest(clean), LEFT_OUT, digest)
+
+
+def _reserve(path: Path) -> None:
+    """Allocate the (sparse) file's blocks before writing through its map: on a full disk a write through a
+    map into a hole is SIGBUS, which kills the process; fallocate's ENOSPC is an OSError."""
+    if not hasattr(os, "posix_fallocate"):  # macOS: nothing to reserve with
+        return
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of the file, read in chunks (memory bounded whatever its size)."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def open_corrupted(path: str | Path, index: CorruptedSet, clean: Split) -> np.ndarray:
@@ -76,4 +97,6 @@ def open_corrupted(path: str | Path, index: CorruptedSet, clean: Split) -> np.nd
             f"{path} was not made from these test images (the first {index.images} of the test split): "
             "rerun the corrupt stage"
         )
+    if file_digest(path) != index.sha256:
+        raise PipelineError(f"{path} is not the file its index describes (its sha256 differs): rerun the corrupt stage")
     return array

@@ -815,7 +815,8 @@ def beyond_accuracy_section(
     scores = {m: {s.name: s for s in corruption[m].info.corruptions} for m in MODELS}
     names = [s.name for s in first.corruptions]
     for m in MODELS:
-        if list(scores[m]) != names or corruption[m].info.images != first.images:
+        info = corruption[m].info
+        if list(scores[m]) != names or info.images != first.images or info.severities != first.severities:
             raise PipelineError(
                 f"{corruption[m].info_path}: scored another corrupted set than {corruption[MODELS[0]].info_path}"
             )
