@@ -949,3 +949,30 @@ def test_an_oserror_no_stage_words_is_one_line_naming_the_file(tmp_path: Path, c
     with pytest.raises(SystemExit) as exit_:
         run_stage(lambda: tmp_path.write_text("x"))  # IsADirectoryError, with its filename
     assert one_error_line(int(exit_.value.code), capfd.readouterr().err) == f"error: {tmp_path}: Is a directory"
+
+
+@pytest.mark.parametrize(
+    ("fault", "line"),
+    [  # real faults of the libraries, as a param beyond torch's reach raised them on e04381c
+        (
+            lambda: torch.zeros(1).add_(torch.ones(1), alpha=1e300),  # visualize.lr: 1.0e+300 in Adam
+            "error: internal: RuntimeError: value cannot be converted to type float without overflow (",
+        ),
+        (
+            lambda: torch.randint(-(10**19), 10**19 + 1, (1, 2)),  # a transform pad of 1e19
+            "error: internal: ValueError: Overflow when unpacking long long (",
+        ),
+        (
+            lambda: np.empty(2**62, dtype=np.uint8),  # what a count of anything can claim
+            "error: out of memory: MemoryError: Unable to allocate 4.00 EiB for an array with shape (",
+        ),
+        (lambda: json.loads('{"a":\n\n  1,}'), "error: internal: JSONDecodeError: Expecting property name enclosed"),
+    ],
+)
+def test_any_other_exception_is_one_line_naming_it_never_a_traceback(
+    capfd: pytest.CaptureFixture[str], fault: Callable[[], Any], line: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        run_stage(fault)
+    err = one_error_line(int(exit_.value.code), capfd.readouterr().err)
+    assert err.startswith(line) and err.endswith(")") and "Traceback" not in err, err
