@@ -17,6 +17,7 @@ from torch import nn
 from visionlab.data.colour import ColourStats, colour_covariance
 from visionlab.errors import PipelineError, run_stage
 from visionlab.interpret.objectives import capture, channel_mean
+from visionlab.interpret.visualize.measure import robust_activation
 from visionlab.interpret.visualize.param import (
     IMAGENET_COLOUR_SQRT,
     FourierImage,
@@ -26,7 +27,7 @@ from visionlab.interpret.visualize.param import (
 )
 from visionlab.interpret.visualize.render import Target, fourier, ladder
 from visionlab.interpret.visualize.targets import last_conv
-from visionlab.interpret.visualize.transform import random_transform
+from visionlab.interpret.visualize.transform import apply, draw, random_transform
 from visionlab.metrics.record import load_record, write_record
 from visionlab.metrics.visualize import RUNGS, VisualizeInfo
 from visionlab.models import build_model
@@ -160,6 +161,23 @@ def test_the_diversity_term_raises_the_mean_pairwise_distance_of_the_batch() -> 
         return float(torch.pdist(result.images.flatten(1)).mean())
 
     assert spread(100.0) > 1.2 * spread(0.0)
+
+
+def test_robust_activation_is_the_mean_over_every_trial_in_passes_of_at_most_64_copies() -> None:
+    images, generator = torch.rand(3, 3, 8, 8), torch.Generator().manual_seed(0)
+    maps = draw(200, SMALL, 8, generator)
+    seen: list[int] = []
+
+    def objective(copies: torch.Tensor) -> torch.Tensor:  # a score per image that depends on the transform
+        seen.append(len(copies))
+        return (copies * torch.linspace(-1, 1, 8)).sum(dim=(1, 2, 3))
+
+    unbatched = torch.stack(
+        [torch.stack([objective(apply(image[None], m[None]))[0] for m in maps]) for image in images]
+    )
+    seen.clear()
+    assert torch.allclose(robust_activation(objective, images, maps), unbatched.mean(dim=1), atol=1e-5)
+    assert max(seen) <= 64 and sum(seen) == 3 * 200  # memory does not grow with the trials: 600 copies in 64s
 
 
 def test_a_channel_read_after_an_in_place_relu_is_pre_relu() -> None:
