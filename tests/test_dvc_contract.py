@@ -196,7 +196,7 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     # `dvc checkout` brings every one back from the cache.
     failed = p.dvc("exp", "run", "-S", "train.epochs=-3", check=False)
     assert failed.returncode != 0
-    assert one_error_line(failed) == ["error: params.yaml: train.epochs must be a positive integer, got -3"]
+    assert one_error_line(failed) == ["error: params.yaml: train.epochs must be an integer in 1..100000, got -3"]
     p.git("checkout", "--", "params.yaml")
     p.dvc("checkout")
     assert p.status() == {}

@@ -717,11 +717,11 @@ def test_train_stage_refuses_a_batch_that_does_not_split_among_the_processes(
 
 
 def test_train_stage_refuses_a_batch_larger_than_the_training_split(stage_inputs: Path, tmp_path: Path) -> None:
-    inputs = inputs_with(stage_inputs, tmp_path / "inputs", batch_size=1_000_000_000)
+    inputs = inputs_with(stage_inputs, tmp_path / "inputs", batch_size=8192)  # the schema's most
     refused = run_stage("train.py", *train_stage_args(inputs, tmp_path / "out"))
     lines = refused.stderr.strip().splitlines()
     assert refused.returncode == 1 and len(lines) == 1, refused.stderr[-3000:]
-    message = r"error: train.batch_size=1000000000 is larger than the \d+ training images: lower it"
+    message = r"error: train.batch_size=8192 is larger than the \d+ training images: lower it"
     assert re.fullmatch(message, lines[0])
     assert not (tmp_path / "out").exists()
 
