@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, committed_params
 from PIL import Image
 
 import visionlab.io
@@ -832,7 +832,7 @@ def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_file(
 def test_train_on_a_full_disk_is_one_line_naming_the_dvclive_folder(
     project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], mount: Any
 ) -> None:
-    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    params = yaml.safe_load(committed_params())
     params.update(device="cpu", data={**params["data"], "val_fraction": 0.25})
     params["train"].update(epochs=1, batch_size=2)
     params["cnn"].update(TINY_CNN)

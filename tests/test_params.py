@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from conftest import committed_params
 
 from visionlab.errors import PipelineError
 from visionlab.params import (
@@ -56,9 +56,10 @@ def assert_contains(expected: dict[str, Any], actual: dict[str, Any], where: str
             )
 
 
-def test_repo_params_yaml_loads_every_value() -> None:
-    raw = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
-    params = load_params(REPO_ROOT / "params.yaml")
+def test_repo_params_yaml_loads_every_value(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text(committed_params(), encoding="utf-8")  # the shipped file, as committed
+    raw = yaml.safe_load(committed_params())
+    params = load_params(tmp_path / "params.yaml")
     assert_contains(raw, dataclasses.asdict(params))
     assert params.data.md5 == "c58f30108f718f92721af3b95e74349a"
     assert params.train.augment.flip is True

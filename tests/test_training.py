@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import committed_params
 
 from visionlab.data.cifar import Split
 from visionlab.errors import PipelineError
@@ -528,7 +529,8 @@ def test_train_refuses_an_unknown_model_listing_the_choices(stage_inputs: Path, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["resnet", "fast"])
-def test_benchmark_prints_both_loops_per_precision_and_the_old_baseline(model: str) -> None:
+def test_benchmark_prints_both_loops_per_precision_and_the_old_baseline(model: str, tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text(committed_params())  # the recipes as shipped, not a smoke run's
     result = subprocess.run(
         [
             sys.executable,
@@ -546,6 +548,8 @@ def test_benchmark_prints_both_loops_per_precision_and_the_old_baseline(model: s
             "1",
             "--device",
             "cpu",
+            "--params",
+            str(tmp_path / "params.yaml"),
         ],
         cwd=ROOT,
         capture_output=True,
