@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -15,6 +16,15 @@ from cifar_archive import make_cifar_archive, make_members
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_ARCHIVE = REPO_ROOT.parent / "shared/data/cifar10-sample/cifar-10-python.tar.gz"
+
+
+@functools.cache
+def committed_params() -> str:
+    """params.yaml as committed (HEAD), never the workspace's: a smoke run (``dvc exp run -S``) leaves its overrides
+    there, and a test of the shipped params must not read them."""
+    return subprocess.run(
+        ["git", "show", "HEAD:params.yaml"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 from cifar_archive import make_cifar_archive
+from conftest import committed_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,9 +38,14 @@ TINY = {
 }
 
 
-def tracked_files() -> list[str]:
+def copy_tracked(root: Path) -> None:
+    """The tracked files into ``root`` as they are in the workspace, but params.yaml as committed."""
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
-    return [name for name in listed.stdout.split("\0") if name and (ROOT / name).is_file()]
+    for name in (name for name in listed.stdout.split("\0") if name and (ROOT / name).is_file()):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, root / name)
+    (root / "params.yaml").write_text(committed_params())
+    shutil.rmtree(root / ".dvc" / "tmp", ignore_errors=True)
 
 
 class Project:
@@ -139,10 +145,7 @@ def clone(url: Path, dest: Path) -> Project:
 def make_project(base: Path, tiny: dict | None = None) -> Project:
     """``base/repo``: the tracked files, a tiny archive (``base/archive``) and tiny params, committed on ``main``."""
     root = base / "repo"
-    for name in tracked_files():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, root / name)
-    shutil.rmtree(root / ".dvc" / "tmp", ignore_errors=True)
+    copy_tracked(root)
     archive = base / "archive" / "cifar-10-python.tar.gz"
     md5 = make_cifar_archive(archive, n_train_per_batch=10, n_test=20)  # 50 training, 20 test images
     p = Project(root)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from captum.attr import IntegratedGradients
 from torch import nn
 from torchvision.models import alexnet
 
@@ -142,3 +143,17 @@ def test_mass_overlap() -> None:
     assert mass_overlap(a, torch.tensor([[0.0, 0.0], [1.0, 1.0]])) == 0.0  # disjoint
     assert mass_overlap(a, torch.tensor([[1.0, 1.0], [0.0, 0.0]])) == pytest.approx(0.25 + 0.5)
     assert mass_overlap(a, torch.zeros(2, 2)) is None
+
+
+def test_integrated_gradients_sees_at_most_32_images_a_pass_whatever_n_steps() -> None:
+    # Memory: on e04381c the model saw n_steps images a pass (1,000 steps of AlexNet: killed at 3 GB).
+    model, x, targets = curved(), images(4), [8, 5, 1, 2]
+    seen: list[int] = []
+    hook = model.register_forward_pre_hook(lambda _, args: seen.append(len(args[0])))
+    attributions, delta = integrated_gradients(model, x, targets, n_steps=100)
+    hook.remove()
+    assert max(seen) <= 32 and sum(seen) >= 4 * 100
+    whole, whole_delta = IntegratedGradients(model).attribute(  # Captum's, all 400 path images in one pass
+        x, baselines=torch.zeros_like(x), target=targets, n_steps=100, return_convergence_delta=True
+    )
+    assert torch.allclose(attributions, whole, atol=1e-6) and torch.allclose(delta, whole_delta, atol=1e-5)

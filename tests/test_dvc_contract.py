@@ -20,7 +20,7 @@ import dvc_project
 import pytest
 import yaml
 from cifar_archive import make_cifar_archive
-from dvc_project import tracked_files
+from dvc_project import copy_tracked
 from test_dvc_deps import STAGES as STAGE_DEFS
 from test_dvc_deps import expected_code
 
@@ -124,10 +124,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """A git + DVC copy of the repo with tiny params, the whole pipeline run and committed as the baseline."""
     base = tmp_path_factory.mktemp("contract")
     root = base / "repo"
-    for name in tracked_files():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, root / name)
-    shutil.rmtree(root / ".dvc" / "tmp", ignore_errors=True)
+    copy_tracked(root)
     archive = base / "archive" / "cifar-10-python.tar.gz"
     md5 = make_cifar_archive(archive, n_train_per_batch=10, n_test=20)  # 50 training, 20 test images, 2 ships
     p = Project(root)
@@ -196,7 +193,7 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     # `dvc checkout` brings every one back from the cache.
     failed = p.dvc("exp", "run", "-S", "train.epochs=-3", check=False)
     assert failed.returncode != 0
-    assert one_error_line(failed) == ["error: params.yaml: train.epochs must be a positive integer, got -3"]
+    assert one_error_line(failed) == ["error: params.yaml: train.epochs must be an integer in 1..100000, got -3"]
     p.git("checkout", "--", "params.yaml")
     p.dvc("checkout")
     assert p.status() == {}

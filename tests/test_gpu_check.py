@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import committed_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -14,8 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_gpu_check_cpu_mode_prints_every_row_with_exit_status_0(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    (params := tmp_path / "shipped.yaml").write_text(committed_params())  # as committed, not a smoke run's
     result = subprocess.run(
-        ["bash", ".ci/gpu-check", "--device", "cpu", "--tiny", "--budget", "400", "--out", str(tmp_path)],
+        ["bash", ".ci/gpu-check", "--device", "cpu", "--tiny", "--budget", "400", "--out", str(tmp_path)]
+        + ["--params", str(params)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, committed_params
 from PIL import Image
 from torchvision.models import alexnet as alexnet_net
 
@@ -851,7 +851,7 @@ def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_file(
 def test_train_on_a_full_disk_is_one_line_naming_the_dvclive_folder(
     project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], mount: Any
 ) -> None:
-    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    params = yaml.safe_load(committed_params())
     params.update(device="cpu", data={**params["data"], "val_fraction": 0.25})
     params["train"].update(epochs=1, batch_size=2)
     params["cnn"].update(TINY_CNN)
@@ -1154,3 +1154,30 @@ def test_corrupt_on_a_full_disk_is_one_line_and_leaves_nothing(project: Path, mo
     done = subprocess.run(command, cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stderr) == (1, f"error: {out / 'c.npy'}: cannot write (No space left on device)\n")
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "line"),
+    [  # real faults of the libraries, as a param beyond torch's reach raised them on e04381c
+        (
+            lambda: torch.zeros(1).add_(torch.ones(1), alpha=1e300),  # visualize.lr: 1.0e+300 in Adam
+            "error: internal: RuntimeError: value cannot be converted to type float without overflow (",
+        ),
+        (
+            lambda: torch.randint(-(10**19), 10**19 + 1, (1, 2)),  # a transform pad of 1e19
+            "error: internal: ValueError: Overflow when unpacking long long (",
+        ),
+        (
+            lambda: np.empty(2**62, dtype=np.uint8),  # what a count of anything can claim
+            "error: out of memory: MemoryError: Unable to allocate 4.00 EiB for an array with shape (",
+        ),
+        (lambda: json.loads('{"a":\n\n  1,}'), "error: internal: JSONDecodeError: Expecting property name enclosed"),
+    ],
+)
+def test_any_other_exception_is_one_line_naming_it_never_a_traceback(
+    capfd: pytest.CaptureFixture[str], fault: Callable[[], Any], line: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        run_stage(fault)
+    err = one_error_line(int(exit_.value.code), capfd.readouterr().err)
+    assert err.startswith(line) and err.endswith(")") and "Traceback" not in err, err

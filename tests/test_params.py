@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from conftest import committed_params
 
 from visionlab.errors import PipelineError
 from visionlab.params import (
@@ -56,9 +56,10 @@ def assert_contains(expected: dict[str, Any], actual: dict[str, Any], where: str
             )
 
 
-def test_repo_params_yaml_loads_every_value() -> None:
-    raw = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
-    params = load_params(REPO_ROOT / "params.yaml")
+def test_repo_params_yaml_loads_every_value(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text(committed_params(), encoding="utf-8")  # the shipped file, as committed
+    raw = yaml.safe_load(committed_params())
+    params = load_params(tmp_path / "params.yaml")
     assert_contains(raw, dataclasses.asdict(params))
     assert params.data.md5 == "c58f30108f718f92721af3b95e74349a"
     assert params.train.augment.flip is True
@@ -152,11 +153,11 @@ def test_largest_seed_and_kernels_that_fit_their_maps_are_accepted() -> None:
             "params.yaml: unknown key train.augment.rotate (known: crop_padding, flip)",
         ),
         ({"data": {"URL": "x"}}, "params.yaml: unknown key data.URL (known: url, md5, val_fraction)"),
-        ({"train": {"epochs": -3}}, "params.yaml: train.epochs must be a positive integer, got -3"),
-        ({"train": {"epochs": 0}}, "params.yaml: train.epochs must be a positive integer, got 0"),
-        ({"train": {"epochs": "ten"}}, "params.yaml: train.epochs must be a positive integer, got 'ten'"),
-        ({"train": {"epochs": 10.0}}, "params.yaml: train.epochs must be a positive integer, got 10.0"),
-        ({"train": {"epochs": True}}, "params.yaml: train.epochs must be a positive integer, got true"),
+        ({"train": {"epochs": -3}}, "params.yaml: train.epochs must be an integer in 1..100000, got -3"),
+        ({"train": {"epochs": 0}}, "params.yaml: train.epochs must be an integer in 1..100000, got 0"),
+        ({"train": {"epochs": "ten"}}, "params.yaml: train.epochs must be an integer in 1..100000, got 'ten'"),
+        ({"train": {"epochs": 10.0}}, "params.yaml: train.epochs must be an integer in 1..100000, got 10.0"),
+        ({"train": {"epochs": True}}, "params.yaml: train.epochs must be an integer in 1..100000, got true"),
         ({"seed": False}, "params.yaml: seed must be an integer in 0..4294967295, got false"),
         ({"seed": None}, "params.yaml: seed must be an integer in 0..4294967295, got null"),
         # bounds where torch or the hardware has them (issue #10)
@@ -182,7 +183,7 @@ def test_largest_seed_and_kernels_that_fit_their_maps_are_accepted() -> None:
             {"resnet": {"kernel_size": 5}},
             "params.yaml: resnet.kernel_size must be at most 4, the smallest map its layers see (32, 16, 8, 4), got 5",
         ),
-        ({"train": {"lr": True}}, "params.yaml: train.lr must be a positive number, got true"),
+        ({"train": {"lr": True}}, "params.yaml: train.lr must be a number in (0, 10], got true"),
         (  # one class per probed model (maximize_class@<model>, attack@<model>)
             {"attack": {"target_class": {"vgg": 5}}},
             "params.yaml: unknown key attack.target_class.vgg (known: alexnet, cnn, resnet, fast)",
@@ -193,11 +194,11 @@ def test_largest_seed_and_kernels_that_fit_their_maps_are_accepted() -> None:
         ),
         (
             {"maximize_class": {"class_index": {"cnn": -1}}},
-            "params.yaml: maximize_class.class_index.cnn must be a non-negative integer, got -1",
+            "params.yaml: maximize_class.class_index.cnn must be an integer in 0..999, got -1",
         ),
-        ({"train": {"lr": math.nan}}, "params.yaml: train.lr must be a positive number, got .nan"),
-        ({"train": {"lr": math.inf}}, "params.yaml: train.lr must be a positive number, got .inf"),
-        ({"train": {"weight_decay": -0.1}}, "params.yaml: train.weight_decay must be a non-negative number, got -0.1"),
+        ({"train": {"lr": math.nan}}, "params.yaml: train.lr must be a number in (0, 10], got .nan"),
+        ({"train": {"lr": math.inf}}, "params.yaml: train.lr must be a number in (0, 10], got .inf"),
+        ({"train": {"weight_decay": -0.1}}, "params.yaml: train.weight_decay must be a number in [0, 1], got -0.1"),
         (
             {"train": {"flip": 1}},
             "params.yaml: unknown key train.flip (known: epochs, batch_size, optimizer, lr, "
@@ -205,8 +206,8 @@ def test_largest_seed_and_kernels_that_fit_their_maps_are_accepted() -> None:
             "processes)",
         ),
         ({"train": {"augment": {"flip": 1}}}, "params.yaml: train.augment.flip must be true or false, got 1"),
-        ({"train": {"processes": 0}}, "params.yaml: train.processes must be a positive integer, got 0"),
-        ({"train": {"processes": 2.0}}, "params.yaml: train.processes must be a positive integer, got 2.0"),
+        ({"train": {"processes": 0}}, "params.yaml: train.processes must be an integer in 1..8192, got 0"),
+        ({"train": {"processes": 2.0}}, "params.yaml: train.processes must be an integer in 1..8192, got 2.0"),
         ({"train": {"optimizer": "adam"}}, "params.yaml: train.optimizer must be one of nadam, adamw, sgd, got 'adam'"),
         ({"train": {"momentum": 1}}, "params.yaml: train.momentum must be a number in [0, 1), got 1"),
         ({"train": {"precision": "fp16"}}, "params.yaml: train.precision must be one of auto, fp32, bf16, got 'fp16'"),
@@ -222,7 +223,7 @@ def test_largest_seed_and_kernels_that_fit_their_maps_are_accepted() -> None:
         ),
         (
             {"fast": {"model": {"widths": [64, 256]}}},
-            "params.yaml: fast.model.widths must be a list of 3 values, each a positive integer, got [64, 256]",
+            "params.yaml: fast.model.widths must be a list of 3 values, each an integer in 1..1024, got [64, 256]",
         ),
         (
             {"fast": {"model": {"tta": "six"}}},
@@ -245,20 +246,44 @@ def test_largest_seed_and_kernels_that_fit_their_maps_are_accepted() -> None:
         ({"predict": {"top_k": 1001}}, "params.yaml: predict.top_k must be an integer in 1..1000, got 1001"),
         (
             {"cnn": {"channels": [64, 0, 256, 512]}},
-            "params.yaml: cnn.channels must be a list whose values are each a positive integer, got [64, 0, 256, 512]",
+            "params.yaml: cnn.channels must be a list whose values are each an integer in 1..1024, "
+            "got [64, 0, 256, 512]",
         ),
         (
             {"cnn": {"channels": [64, 128, 256]}},
-            "params.yaml: cnn.channels must be a list of 4 values, each a positive integer, got [64, 128, 256]",
+            "params.yaml: cnn.channels must be a list of 4 values, each an integer in 1..1024, got [64, 128, 256]",
         ),
         (
             {"cnn": {"channels": 64}},
-            "params.yaml: cnn.channels must be a list of 4 values, each a positive integer, got 64",
+            "params.yaml: cnn.channels must be a list of 4 values, each an integer in 1..1024, got 64",
         ),
         (
             {"maximize_channels": {"channels": []}},
             "params.yaml: maximize_channels.channels must be a list of at least 1 values, "
             "each an integer in 0..63, got []",
+        ),
+        (
+            {"visualize": {"models": {"alexnet": {"transforms": {"shift": 10**19}}}}},
+            "params.yaml: visualize.models.alexnet.transforms.shift must be an integer in 0..224, "
+            "got 10000000000000000000",
+        ),
+        (
+            {"visualize": {"diversity_batch": 1_000_000}},
+            "params.yaml: visualize.diversity_batch must be an integer in 2..32, got 1000000",
+        ),
+        (
+            {"visualize": {"robust_trials": 10_000_000}},
+            "params.yaml: visualize.robust_trials must be an integer in 1..1024, got 10000000",
+        ),
+        ({"attribute": {"n_steps": 1001}}, "params.yaml: attribute.n_steps must be an integer in 1..1000, got 1001"),
+        ({"visualize": {"sd": 2.0}}, "params.yaml: visualize.sd must be a number in (0, 1], got 2.0"),
+        (
+            {"visualize": {"diversity_weight": 1.0e39}},
+            "params.yaml: visualize.diversity_weight must be a number in [0, 10000], got 1.0e+39",
+        ),
+        (
+            {"visualize": {"models": {"fast": {"transforms": {"scale_min": 0.01}}}}},
+            "params.yaml: visualize.models.fast.transforms.scale_min must be a number in [0.03125, 32], got 0.01",
         ),
         ({"train": 5}, "params.yaml: train must be a mapping, got 5"),
         ({"train": [1, 2]}, "params.yaml: train must be a mapping, got [1, 2]"),
@@ -276,30 +301,33 @@ def test_long_value_is_still_one_line() -> None:
     # PyYAML wraps long flow lists at 80 columns; the message must not
     values = list(range(1, 60))
     message = error_of({"cnn": {"channels": values}})
-    assert message == f"params.yaml: cnn.channels must be a list of 4 values, each a positive integer, got {values}"
+    assert message == f"params.yaml: cnn.channels must be a list of 4 values, each an integer in 1..1024, got {values}"
 
 
 def test_first_problem_in_file_order_is_reported() -> None:
     # unknown keys are checked before values, then fields in schema order
     assert error_of({"seed": -1, "bogus": 1}).startswith("params.yaml: unknown key bogus ")
-    assert error_of({"train": {"lr": 0, "epochs": 0}}) == "params.yaml: train.epochs must be a positive integer, got 0"
+    assert (
+        error_of({"train": {"lr": 0, "epochs": 0}})
+        == "params.yaml: train.epochs must be an integer in 1..100000, got 0"
+    )
 
 
 def test_source_name_is_the_file_path(tmp_path: Path) -> None:
     path = tmp_path / "my-params.yaml"
     path.write_text("train:\n  epochs: -3\n", encoding="utf-8")
-    assert load_error(path) == f"{path}: train.epochs must be a positive integer, got -3"
+    assert load_error(path) == f"{path}: train.epochs must be an integer in 1..100000, got -3"
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("train:\n  lr: .nan\n", "train.lr must be a positive number, got .nan"),
-        ("train:\n  lr: 1e400\n", "train.lr must be a positive number, got .inf"),
+        ("train:\n  lr: .nan\n", "train.lr must be a number in (0, 10], got .nan"),
+        ("train:\n  lr: 1e400\n", "train.lr must be a number in (0, 10], got .inf"),
         # YAML 1.2, as DVC reads it: yes is text, never true
-        ("train:\n  epochs: yes\n", "train.epochs must be a positive integer, got 'yes'"),
+        ("train:\n  epochs: yes\n", "train.epochs must be an integer in 1..100000, got 'yes'"),
         ("train:\n  augment:\n    flip: yes\n", "train.augment.flip must be true or false, got 'yes'"),
-        ("train:\n  epochs: 1e2\n", "train.epochs must be a positive integer, got 100.0"),
+        ("train:\n  epochs: 1e2\n", "train.epochs must be an integer in 1..100000, got 100.0"),
         ("train:\n", "train must be a mapping, got null"),
         ("- 1\n- 2\n", "top level must be a mapping, got [1, 2]"),
         (
@@ -347,9 +375,43 @@ def test_yaml_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
     assert load_params(path).train.batch_size == 32
 
 
+def leaves(section: Any, path: str = "") -> list[tuple[str, Any]]:
+    """(dotted key, default) of every value of a params section, nested sections walked."""
+    found = []
+    for field in dataclasses.fields(section):
+        value = getattr(section, field.name)
+        key = f"{path}{field.name}"
+        found += leaves(value, f"{key}.") if dataclasses.is_dataclass(value) else [(key, value)]
+    return found
+
+
+def nested(key: str, value: Any) -> dict[str, Any]:
+    for part in reversed(key.split(".")):
+        value = {part: value}
+    return value
+
+
+def is_number(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(isinstance(v, int) for v in value)
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+NUMBERS = [(k, v) for k, v in leaves(Params()) if is_number(v)]  # every key but texts, flags and choices
+
+
+@pytest.mark.parametrize(("key", "default"), NUMBERS, ids=[k for k, _ in NUMBERS])
+def test_every_number_has_an_upper_bound(key: str, default: Any) -> None:
+    # On e04381c most were unbounded: 1e300 or 10**30 went on to torch (an overflow traceback) or to memory.
+    huge: Any = 1e300 if isinstance(default, float) else 10**30
+    if isinstance(default, list):
+        huge = [huge, *default[1:]]
+    assert error_of(nested(key, huge)).startswith(f"params.yaml: {key} must be ")
+
+
 def test_huge_integer_is_an_error_or_a_value_never_a_crash() -> None:
     huge = 10**400  # no float holds it
-    assert error_of({"train": {"lr": huge}}).startswith("params.yaml: train.lr must be a positive number, got 1000")
+    assert error_of({"train": {"lr": huge}}).startswith("params.yaml: train.lr must be a number in (0, 10], got 1000")
     assert error_of({"train": {"momentum": huge}}).startswith(
         "params.yaml: train.momentum must be a number in [0, 1), got 1000"
     )
@@ -370,7 +432,7 @@ def test_directory_and_binary_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("train:\n  epochs: -3\n", "train.epochs must be a positive integer, got -3"),
+        ("train:\n  epochs: -3\n", "train.epochs must be an integer in 1..100000, got -3"),
         ("trian:\n  epochs: 3\n", f"unknown key trian (known: {TOP_KEYS})"),
         ("seed: [0\n", "not valid YAML at line 2 (expected ',' or ']', but got '<stream end>')"),
     ],

@@ -19,6 +19,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 import pytest
 import yaml
+from conftest import committed_params
 from records import leaf_fields
 from test_dvc_deps import STAGES
 
@@ -952,7 +953,7 @@ def test_a_fast_run_of_the_shipped_recipe_reads_as_full_and_one_epoch_less_as_sh
     # The report holds fast to its recipe's default length, kept in the code, not in params.yaml.
     from visionlab.reporting.training_figures import provenance_note
 
-    epochs = yaml.safe_load((ROOT / "params.yaml").read_text())["fast"]["train"]["epochs"]
+    epochs = yaml.safe_load(committed_params())["fast"]["train"]["epochs"]
     summary = {"epochs": epochs, "device": "cpu", "train_images": 45000, "subset": False}
     assert "SHORT RUN" not in provenance_note(summary, model_name="fast")
     assert "SHORT RUN" in provenance_note({**summary, "epochs": epochs - 1}, model_name="fast")

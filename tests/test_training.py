@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import committed_params
 
 from visionlab.data.cifar import Split
 from visionlab.errors import PipelineError
@@ -528,7 +529,8 @@ def test_train_refuses_an_unknown_model_listing_the_choices(stage_inputs: Path, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["resnet", "fast"])
-def test_benchmark_prints_both_loops_per_precision_and_the_old_baseline(model: str) -> None:
+def test_benchmark_prints_both_loops_per_precision_and_the_old_baseline(model: str, tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text(committed_params())  # the recipes as shipped, not a smoke run's
     result = subprocess.run(
         [
             sys.executable,
@@ -546,6 +548,8 @@ def test_benchmark_prints_both_loops_per_precision_and_the_old_baseline(model: s
             "1",
             "--device",
             "cpu",
+            "--params",
+            str(tmp_path / "params.yaml"),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -717,11 +721,11 @@ def test_train_stage_refuses_a_batch_that_does_not_split_among_the_processes(
 
 
 def test_train_stage_refuses_a_batch_larger_than_the_training_split(stage_inputs: Path, tmp_path: Path) -> None:
-    inputs = inputs_with(stage_inputs, tmp_path / "inputs", batch_size=1_000_000_000)
+    inputs = inputs_with(stage_inputs, tmp_path / "inputs", batch_size=8192)  # the schema's most
     refused = run_stage("train.py", *train_stage_args(inputs, tmp_path / "out"))
     lines = refused.stderr.strip().splitlines()
     assert refused.returncode == 1 and len(lines) == 1, refused.stderr[-3000:]
-    message = r"error: train.batch_size=1000000000 is larger than the \d+ training images: lower it"
+    message = r"error: train.batch_size=8192 is larger than the \d+ training images: lower it"
     assert re.fullmatch(message, lines[0])
     assert not (tmp_path / "out").exists()
 

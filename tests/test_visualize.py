@@ -10,6 +10,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -256,6 +257,49 @@ def test_robust_activation_is_each_images_mean_over_the_maps() -> None:
     assert robust_activation(unit, images, maps).tolist() == pytest.approx(expected, abs=1e-5)
 
 
+def test_robust_activation_is_the_mean_over_every_trial_in_passes_of_at_most_64_copies() -> None:
+    images, generator = torch.rand(3, 3, 8, 8), torch.Generator().manual_seed(0)
+    maps = draw(200, SMALL, 8, generator)
+    seen: list[int] = []
+
+    def objective(copies: torch.Tensor) -> torch.Tensor:  # a score per image that depends on the transform
+        seen.append(len(copies))
+        return (copies * torch.linspace(-1, 1, 8)).sum(dim=(1, 2, 3))
+
+    unbatched = torch.stack(
+        [torch.stack([objective(apply(image[None], m[None]))[0] for m in maps]) for image in images]
+    )
+    seen.clear()
+    assert torch.allclose(robust_activation(objective, images, maps), unbatched.mean(dim=1), atol=1e-5)
+    assert max(seen) <= 64 and sum(seen) == 3 * 200  # memory does not grow with the trials: 600 copies in 64s
+
+
+def test_the_fourier_image_is_finite_at_the_schemas_bounds_and_what_breaks_it_is_refused() -> None:
+    unit, cpu = LinearUnit(32), torch.device("cpu")
+    target = Target("toy", "toy", unit, unit.features)
+
+    def finite(settings: dict, transforms: dict) -> bool:  # namespaces: the schema would refuse the broken values
+        params = SimpleNamespace(**{"steps": 4, "lr": 0.05, "sd": 0.01, "decay_power": 1.0, "diversity_weight": 100.0})
+        params.__dict__.update(settings)
+        moves = SimpleNamespace(**{**dataclasses.asdict(SMALL), **transforms})
+        result = fourier(target, 32, IMAGENET, params, 0, cpu, moves, 2, params.diversity_weight)
+        robust = robust_activation(unit, result.images, draw(8, moves, 32, torch.Generator().manual_seed(1)))
+        return bool(torch.isfinite(result.images).all() and torch.isfinite(robust).all())
+
+    tiny = {"scale_min": 1e-40, "scale_max": 1e-40}  # float32 holds no inverse: the transforms turn NaN
+    broken = [({"sd": 1e38}, {}), ({"decay_power": 30.0}, {}), ({"diversity_weight": 1e39}, {}), ({}, tiny)]
+    for settings, transforms in broken:  # real faults, as on e04381c: a NaN image or robust activation ...
+        assert not finite(settings, transforms), (settings, transforms)
+        with pytest.raises(PipelineError, match="must be a number in"):  # ... now refused before any work
+            parse_params({"visualize": {**settings, "models": {"cnn": {"transforms": transforms}}}})
+    edges = {"sd": 1.0, "decay_power": 2.0, "lr": 10.0, "diversity_weight": 10_000.0}
+    for scale in (1 / 32, 32.0):  # every bound at once, the scale at either end
+        assert finite(edges, {"shift": 224, "jitter": 224, "scale_min": scale, "scale_max": scale, "rotate": 180.0})
+        parse_params(
+            {"visualize": {**edges, "models": {"cnn": {"transforms": {"scale_min": scale, "scale_max": scale}}}}}
+        )
+
+
 def test_a_channel_read_after_an_in_place_relu_is_pre_relu() -> None:
     conv = nn.Conv2d(3, 2, 3)
     nn.init.constant_(conv.bias, -1.0)  # channel means below 0, whatever the random weights
@@ -286,13 +330,18 @@ def test_each_models_last_conv_read_out_comes_before_its_activation(name: str) -
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"steps": 0}, "visualize.steps must be a positive integer, got 0"),
-        ({"diversity_batch": 1}, "visualize.diversity_batch must be an integer of at least 2, got 1"),
+        ({"steps": 0}, "visualize.steps must be an integer in 1..100000, got 0"),
+        ({"diversity_batch": 1}, "visualize.diversity_batch must be an integer in 2..32, got 1"),
         ({"models": {"cnn": {"class_objectives": ["logits"]}}}, "class_objectives must be a list of logit, prob"),
         ({"models": {"fast": {"transforms": {"rotate": -1}}}}, "rotate must be a number of degrees in [0, 180]"),
         ({"models": {"resnet": {"transforms": {"scale_min": 1.2}}}}, "must be a range with scale_min <= scale_max"),
         ({"models": {"alexnet": {"conv1_channels": [64]}}}, "conv1_channels must be a list of integers in 0..63"),
         ({"models": {"vgg": {}}}, "unknown key visualize.models.vgg"),
+        (
+            {"models": {"cnn": {"channels": [], "class_objectives": []}}},
+            "visualize.models.cnn must be a model with an objective in class_objectives, channels or conv1_channels, "
+            "got {channels: [], class_objectives: []}",
+        ),
     ],
 )
 def test_bad_visualize_params_are_refused_in_one_line(raw: dict, message: str) -> None:
@@ -325,7 +374,8 @@ def run_visualize(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str, *
     return 0
 
 
-def test_the_stage_on_a_cifar_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def cnn_inputs(tmp_path: Path) -> list[str]:
+    """A tiny trained-CNN checkpoint and colour stats, as the stage's arguments."""
     torch.manual_seed(0)
     torch.save(
         {
@@ -341,14 +391,37 @@ def test_the_stage_on_a_cifar_checkpoint(tmp_path: Path, monkeypatch: pytest.Mon
     )
     colour = tmp_path / "colour.json"
     write_record(colour, ColourStats([[0.06, 0.05, 0.05], [0.05, 0.06, 0.05], [0.05, 0.05, 0.07]], 4))
-    args = ["--model", "cnn", "--checkpoint", str(tmp_path / "cnn.pt"), "--colour-stats", str(colour)]
-    assert run_visualize(tmp_path, monkeypatch, *args) == 0
+    return ["--model", "cnn", "--checkpoint", str(tmp_path / "cnn.pt"), "--colour-stats", str(colour)]
+
+
+def test_the_stage_on_a_cifar_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run_visualize(tmp_path, monkeypatch, *cnn_inputs(tmp_path)) == 0
     info = load_record(VisualizeInfo, tmp_path / "out" / "v.json")
     assert [o.key for o in info.objectives] == ["last_conv_0", "last_conv_1", "class_logit"]
     assert all(tuple(o.rungs) == RUNGS for o in info.objectives)
     assert "4 training images" in info.colour and not info.model.random_weights
     assert (tmp_path / "out" / "v.png").stat().st_size > 0
     json.loads((tmp_path / "out" / "v.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [  # on e04381c: a torch traceback; the figure written, then a NaN blamed on the record; a matplotlib traceback
+        ({"lr": 1.0e300}, "visualize.lr must be a number in (0, 10], got 1.0e+300"),
+        ({"decay_power": 30.0}, "visualize.decay_power must be a number in [0, 2], got 30.0"),
+        (
+            {"models": {"cnn": {"channels": [], "class_objectives": []}}},
+            "visualize.models.cnn must be a model with an objective in class_objectives, channels or conv1_channels, "
+            "got {channels: [], class_objectives: []}",
+        ),
+    ],
+)
+def test_the_stage_refuses_what_it_cannot_render_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], section: dict, message: str
+) -> None:
+    assert run_visualize(tmp_path, monkeypatch, *cnn_inputs(tmp_path), **section) == 1
+    assert capsys.readouterr().err.splitlines() == [f"error: {tmp_path / 'params.yaml'}: {message}"]
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_stage_refuses_a_cifar_model_without_colour_stats_and_writes_nothing(

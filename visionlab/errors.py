@@ -4,6 +4,7 @@ schema rules whose failures read as one of its lines."""
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
@@ -19,7 +20,8 @@ class PipelineError(Exception):
 
 
 def run_stage(main: Callable[[], None]) -> None:
-    """Run a stage's ``main`` and turn a :class:`PipelineError` or an OSError into one line and exit 1."""
+    """Run a stage's ``main`` and turn any exception into one line and exit 1: a :class:`PipelineError` or an
+    OSError in its own words, anything else (a library's failure, a bug) named, never as a traceback."""
     try:
         main()
     except PipelineError as err:
@@ -31,6 +33,12 @@ def run_stage(main: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
+    except Exception as err:  # MemoryError too; where it was raised, for a bug report
+        where = traceback.extract_tb(err.__traceback__)[-1]
+        what = ": ".join(filter(None, (type(err).__name__, " ".join(str(err).split()))))  # one line, whatever it says
+        kind = "out of memory" if isinstance(err, MemoryError) else "internal"
+        print(f"error: {kind}: {what} ({where.filename}:{where.lineno})", file=sys.stderr)
+        sys.exit(1)
 
 
 def rule(phrase: str, base: Any, item: str | None = None, **constraints: Any) -> Any:

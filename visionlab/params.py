@@ -2,7 +2,7 @@
 
 Every section is a frozen pydantic dataclass whose fields carry their rules; :func:`load_params` refuses
 unknown keys, wrong types and out-of-range values before any work starts, in one line that names the
-key, e.g. ``params.yaml: train.epochs must be a positive integer, got -3``. The file is read as DVC
+key, e.g. ``params.yaml: train.epochs must be an integer in 1..100000, got -3``. The file is read as DVC
 reads it (ruamel.yaml, YAML 1.2), so what runs is what ``dvc.lock`` records.
 """
 
@@ -19,7 +19,7 @@ from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 from ruamel.yaml import YAML, YAMLError
 
-from visionlab.errors import Count, NonNegative, PipelineError, check, one_line, rule
+from visionlab.errors import PipelineError, check, one_line, rule
 from visionlab.io import read_text
 
 MODEL_NAMES = ("cnn", "resnet", "fast")
@@ -30,8 +30,6 @@ MAX_SEED = 2**32 - 1
 # The map size each of the 4 stages of a model sees on CIFAR-10's 32x32 images, each halving it.
 MAPS = (32, 16, 8, 4)
 
-PositiveInt = rule("a positive integer", int, gt=0)
-PositiveNumber = rule("a positive number", float, gt=0, allow_inf_nan=False)
 OpenFraction = rule("a number strictly between 0 and 1", float, gt=0, lt=1)
 FractionBelowOne = rule("a number in [0, 1)", float, ge=0, lt=1)
 Flag = rule("true or false", bool)
@@ -46,6 +44,12 @@ def int_range(low: int, high: int) -> Any:
     return rule(f"an integer in {low}..{high}", int, ge=low, le=high)
 
 
+def number_in(low: float, high: float, open_low: bool = False) -> Any:
+    """A finite number in [low, high], or (low, high] if ``open_low``."""
+    bounds = {"gt" if open_low else "ge": low, "le": high}
+    return rule(f"a number in {'(' if open_low else '['}{low:g}, {high:g}]", float, allow_inf_nan=False, **bounds)
+
+
 def int_list(size: int | None, phrase: str, **bounds: int) -> Any:
     """A list of ``size`` integers (None: at least one), each ``phrase`` within ``bounds``."""
     count = f"{size}" if size else "at least 1"
@@ -54,8 +58,19 @@ def int_list(size: int | None, phrase: str, **bounds: int) -> Any:
     return rule(f"a list of {count} values, each {phrase}", values, f"a list whose values are each {phrase}", **length)
 
 
-PositiveInts4 = int_list(4, "a positive integer", gt=0)
-PositiveInts3 = int_list(3, "a positive integer", gt=0)
+# Every number has an upper bound (issue 27): past a C long or float32's 3.4e38 a value fails deep inside torch,
+# and a count claims memory or time in proportion. Each bound is the most the code here has a use for:
+Steps = int_range(1, 100_000)  # epochs, optimisation steps: time (the defaults are 14 to 512)
+Batch = int_range(1, 8192)  # images per pass: memory (16 times the largest default, 512)
+WIDEST = 1024  # channels or units of a layer: twice the seed's widest (512)
+Widths4 = int_list(4, f"an integer in 1..{WIDEST}", ge=1, le=WIDEST)
+Widths3 = int_list(3, f"an integer in 1..{WIDEST}", ge=1, le=WIDEST)
+ClassIndex = int_range(0, 999)  # ImageNet's 1,000 classes, the most of any model here (each model checks its own)
+Ships = int_range(1, 1000)  # CIFAR-10's test split holds 1,000 ships
+Shift = int_range(0, 224)  # pixels: AlexNet's image size, the largest here (a larger shift leaves no image)
+Rate = number_in(0, 10, open_low=True)  # learning rates: 20 times the largest default (fast's 0.5)
+StepSize = number_in(0, 1000, open_low=True)  # raw-gradient steps on pixels in [0, 1]: 200 times the seed's 5
+Spread = number_in(0, 1, open_low=True)  # std of a starting image whose pixels are in [0, 1]
 section = dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 
 # --- sections ----------------------------------------------------------------------------------
@@ -70,7 +85,7 @@ class DataParams:
 
 @section
 class AugmentParams:
-    crop_padding: Count = 4
+    crop_padding: int_range(0, 31) = 4  # a padding of 32 (the image's size) lets a crop miss the image
     flip: Flag = True
 
 
@@ -78,11 +93,11 @@ class AugmentParams:
 class RecipeParams:
     """Everything that shapes a training run: the seed's recipe (``train``), or fast's (``fast.train``)."""
 
-    epochs: PositiveInt = 100
-    batch_size: PositiveInt = 128
+    epochs: Steps = 100
+    batch_size: Batch = 128
     optimizer: one_of("nadam", "adamw", "sgd") = "nadam"
-    lr: PositiveNumber = 0.002
-    weight_decay: NonNegative = 0.0
+    lr: Rate = 0.002
+    weight_decay: number_in(0, 1) = 0.0  # at 1 each step shrinks every weight by the fraction lr (recipes: 0, 5e-4)
     momentum: FractionBelowOne = 0.9
     schedule: one_of("none", "cosine", "onecycle", "linear") = "none"
     warmup: FractionBelowOne = 0.3
@@ -97,31 +112,31 @@ class TrainParams(RecipeParams):
     """A recipe plus how it runs, shared by every model (``fast`` too): neither changes the result."""
 
     resume: Flag = False
-    processes: PositiveInt = 1  # data-parallel ranks (torchrun); the global batch is split among them
+    processes: Batch = 1  # data-parallel ranks (torchrun); the global batch is split among them (1 image each at least)
 
 
 @section
 class CNNParams:
-    channels: PositiveInts4 = Field(default=[64, 128, 256, 512])
+    channels: Widths4 = Field(default=[64, 128, 256, 512])
     # Block i convolves maps of 32 / 2**i (each block ends in a 2x2 max-pool).
     kernel_sizes: Annotated[
-        PositiveInts4,
+        int_list(4, "a positive integer", gt=0),
         check(
             f"at most the map size each block sees ({', '.join(map(str, MAPS))})",
             lambda kernels: all(k <= size for k, size in zip(kernels, MAPS, strict=True)),
         ),
     ] = Field(default=[7, 5, 3, 2])
     dropout: FractionBelowOne = 0.25
-    fc_widths: PositiveInts3 = Field(default=[512, 256, 128])
+    fc_widths: Widths3 = Field(default=[512, 256, 128])
 
 
 @section
 class ResNetParams:
-    width: PositiveInt = 64
-    blocks: PositiveInts4 = Field(default=[2, 2, 2, 2])
+    width: int_range(1, WIDEST // 8) = 64  # layer4 has 8 times as many channels
+    blocks: int_list(4, "an integer in 1..36", ge=1, le=36) = Field(default=[2, 2, 2, 2])  # ResNet-152's most: 36
     # Layer i convolves maps of 32 / 2**i (conv1 and layer1 at 32; each later layer strides by 2).
     kernel_size: Annotated[
-        PositiveInt,
+        rule("a positive integer", int, gt=0),
         check(
             f"at most {MAPS[-1]}, the smallest map its layers see ({', '.join(map(str, MAPS))})",
             lambda kernel: kernel <= MAPS[-1],
@@ -131,8 +146,8 @@ class ResNetParams:
 
 @section
 class FastModelParams:
-    widths: PositiveInts3 = Field(default=[32, 64, 128])
-    logit_scale: PositiveNumber = 1 / 9
+    widths: Widths3 = Field(default=[32, 64, 128])
+    logit_scale: number_in(0, 10, open_low=True) = 1 / 9  # 1 is a plain linear head
     tta: one_of("none", "flip", "flip_shift") = "flip_shift"
 
 
@@ -175,8 +190,8 @@ def _fast_recipe(raw: Any) -> Any:
 
 @section
 class EvaluateParams:
-    batch_size: PositiveInt = 512
-    misclassified: PositiveInt = 32
+    batch_size: Batch = 512
+    misclassified: int_range(1, 256) = 32  # a grid of 8 a row: 256 is 32 rows
 
 
 @section
@@ -187,27 +202,27 @@ class AlexNetParams:
 @section
 class PredictParams:
     input_dir: Text = "data/images"
-    cifar_images: Count = 4
+    cifar_images: int_range(0, 10_000) = 4  # CIFAR-10's test split holds 10,000
     top_k: int_range(1, 1000) = 5
 
 
 @section
 class MaximizeChannelsParams:
     channels: int_list(None, "an integer in 0..63", ge=0, le=63) = Field(default=[0, 5, 10, 20])
-    steps: PositiveInt = 30
-    step_size: PositiveNumber = 5.0
+    steps: Steps = 30
+    step_size: StepSize = 5.0
     init_mean: OpenFraction = 0.5
-    init_std: PositiveNumber = 0.01
+    init_std: Spread = 0.01
 
 
 @section
 class ClassPerModel:
     """A class index for each model the analyses probe (``<stage>@<model>``): ImageNet's, then CIFAR-10's."""
 
-    alexnet: Count = 207  # golden retriever
-    cnn: Count = 5  # dog, the CIFAR-10 class nearest to a golden retriever
-    resnet: Count = 5
-    fast: Count = 5
+    alexnet: ClassIndex = 207  # golden retriever
+    cnn: ClassIndex = 5  # dog, the CIFAR-10 class nearest to a golden retriever
+    resnet: ClassIndex = 5
+    fast: ClassIndex = 5
 
     def of(self, model: str) -> int:
         return getattr(self, model)
@@ -218,12 +233,12 @@ class MaximizeClassParams:
     """Class maximisation (seed 4) on AlexNet and on each trained CIFAR model."""
 
     class_index: ClassPerModel = ClassPerModel()
-    steps: PositiveInt = 40
-    step_size: PositiveNumber = 5.0
+    steps: Steps = 40
+    step_size: StepSize = 5.0
     objective: one_of("prob", "logit") = "prob"
     init_mean: OpenFraction = 0.5
-    init_std: PositiveNumber = 0.01
-    robustness_trials: Count = 8
+    init_std: Spread = 0.01
+    robustness_trials: int_range(0, 256) = 8  # one batch: about 2.7 MiB a copy on AlexNet at 224 px
     max_shift: FractionBelowOne = 0.05
     max_scale: FractionBelowOne = 0.1
 
@@ -232,30 +247,34 @@ class MaximizeClassParams:
 class AttackParams:
     """The adversarial ship (seed 5) on AlexNet and on each trained CIFAR model."""
 
-    ship_index: Count = 0
+    ship_index: int_range(0, 999) = 0  # of CIFAR-10's 1,000 test ships
     target_class: ClassPerModel = ClassPerModel()
-    steps: PositiveInt = 40
-    step_size: PositiveNumber = 5.0
+    steps: Steps = 40
+    step_size: StepSize = 5.0
     epsilon: OpenFraction = 8 / 255
     epsilon_step: OpenFraction = 1 / 255
-    max_images: PositiveInt = 100
+    max_images: Ships = 100
 
 
 @section
 class AttributeParams:
     """Where the attack's ship looks, clean and adversarial: Integrated Gradients and Grad-CAM (Captum)."""
 
-    n_steps: PositiveInt = 50  # IG's Riemann steps from the black image
+    # IG's steps from the black image. Captum's Gauss-Legendre nodes solve an n x n eigenproblem (twice): about
+    # 4 s at 1,000 steps and 70 s at 4,000 on one CPU core, growing as n**3; memory is bounded apart (IG_BATCH).
+    n_steps: int_range(1, 1000) = 50
 
 
 @section
 class TransformParams:
     """Random transformation robustness, ours: one resampling at the model's own size (README, "Transforms")."""
 
-    shift: Count = 2  # a whole-pixel shift of -shift..shift first (grey coming in)
-    jitter: Count = 1  # a whole-pixel shift of -jitter..jitter, after scaling and rotating
-    scale_min: PositiveNumber = 0.95
-    scale_max: PositiveNumber = 1.05
+    shift: Shift = 2  # a whole-pixel shift of -shift..shift first (grey coming in)
+    jitter: Shift = 1  # a whole-pixel shift of -jitter..jitter, after scaling and rotating
+    # A scale of s shows the image s times its size: under 1/32 a CIFAR image is less than a pixel, over 32 one
+    # of its pixels fills it (and under about 1e-38 float32 cannot hold s: the transforms turn NaN).
+    scale_min: number_in(1 / 32, 32) = 0.95
+    scale_max: number_in(1 / 32, 32) = 1.05
     rotate: rule("a number of degrees in [0, 180]", float, ge=0, le=180) = 5.0  # up to this, either way
 
     def __post_init__(self) -> None:
@@ -270,13 +289,19 @@ OBJECTIVE_KINDS = ("logit", "prob")
 class VisualizedModel:
     """What ``visualize@<model>`` renders for one model, and the transforms its image size calls for."""
 
-    class_index: Count = 5
+    class_index: ClassIndex = 5
     class_objectives: rule(f"a list of {', '.join(OBJECTIVE_KINDS)}", list[Literal[OBJECTIVE_KINDS]]) = Field(
         default=["logit"]
     )
-    channels: rule("a list of non-negative integers", list[Count]) = Field(default=[0, 1])  # of the last conv layer
+    channels: rule(f"a list of integers in 0..{WIDEST - 1}", list[int_range(0, WIDEST - 1)]) = Field(default=[0, 1])
     conv1_channels: rule("a list of integers in 0..63", list[int_range(0, 63)]) = Field(default=[])  # AlexNet only
     transforms: TransformParams = TransformParams()
+
+    def __post_init__(self) -> None:
+        if not (self.class_objectives or self.channels or self.conv1_channels):  # a figure of no rows
+            raise PydanticCustomError(
+                "rule", "a model with an objective in class_objectives, channels or conv1_channels"
+            )
 
 
 # AlexNet's defaults (a partial ``visualize.models.alexnet`` keeps them for the keys it leaves out): the seed's
@@ -318,15 +343,25 @@ class VisualizedModels:
 class VisualizeParams:
     """Feature visualisation (stage visualize@<model>): the seed's naive ascent, then Lucid's ladder."""
 
-    naive_steps: PositiveInt = 40  # rung 1: the seed's pixel ascent (class maximisation's 40 steps of 5)
-    naive_step_size: PositiveNumber = 5.0
-    steps: PositiveInt = 512  # rungs 2-4: Adam on a Fourier-space image (Lucent's defaults)
-    lr: PositiveNumber = 0.05
-    sd: PositiveNumber = 0.01  # of the initial spectrum
-    decay_power: NonNegative = 1.0  # spectrum scaled by 1 / f**decay_power
-    diversity_batch: rule("an integer of at least 2", int, ge=2) = 4
-    diversity_weight: NonNegative = 100.0  # batch-mean objective - weight * Gram similarity (Lucent: 100)
-    robust_trials: PositiveInt = 16  # seeded random transforms of each result, re-scored
+    naive_steps: Steps = 40  # rung 1: the seed's pixel ascent (class maximisation's 40 steps of 5)
+    naive_step_size: StepSize = 5.0
+    steps: Steps = 512  # rungs 2-4: Adam on a Fourier-space image (Lucent's defaults)
+    lr: Rate = 0.05
+    # Within these bounds the image stays finite: it turns NaN only far beyond them (measured on the smoke CNN at
+    # 32 px: sd from 1e37, decay_power from 26; at 224 px about 16, where 224**decay_power passes float32's 3.4e38).
+    # The bounds are where the start stops being usable: at decay_power 1 the pre-sigmoid start has std 1.5 (32 px)
+    # to 2 (224 px) times sd, so past sd 1 the sigmoid starts flat (sd 1e10 and 1e30 render one frozen image); at
+    # Lucid's sd 0.01 that std is 1.7 at decay_power 2, 312 at 3 (224 px). Natural images fall as 1/f (Lucid's 1).
+    sd: Spread = 0.01  # of the initial spectrum
+    decay_power: number_in(0, 2) = 1.0  # spectrum scaled by 1 / f**decay_power
+    # A batch is one forward pass (its Gram matrices are compared pairwise), so it cannot be split: about 13 MiB an
+    # image on AlexNet at 224 px (measured); 32 is 8 times Lucent's 4.
+    diversity_batch: int_range(2, 32) = 4
+    # batch-mean objective - weight * Gram similarity (Lucent's weight: 100). Adam divides out the gradient's
+    # scale, so the weight only sets diversity against the objective: Lucent's 100 already outweighs every
+    # objective here (see the README); the bound is 100 times it.
+    diversity_weight: number_in(0, 10_000) = 100.0
+    robust_trials: int_range(1, 1024) = 16  # seeded random transforms of each result, re-scored (time: 64 a pass)
     models: VisualizedModels = VisualizedModels()
 
 
@@ -334,8 +369,8 @@ class VisualizeParams:
 class CorruptParams:
     """The CIFAR-10-C-style test set (stage corrupt), shared by every model's corruption@<model>."""
 
-    images: PositiveInt = 1000  # the first N test images (all if fewer)
-    batch_size: PositiveInt = 256  # images corrupted at a time: bounds the stage's memory
+    images: int_range(1, 10_000) = 1000  # the first N test images (all if fewer; CIFAR-10's test split holds 10,000)
+    batch_size: Batch = 256  # images corrupted at a time: bounds the stage's memory
     severities: Annotated[
         int_list(None, "an integer in 1..5", ge=1, le=5),
         check("a list without repeats", lambda values: len(set(values)) == len(values)),

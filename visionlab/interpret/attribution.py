@@ -26,6 +26,7 @@ from visionlab.params import AttackParams
 ALEXNET_SHIP = "container ship"  # ImageNet has no class "ship"; ours: the nearest to CIFAR-10's
 INPUTS = ("clean", "adversarial")
 TOWARD = ("ship", "target")
+IG_BATCH = 32  # images a forward and backward pass of Integrated Gradients (memory, not n_steps)
 
 
 def gradcam_layer(model: nn.Module, name: str) -> tuple[str, nn.Module]:
@@ -54,14 +55,15 @@ def integrated_gradients(
     model: nn.Module, images: torch.Tensor, targets: list[int], n_steps: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """IG of each image toward its target logit from the black image (pixel space: the models normalise
-    inside), one image's path per forward pass; the attributions and Captum's convergence deltas."""
+    inside), :data:`IG_BATCH` path images a forward pass whatever ``n_steps``; the attributions and Captum's
+    convergence deltas."""
     ig = IntegratedGradients(model)
     attributions, delta = ig.attribute(
         images,
         baselines=torch.zeros_like(images),
         target=targets,
         n_steps=n_steps,
-        internal_batch_size=n_steps,
+        internal_batch_size=max(IG_BATCH, len(images)),  # Captum needs one step of every image a pass
         return_convergence_delta=True,
     )
     return attributions.detach(), delta.detach()
