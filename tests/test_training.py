@@ -453,6 +453,7 @@ def test_train_stage_trains_fast_with_the_fast_recipe(stage_inputs: Path, tmp_pa
     assert saved["state_dict"]["whiten.weight"].any()  # whitening set from the training images
 
 
+@pytest.mark.slow  # two whole train stages (the fast suite's budget)
 def test_two_runs_with_the_same_params_write_the_same_metrics(
     stage_inputs: Path, trained_once: Path, tmp_path: Path
 ) -> None:
@@ -674,6 +675,7 @@ def inputs_with(stage_inputs: Path, folder: Path, **train) -> Path:
     return folder
 
 
+@pytest.mark.slow  # end to end under torchrun: several processes (the fast suite's budget)
 def test_train_stage_with_two_processes_runs_under_torchrun_and_writes_what_one_process_writes(
     stage_inputs: Path, trained_once: Path, tmp_path: Path
 ) -> None:
@@ -730,6 +732,7 @@ def test_train_stage_refuses_a_batch_larger_than_the_training_split(stage_inputs
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # end to end under torchrun: several processes (the fast suite's budget)
 def test_a_refusal_on_every_rank_is_still_one_line(stage_inputs: Path, tmp_path: Path) -> None:
     # Each rank refuses the foreign resume checkpoint; the user sees that line once, not torchrun's report.
     inputs = inputs_with(stage_inputs, tmp_path / "inputs", processes=2, resume=True)
@@ -755,6 +758,7 @@ def _processes_naming(text: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow  # end to end under torchrun: several processes (the fast suite's budget)
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the ranks")
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
 def test_an_interrupted_launch_leaves_no_rank_running(stage_inputs: Path, tmp_path: Path, stop: int) -> None:
