@@ -79,9 +79,6 @@ def overflow_problem(model: torch.nn.Module, size: int) -> str | None:
     images = torch.rand(4, 3, size, size, generator=torch.Generator().manual_seed(0))
     images[0], images[1] = 0.0, 1.0
     with torch.no_grad():
-        finite = bool(torch.isfinite(model(images)).all())
-    return (
-        None
-        if finite
-        else "the model's logits are not finite (weights overflow?) on a black, a white and two noise images"
-    )
+        if bool(torch.isfinite(model(images)).all()):
+            return None
+    return "the model's logits are not finite (weights overflow?) on a black, a white and two noise images"
