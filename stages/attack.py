@@ -6,19 +6,19 @@ ascent on p(target)); then a targeted L-infinity attack (signed gradient, projec
 epsilon-ball) on up to ``attack.max_images`` ships of the test split.
 """
 
+from visionlab.attack.attack import attack_records, attack_ships, attack_summary
+from visionlab.core.errors import run_stage
+from visionlab.core.io import save_figure
+from visionlab.core.record import write_record
 from visionlab.data.cifar import load_cifar10
-from visionlab.errors import run_stage
-from visionlab.interpret.attack import attack_records, attack_ships, attack_summary
-from visionlab.interpret.probed import probed_classifier
-from visionlab.io import save_figure
-from visionlab.metrics.record import write_record
+from visionlab.probe.probed import probed_classifier
 
 
 def main() -> None:
     args, params, clf = probed_classifier(__doc__, "attack", data=True)
     settings = params.attack
     attack = attack_ships(clf, load_cifar10(args.data), settings)
-    from visionlab.reporting.attack_figure import ship_attack_figure  # plotting (matplotlib) loads only to draw
+    from visionlab.attack.figure import ship_attack_figure  # plotting (matplotlib) loads only to draw
 
     save_figure(ship_attack_figure(clf, settings, attack), args.figure)
     metrics, info = attack_records(clf, settings, attack)

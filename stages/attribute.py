@@ -6,12 +6,12 @@ The ship (``attack.ship_index``) and its adversarial version (the seed's unbound
 ship's class and the target: Integrated Gradients from the black image, Grad-CAM at the last conv activation.
 """
 
+from visionlab.attribution.attribution import attribute_ship, attribution_summary
+from visionlab.core.errors import run_stage
+from visionlab.core.io import save_figure
+from visionlab.core.record import write_record
 from visionlab.data.cifar import load_cifar10
-from visionlab.errors import run_stage
-from visionlab.interpret.attribution import attribute_ship, attribution_summary
-from visionlab.interpret.probed import probed_classifier
-from visionlab.io import save_figure
-from visionlab.metrics.record import write_record
+from visionlab.probe.probed import probed_classifier
 
 
 def main() -> None:
@@ -19,7 +19,7 @@ def main() -> None:
         __doc__, "attribute", data=True, outputs=("--figure", "--info"), also_reads=("attack",)
     )
     result = attribute_ship(clf, load_cifar10(args.data), params.attack, params.attribute.n_steps)
-    from visionlab.reporting.attribution_figure import attribution_figure  # plotting (matplotlib) loads only to draw
+    from visionlab.attribution.figure import attribution_figure  # plotting (matplotlib) loads only to draw
 
     save_figure(attribution_figure(clf, result), args.figure)
     write_record(args.info, result.info)

@@ -6,17 +6,17 @@ from pathlib import Path
 import torch
 
 from stages import trained_model_parser
+from visionlab.calibration.calibration import bins_csv, calibrate
+from visionlab.calibration.record import CalibrationInfo, CalibrationMetrics, ReliabilityBin, SplitScores
+from visionlab.core.device import resolve_device
+from visionlab.core.errors import PipelineError, run_stage
+from visionlab.core.io import save_figure, write_text
+from visionlab.core.params import load_params
+from visionlab.core.record import write_record
 from visionlab.data.cifar import Split, load_cifar10, train_val_split
-from visionlab.device import resolve_device
-from visionlab.errors import PipelineError, run_stage
-from visionlab.io import save_figure, write_text
-from visionlab.metrics.calibration import CalibrationInfo, CalibrationMetrics, ReliabilityBin, SplitScores
-from visionlab.metrics.probe import TrainingProvenance
-from visionlab.metrics.record import write_record
+from visionlab.evaluation.inference import DeviceSplit, predict_logits
 from visionlab.models.trained import load_trained
-from visionlab.params import load_params
-from visionlab.robustness.calibration import bins_csv, calibrate
-from visionlab.training.loop import DeviceSplit, predict_logits
+from visionlab.probe.record import TrainingProvenance
 
 PARAMS = ("seed", "device", "data", "evaluate")
 
@@ -47,8 +47,8 @@ def main() -> None:
         return predict_logits(model, DeviceSplit.from_split(split, device), batch).cpu(), torch.from_numpy(split.labels)
 
     result = calibrate(*logits(val), *logits(data.test))
-    from visionlab.reporting.reliability_figure import reliability_figure  # matplotlib loads only to draw
-    from visionlab.reporting.training_figures import provenance_note
+    from visionlab.calibration.figure import reliability_figure  # matplotlib loads only to draw
+    from visionlab.evaluation.figures import provenance_note
 
     note = provenance_note(trained.summary, model_name=args.model)
     save_figure(reliability_figure(result, args.model, len(data.test_labels), note), args.figure)

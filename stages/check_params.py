@@ -8,9 +8,9 @@ every default filled in.
 
 import argparse
 
-from visionlab.errors import run_stage
-from visionlab.io import write_json
-from visionlab.params import as_dict, load_params
+from visionlab.core.errors import run_stage
+from visionlab.core.io import write_json
+from visionlab.core.params import as_dict, load_params
 
 
 def main() -> None:

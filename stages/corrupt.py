@@ -3,11 +3,11 @@ at every severity, seeded, written batch by batch (`data/cifar10_c.npy` and its 
 
 import argparse
 
+from visionlab.core.errors import run_stage
+from visionlab.core.params import load_params
+from visionlab.core.record import write_record
+from visionlab.corruption.corrupted_set import first_images, write_corrupted
 from visionlab.data.cifar import load_cifar10
-from visionlab.errors import run_stage
-from visionlab.metrics.record import write_record
-from visionlab.params import load_params
-from visionlab.robustness.corrupted_set import first_images, write_corrupted
 
 PARAMS = ("seed", "corrupt")
 

@@ -2,15 +2,15 @@
 corruption and severity, beside its clean accuracy on the same images (the model run as `evaluate` runs it)."""
 
 from stages import trained_model_parser
+from visionlab.core.device import resolve_device
+from visionlab.core.errors import run_stage
+from visionlab.core.params import load_params
+from visionlab.core.record import load_record, write_record
+from visionlab.corruption.corrupted_set import first_images, open_corrupted
+from visionlab.corruption.record import CorruptedSet
+from visionlab.corruption.scoring import corruption_records, score_corrupted
 from visionlab.data.cifar import load_cifar10
-from visionlab.device import resolve_device
-from visionlab.errors import run_stage
-from visionlab.metrics.corruption import CorruptedSet
-from visionlab.metrics.record import load_record, write_record
 from visionlab.models.trained import load_trained
-from visionlab.params import load_params
-from visionlab.robustness.corrupted_set import first_images, open_corrupted
-from visionlab.robustness.scoring import corruption_records, score_corrupted
 
 PARAMS = ("device", "evaluate")
 

@@ -2,9 +2,9 @@
 
 import argparse
 
+from visionlab.core.errors import run_stage
+from visionlab.core.params import load_params
 from visionlab.data.archive import prepare_cifar10
-from visionlab.errors import run_stage
-from visionlab.params import load_params
 
 
 def main() -> None:

@@ -3,14 +3,14 @@
 from pathlib import Path
 
 from stages import trained_model_parser
+from visionlab.core.device import resolve_device
+from visionlab.core.errors import run_stage
+from visionlab.core.io import save_figure, write_atomic, write_text
+from visionlab.core.params import load_params
+from visionlab.core.record import write_record
 from visionlab.data.cifar import load_cifar10
-from visionlab.device import resolve_device
-from visionlab.errors import run_stage
-from visionlab.io import save_figure, write_atomic, write_text
-from visionlab.metrics.record import write_record
+from visionlab.evaluation.evaluation import evaluate_test, evaluation_records, per_class_csv
 from visionlab.models.trained import load_trained
-from visionlab.params import load_params
-from visionlab.training.evaluation import evaluate_test, evaluation_records, per_class_csv
 
 PARAMS = ("device", "evaluate")
 
@@ -33,7 +33,7 @@ def main() -> None:
     # pandas and plotting (matplotlib, seaborn) load only once there is something to write
     import pandas as pd
 
-    from visionlab.reporting.training_figures import (
+    from visionlab.evaluation.figures import (
         confusion_heatmap,
         learning_curves,
         misclassified_grid,

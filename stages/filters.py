@@ -2,15 +2,15 @@
 
 import argparse
 
-from visionlab.errors import run_stage
-from visionlab.interpret.alexnet import INPUT_SIZE, load_alexnet
-from visionlab.interpret.classifiers import RANDOM_WEIGHTS_NOTE
-from visionlab.interpret.filters import conv_shapes, filter_images
-from visionlab.io import save_figure, write_text
-from visionlab.metrics.filters import ConvShape, FiltersInfo, WeightStats
-from visionlab.metrics.probe import ProbedModel
-from visionlab.metrics.record import write_record
-from visionlab.params import load_params
+from visionlab.core.errors import run_stage
+from visionlab.core.io import save_figure, write_text
+from visionlab.core.params import load_params
+from visionlab.core.record import write_record
+from visionlab.filters.filters import conv_shapes, filter_images
+from visionlab.filters.record import ConvShape, FiltersInfo, WeightStats
+from visionlab.models.alexnet import INPUT_SIZE, load_alexnet
+from visionlab.models.classifier import RANDOM_WEIGHTS_NOTE
+from visionlab.probe.record import ProbedModel
 
 
 def summary_markdown(shapes: dict[str, ConvShape], weights: str, random_weights: bool) -> str:
@@ -55,7 +55,7 @@ def main() -> None:
         shapes["conv2"],
         WeightStats(min=float(weight.min()), max=float(weight.max()), std=float(weight.std())),
     )
-    from visionlab.reporting.filters_figure import filters_figure  # plotting (matplotlib) loads only to draw
+    from visionlab.filters.figure import filters_figure  # plotting (matplotlib) loads only to draw
 
     save_figure(filters_figure(filter_images(alex.conv1), alex.random_weights, alex.weights), args.figure)
     write_text(args.markdown, summary_markdown(shapes, alex.weights, alex.random_weights))

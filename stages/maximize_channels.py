@@ -8,16 +8,16 @@ from pathlib import Path
 
 import torch
 
-from visionlab.device import resolve_device
-from visionlab.errors import run_stage
-from visionlab.interpret.alexnet import load_alexnet
-from visionlab.interpret.maximize import maximize_conv1_channels
-from visionlab.io import save_figure
-from visionlab.metrics.channels import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
-from visionlab.metrics.probe import ProbedModel
-from visionlab.metrics.record import write_record
-from visionlab.params import load_params
-from visionlab.seed_report import SEED_ALEXNET
+from visionlab.channels.maximize import maximize_conv1_channels
+from visionlab.channels.record import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
+from visionlab.core.device import resolve_device
+from visionlab.core.errors import run_stage
+from visionlab.core.io import save_figure
+from visionlab.core.params import load_params
+from visionlab.core.record import write_record
+from visionlab.core.seed_report import SEED_ALEXNET
+from visionlab.models.alexnet import load_alexnet
+from visionlab.probe.record import ProbedModel
 
 SEED_ACTIVATIONS = SEED_ALEXNET["maximize_channels"]["activations"]  # 30 steps of 5.0 from the same noise
 
@@ -49,7 +49,7 @@ def main() -> None:
         channels={str(r.channel): ChannelDetail(r.initial_activation, r.analytic.value) for r in results},
     )
     figures = Path(args.figures)
-    from visionlab.reporting.channel_figures import channel_figure, channels_panel  # plotting loads only to draw
+    from visionlab.channels.figure import channel_figure, channels_panel  # plotting loads only to draw
 
     for r in results:
         fig = channel_figure(r, SEED_ACTIVATIONS.get(r.channel), alex.random_weights, alex.weights)

@@ -9,16 +9,16 @@ import itertools
 
 import torch
 
+from visionlab.core.device import resolve_device
+from visionlab.core.errors import PipelineError, run_stage
+from visionlab.core.io import save_figure, write_text
+from visionlab.core.params import load_params
+from visionlab.core.record import write_record
 from visionlab.data.cifar import load_cifar10
-from visionlab.device import resolve_device
-from visionlab.errors import PipelineError, run_stage
-from visionlab.interpret.alexnet import load_alexnet
-from visionlab.interpret.images import cifar_inputs, folder_photos, sample_photo
-from visionlab.interpret.predict import predict, prediction_records, predictions_markdown, write_predictions
-from visionlab.io import save_figure, write_text
-from visionlab.metrics.probe import ProbedModel
-from visionlab.metrics.record import write_record
-from visionlab.params import load_params
+from visionlab.models.alexnet import load_alexnet
+from visionlab.predict.predict import predict, prediction_records, predictions_markdown, write_predictions
+from visionlab.probe.images import cifar_inputs, folder_photos, sample_photo
+from visionlab.probe.record import ProbedModel
 
 
 def main() -> None:
@@ -55,7 +55,7 @@ def main() -> None:
     model = ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights)
     metrics, info = prediction_records(top1s, model, str(device), settings.top_k)
     write_text(args.markdown, predictions_markdown(shown, len(top1s), alex))
-    from visionlab.reporting.predict_figure import predictions_figure  # plotting (matplotlib) loads only to draw
+    from visionlab.predict.figure import predictions_figure  # plotting (matplotlib) loads only to draw
 
     save_figure(predictions_figure(shown, len(top1s), alex.random_weights, alex.weights), args.figure)
     write_record(args.info, info)

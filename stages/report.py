@@ -1,14 +1,14 @@
 """DVC stage `report`: the one-page report (reports/README.md and reports/index.html) from metrics and figures.
 
-Reads only what ``dvc.yaml`` lists as this stage's deps (see visionlab.reporting.page.inputs.dep_paths).
+Reads only what ``dvc.yaml`` lists as this stage's deps (see visionlab.report.inputs.dep_paths).
 """
 
 import argparse
 from pathlib import Path
 
-from visionlab.errors import run_stage
-from visionlab.reporting.page.build import write_report
-from visionlab.reporting.page.inputs import Inputs
+from visionlab.core.errors import run_stage
+from visionlab.report.build import write_report
+from visionlab.report.inputs import Inputs
 
 
 def main() -> None:

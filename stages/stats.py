@@ -2,12 +2,12 @@
 
 import argparse
 
+from visionlab.core.errors import run_stage
+from visionlab.core.io import write_json
+from visionlab.core.params import load_params
+from visionlab.core.record import write_record
 from visionlab.data.cifar import channel_stats, check_normalisable, load_cifar10, train_val_split
 from visionlab.data.colour import ColourStats, colour_covariance
-from visionlab.errors import run_stage
-from visionlab.io import write_json
-from visionlab.metrics.record import write_record
-from visionlab.params import load_params
 
 
 def main() -> None:

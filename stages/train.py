@@ -8,12 +8,12 @@ With `train.processes` > 1 it runs itself again under torchrun, as that many dat
 import argparse
 import sys
 
+from visionlab.core.device import resolve_device
+from visionlab.core.errors import PipelineError, run_stage
+from visionlab.core.params import load_params, model_and_recipe
+from visionlab.core.record import write_record
 from visionlab.data.cifar import load_cifar10, load_stats, split_indices
-from visionlab.device import resolve_device
-from visionlab.errors import PipelineError, run_stage
-from visionlab.metrics.record import write_record
-from visionlab.models import MODELS
-from visionlab.params import load_params, model_and_recipe
+from visionlab.models.registry import MODELS
 from visionlab.training.checkpoint import file_digest
 from visionlab.training.distributed import (
     check_batch_split,

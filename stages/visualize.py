@@ -7,13 +7,13 @@ batch. Each result's activation, robust activation and high-frequency share go t
 to ``--figure``.
 """
 
+from visionlab.core.errors import run_stage
+from visionlab.core.io import save_figure
+from visionlab.core.record import load_record, write_record
 from visionlab.data.colour import ColourStats
-from visionlab.errors import run_stage
-from visionlab.interpret.probed import probed_classifier
-from visionlab.interpret.visualize.study import study, visualize_record
-from visionlab.interpret.visualize.targets import colour_matrix
-from visionlab.io import save_figure
-from visionlab.metrics.record import load_record, write_record
+from visionlab.probe.probed import probed_classifier
+from visionlab.visualize.study import study, visualize_record
+from visionlab.visualize.targets import colour_matrix
 
 
 def main() -> None:
@@ -28,7 +28,7 @@ def main() -> None:
         covariance = stats.covariance if stats else None
         colour = f"the colour covariance of its {stats.train_images:,} training images" if stats else ""
     result = study(clf, settings, colour_matrix(clf.name, covariance), params.seed, units)
-    from visionlab.reporting.visualize_figure import visualize_figure  # plotting (matplotlib) loads only to draw
+    from visionlab.visualize.figure import visualize_figure  # plotting (matplotlib) loads only to draw
 
     record = visualize_record(clf, settings, units, colour, result)
     save_figure(visualize_figure(clf, record, result.rendered), args.figure)

@@ -38,8 +38,8 @@ from cifar_archive import (
 )
 from conftest import REPO_ROOT
 
-from visionlab.errors import PipelineError
-from visionlab.io import write_atomic, write_text
+from visionlab.core.errors import PipelineError
+from visionlab.core.io import write_atomic, write_text
 
 SAMPLE_MD5 = "76684cd32ac2a0f71e51af6727b0c6ad"
 NPZ_KEYS = {"train_images", "train_labels", "test_images", "test_labels", "class_names"}

@@ -1,4 +1,4 @@
-"""Integrated Gradients and Grad-CAM (visionlab.interpret.attribution) on tiny models: completeness, Grad-CAM by
+"""Integrated Gradients and Grad-CAM (visionlab.attribution.attribution) on tiny models: completeness, Grad-CAM by
 hand at each model's last conv activation, the in-place ReLUs of torchvision's AlexNet, the fast model's test-time
 views, and the refusals."""
 
@@ -11,10 +11,10 @@ from captum.attr import IntegratedGradients
 from torch import nn
 from torchvision.models import alexnet
 
-from visionlab.errors import PipelineError
-from visionlab.interpret.attribution import grad_cam, gradcam_layer, integrated_gradients, mass_overlap, one_view
-from visionlab.models import build_model
+from visionlab.attribution.attribution import grad_cam, gradcam_layer, integrated_gradients, mass_overlap, one_view
+from visionlab.core.errors import PipelineError
 from visionlab.models.normalize import Normalized
+from visionlab.models.registry import build_model
 
 TINY_CNN = {"channels": [4, 4, 4, 4], "kernel_sizes": [3, 3, 3, 3], "dropout": 0.0, "fc_widths": [8, 8, 8]}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from visionlab.device import resolve_device
-from visionlab.errors import PipelineError
+from visionlab.core.device import resolve_device
+from visionlab.core.errors import PipelineError
 
 
 @pytest.fixture

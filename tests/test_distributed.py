@@ -17,7 +17,7 @@ import torch
 import torch.multiprocessing as mp
 from test_training import tiny_model, tiny_run
 
-from visionlab.errors import PipelineError
+from visionlab.core.errors import PipelineError
 from visionlab.training import loop
 from visionlab.training.distributed import (
     World,

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from visionlab.models import MODEL_CLASSES
-from visionlab.params import AttackParams, MaximizeClassParams, RecipeParams, TrainParams
+from visionlab.core.params import AttackParams, MaximizeClassParams, RecipeParams, TrainParams
+from visionlab.models.registry import MODEL_CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("visionlab", "stages")
@@ -77,7 +77,7 @@ def imported_modules(path: Path) -> set[str]:
 
 # `--model alexnet` imports the AlexNet loader, a CIFAR model its checkpoint's, each in its own branch
 # (test_an_analysis_runs_only_its_own_models_loader checks that where it runs).
-LOADERS = {"alexnet": "visionlab.interpret.alexnet", "cifar": "visionlab.interpret.cifar_classifier"}
+LOADERS = {"alexnet": "visionlab.models.alexnet", "cifar": "visionlab.probe.cifar_classifier"}
 
 
 def import_closure(*modules: str, skip: frozenset[str] = frozenset()) -> set[str]:
@@ -201,17 +201,17 @@ def test_data_deps_and_outs_are_the_paths_in_the_command(name: str) -> None:
 def test_the_closure_follows_imports_inside_functions(tmp_path: Path) -> None:
     # A lazily imported module is still run by the stage: the closure must see it.
     (tmp_path / "stages").mkdir()
-    (tmp_path / "stages" / "x.py").write_text("def main():\n    from visionlab.device import resolve_device\n")
-    assert "visionlab.device" in imported_modules(tmp_path / "stages" / "x.py")
+    (tmp_path / "stages" / "x.py").write_text("def main():\n    from visionlab.core.device import resolve_device\n")
+    assert "visionlab.core.device" in imported_modules(tmp_path / "stages" / "x.py")
     closure = import_closure("stages.filters")
-    assert "visionlab/interpret/alexnet.py" in closure and "visionlab/models/trained.py" not in closure
+    assert "visionlab/models/alexnet.py" in closure and "visionlab/models/trained.py" not in closure
 
 
 def test_alexnet_stages_never_depend_on_the_cifar_models() -> None:
     alexnet = ("maximize_class@alexnet", "attack@alexnet", "attribute@alexnet")
     for name in ("predict", "filters", "maximize_channels", *alexnet):
         assert not any(d.startswith("models/") for d in dep_paths(STAGES[name])), name
-        cifar_code = {"visionlab/interpret/cifar_classifier.py", *(f"visionlab/models/{m}.py" for m in MODEL_CLASSES)}
+        cifar_code = {"visionlab/probe/cifar_classifier.py", *(f"visionlab/models/{m}.py" for m in MODEL_CLASSES)}
         assert not cifar_code & set(dep_paths(STAGES[name])), name
 
 

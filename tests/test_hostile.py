@@ -32,28 +32,29 @@ from conftest import REPO_ROOT, committed_params
 from PIL import Image
 from torchvision.models import alexnet as alexnet_net
 
-import visionlab.io
+import visionlab.core.io
+from visionlab.core.errors import PipelineError, run_stage
+from visionlab.core.params import TrainParams
+from visionlab.core.record import load_record, write_record
+from visionlab.corruption import corrupted_set
+from visionlab.corruption.corrupted_set import open_corrupted, write_corrupted
+from visionlab.corruption.corruptions import CORRUPTIONS, corrupt
+from visionlab.corruption.record import CorruptedSet
 from visionlab.data.cifar import Split
 from visionlab.data.colour import ColourStats
-from visionlab.errors import PipelineError, run_stage
-from visionlab.interpret import images
-from visionlab.interpret.alexnet import _load_into as load_into
-from visionlab.interpret.alexnet import load_alexnet
-from visionlab.interpret.images import InputImage, folder_photos, read_photo
-from visionlab.interpret.predict import MODES, Prediction, predictions_markdown
-from visionlab.metrics.corruption import CorruptedSet
-from visionlab.metrics.predict import Top1
-from visionlab.metrics.record import load_record, write_record
-from visionlab.models import build_model
+from visionlab.evaluation.inference import DeviceSplit
+from visionlab.models.alexnet import _load_into as load_into
+from visionlab.models.alexnet import load_alexnet
 from visionlab.models.normalize import Normalized
+from visionlab.models.registry import build_model
 from visionlab.models.trained import load_trained
-from visionlab.params import TrainParams
-from visionlab.reporting.page.blocks import Table, to_markdown
-from visionlab.reporting.page.build import _included
-from visionlab.robustness import corrupted_set
-from visionlab.robustness.corrupted_set import open_corrupted, write_corrupted
-from visionlab.robustness.corruptions import CORRUPTIONS, corrupt
-from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
+from visionlab.predict.predict import MODES, Prediction, predictions_markdown
+from visionlab.predict.record import Top1
+from visionlab.probe import images
+from visionlab.probe.images import InputImage, folder_photos, read_photo
+from visionlab.report.blocks import Table, to_markdown
+from visionlab.report.build import _included
+from visionlab.training.loop import TrainingRun, check_resumable, fit
 
 # --- photos --------------------------------------------------------------------------------------
 
@@ -675,7 +676,7 @@ def _env() -> dict[str, str]:
 def test_a_write_killed_midway_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "out" / "metrics.json"
     code = (
-        "import sys, time\nfrom visionlab.io import atomic_path\nwith atomic_path(sys.argv[1]) as tmp:\n"
+        "import sys, time\nfrom visionlab.core.io import atomic_path\nwith atomic_path(sys.argv[1]) as tmp:\n"
         "    tmp.write_text('half')\n    print('writing', flush=True)\n    time.sleep(60)\n"
     )
     writer = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True, env=_env())
@@ -768,7 +769,7 @@ def test_temp_files_are_git_ignored_and_project_files_are_not() -> None:
     )
     assert ignored.stdout.split() == names
     kept = subprocess.run(
-        ["git", "check-ignore", "--no-index", "visionlab/io.py", "data/images/photo.tmp.png"],
+        ["git", "check-ignore", "--no-index", "visionlab/core/io.py", "data/images/photo.tmp.png"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -817,7 +818,7 @@ def mount() -> Iterator[Callable[..., None]]:
 
 
 def _unnamed_fails(code: int) -> Callable[[Path], int]:
-    """A stand-in for visionlab.io._unnamed: ENOSPC is /dev/full (every write fails), others fail to open."""
+    """A stand-in for visionlab.core.io._unnamed: ENOSPC is /dev/full (every write fails), others fail to open."""
 
     def unnamed(folder: Path) -> int:
         if code == errno.ENOSPC:
@@ -842,7 +843,7 @@ def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_file(
         source = ["--bind", "-o", "ro", str(out)] if fault == "read-only" else ["-t", "tmpfs", "-o", "size=4k", "tmpfs"]
         mount(*source, str(out))
     else:
-        monkeypatch.setattr(visionlab.io, "_unnamed", _unnamed_fails(code))
+        monkeypatch.setattr(visionlab.core.io, "_unnamed", _unnamed_fails(code))
     status, err = run_main("evaluate", evaluate_args(project), monkeypatch, capfd)
     assert one_error_line(status, err) == f"error: {out / 'figures' / 'curves.png'}: cannot write ({os.strerror(code)})"
     assert [p for p in out.rglob("*") if not p.is_dir()] == []
@@ -918,7 +919,7 @@ def test_resume_refuses_model_state_of_the_wrong_kind(tmp_path: Path, resume_sta
 
 
 STAGE_SCRIPT = """import os, signal
-from visionlab.io import write_atomic
+from visionlab.core.io import write_atomic
 
 def writer(tmp):
     tmp.write_text("half")
@@ -955,11 +956,11 @@ def test_a_stage_killed_midway_leaves_no_temp_file_when_dvc_restores_it_from_the
 
 
 def test_without_o_tmpfile_a_named_temp_file_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(visionlab.io, "_unnamed", lambda folder: None)  # as on macOS, or a filesystem without it
+    monkeypatch.setattr(visionlab.core.io, "_unnamed", lambda folder: None)  # as on macOS, or a filesystem without it
     names: list[str] = []
-    visionlab.io.write_atomic(tmp_path / "a.txt", lambda tmp: names.append(tmp.name) or tmp.write_text("whole"))
+    visionlab.core.io.write_atomic(tmp_path / "a.txt", lambda tmp: names.append(tmp.name) or tmp.write_text("whole"))
     with pytest.raises(ZeroDivisionError):
-        visionlab.io.write_atomic(tmp_path / "b.txt", lambda tmp: tmp.write_text("half") / 0)
+        visionlab.core.io.write_atomic(tmp_path / "b.txt", lambda tmp: tmp.write_text("half") / 0)
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"] and (tmp_path / "a.txt").read_text() == "whole"
     assert names[0].startswith(".a.txt.") and names[0].endswith(".tmp.txt")  # git-ignored, if a kill leaves it
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 from torchvision.models import alexnet, resnet18
 
-from visionlab.errors import PipelineError
-from visionlab.interpret.alexnet import imagenet_weights_path, load_alexnet
+from visionlab.core.errors import PipelineError
+from visionlab.models.alexnet import imagenet_weights_path, load_alexnet
 
 WEIGHTS_FILE = "alexnet-owt-7be5be79.pth"  # torchvision's published file name
 

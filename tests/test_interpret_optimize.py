@@ -10,10 +10,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from visionlab.errors import PipelineError
-from visionlab.interpret.class_maximize import random_shift_rescale, shift_rescale
-from visionlab.interpret.images import folder_photos, photo_pixels, upscale
-from visionlab.interpret.optimize import gradient_ascent, targeted_linf_attack
+from visionlab.classmax.class_maximize import random_shift_rescale, shift_rescale
+from visionlab.core.errors import PipelineError
+from visionlab.probe.images import folder_photos, photo_pixels, upscale
+from visionlab.probe.optimize import gradient_ascent, targeted_linf_attack
 
 
 def test_one_ascent_step_is_the_seed_update() -> None:

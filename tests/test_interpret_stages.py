@@ -17,17 +17,18 @@ import torch
 import yaml
 from PIL import Image
 
-from visionlab.errors import PipelineError, run_stage
-from visionlab.interpret import images, predict
-from visionlab.metrics.attack import AttackInfo, AttackMetrics
-from visionlab.metrics.attribution import AttributionInfo
-from visionlab.metrics.channels import ChannelsInfo, ChannelsMetrics
-from visionlab.metrics.classes import ClassInfo, ClassMetrics
-from visionlab.metrics.filters import FiltersInfo
-from visionlab.metrics.predict import PredictInfo, PredictMetrics
-from visionlab.metrics.record import load_record
-from visionlab.models import build_model
-from visionlab.params import parse_params
+from visionlab.attack.record import AttackInfo, AttackMetrics
+from visionlab.attribution.record import AttributionInfo
+from visionlab.channels.record import ChannelsInfo, ChannelsMetrics
+from visionlab.classmax.record import ClassInfo, ClassMetrics
+from visionlab.core.errors import PipelineError, run_stage
+from visionlab.core.params import parse_params
+from visionlab.core.record import load_record
+from visionlab.filters.record import FiltersInfo
+from visionlab.models.registry import build_model
+from visionlab.predict import predict
+from visionlab.predict.record import PredictInfo, PredictMetrics
+from visionlab.probe import images
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CIFAR_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -233,7 +234,7 @@ def test_maximize_channels_stage(ws: Workspace) -> None:
     assert info["unit"] == {"row": 27, "col": 27}
     assert info["receptive_field"] == {"row_first": 106, "row_last": 116, "col_first": 106, "col_last": 116}
     assert set(m["channels"]) == set(info["channels"]) == {"0", "7"}
-    assert set(m["channels"]["0"]) == {"activation"}  # the number the seed reports: visionlab.seed_report
+    assert set(m["channels"]["0"]) == {"activation"}  # the number the seed reports: visionlab.core.seed_report
     assert set(info["channels"]["7"]) == {"initial_activation", "analytic_max"}
     for channel, detail in info["channels"].items():
         assert m["channels"][channel]["activation"] / detail["analytic_max"] >= 0.99
@@ -287,7 +288,7 @@ def test_predict_with_no_image_at_all_fails_in_one_line(ws: Workspace) -> None:
 def test_maximize_class_on_alexnet(ws: Workspace) -> None:
     assert ws.run("maximize_class")[0] == 0
     m, info = ws.metrics("maximize_class"), ws.info("maximize_class")
-    assert set(m) == {"probability"}  # the seed's number (visionlab.seed_report); the rest is in the info file
+    assert set(m) == {"probability"}  # the seed's number (visionlab.core.seed_report); the rest is in the info file
     robustness = info["robustness"]
     assert 0 <= robustness["min_probability"] <= robustness["mean_probability"] <= 1
     assert robustness["top1_kept_fraction"] in (0, 0.5, 1)  # of 2 trials
@@ -383,8 +384,8 @@ def test_attribute_on_alexnet(ws: Workspace) -> None:
 
 
 def test_attribute_refuses_a_model_without_its_last_conv_activation(ws: Workspace) -> None:
-    from visionlab.interpret import alexnet
-    from visionlab.interpret.classifiers import Classifier
+    from visionlab.models import alexnet
+    from visionlab.models.classifier import Classifier
 
     mlp = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 1000))
     names = tuple(alexnet.IMAGENET.meta["categories"])

@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from visionlab.interpret.alexnet import LoadedAlexNet, load_alexnet
-from visionlab.interpret.maximize import conv_unit_max, maximize_conv1_channels, receptive_field
-from visionlab.interpret.objectives import centre_unit, conv_unit
-from visionlab.interpret.optimize import gradient_ascent, noise_image
+from visionlab.channels.maximize import conv_unit_max, maximize_conv1_channels, receptive_field
+from visionlab.models.alexnet import LoadedAlexNet, load_alexnet
 from visionlab.models.normalize import Normalize
+from visionlab.probe.objectives import centre_unit, conv_unit
+from visionlab.probe.optimize import gradient_ascent, noise_image
 
 # Written out, not imported, so the tests do not reuse the constants under test.
 MEAN = [0.485, 0.456, 0.406]

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from conftest import committed_params
 
-from visionlab.errors import PipelineError
-from visionlab.params import (
+from visionlab.core.errors import PipelineError
+from visionlab.core.params import (
     MODEL_NAMES,
     ClassPerModel,
     Params,
@@ -465,7 +465,7 @@ def test_an_alias_bomb_is_refused_in_one_line_without_expanding_it(tmp_path: Pat
 
 def test_a_model_config_is_checked_against_its_own_section_nested_for_fast() -> None:
     # A checkpoint's config is its model's constructor arguments: fast's are fast.model, not fast.
-    from visionlab.params import FastModelParams, model_section, parse_section
+    from visionlab.core.params import FastModelParams, model_section, parse_section
 
     assert [model_section(m) for m in ("cnn", "resnet", "fast")] == ["cnn", "resnet", "fast.model"]
     parsed = parse_section("fast.model", {"widths": [4, 8, 8], "logit_scale": 0.125, "tta": "flip"}, "ckpt config")

@@ -9,9 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from visionlab.params import TrainParams
-from visionlab.progress import progress_enabled
-from visionlab.training.loop import DeviceSplit, train_epoch
+from visionlab.core.params import TrainParams
+from visionlab.core.progress import progress_enabled
+from visionlab.evaluation.inference import DeviceSplit
+from visionlab.training.loop import train_epoch
 
 
 class Terminal(io.StringIO):

@@ -23,8 +23,7 @@ from conftest import committed_params
 from records import leaf_fields
 from test_dvc_deps import STAGES
 
-from visionlab.errors import PipelineError
-from visionlab.metrics.attack import (
+from visionlab.attack.record import (
     AttackInfo,
     AttackMetrics,
     AttackTop1,
@@ -33,21 +32,22 @@ from visionlab.metrics.attack import (
     UnboundedInfo,
     UnboundedScores,
 )
-from visionlab.metrics.attribution import AttributedImage, AttributionInfo, ClassAttribution, MassOverlap
-from visionlab.metrics.calibration import CalibrationInfo, CalibrationMetrics, ReliabilityBin
-from visionlab.metrics.calibration import SplitScores as NLLScores
-from visionlab.metrics.channels import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
-from visionlab.metrics.classes import ClassInfo, ClassMetrics, Guess, RobustnessInfo
-from visionlab.metrics.corruption import CorruptionInfo, CorruptionMetrics, CorruptionScore
-from visionlab.metrics.evaluation import DataCounts, EvalInfo, EvalMetrics, EvalScores
-from visionlab.metrics.filters import ConvShape, FiltersInfo, WeightStats
-from visionlab.metrics.predict import ImagePrediction, ModeScores, PredictInfo, PredictMetrics, Top1
-from visionlab.metrics.probe import ProbedModel, TrainingProvenance
-from visionlab.metrics.record import record_dict
-from visionlab.metrics.training import SplitScores, Timing, TrainingInfo, TrainingSummary
-from visionlab.metrics.visualize import ObjectiveScores, RungScores, TransformInfo, VisualizeInfo
-from visionlab.reporting.page.build import build_page
-from visionlab.reporting.page.inputs import Inputs, dep_paths, input_files
+from visionlab.attribution.record import AttributedImage, AttributionInfo, ClassAttribution, MassOverlap
+from visionlab.calibration.record import CalibrationInfo, CalibrationMetrics, ReliabilityBin
+from visionlab.calibration.record import SplitScores as NLLScores
+from visionlab.channels.record import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
+from visionlab.classmax.record import ClassInfo, ClassMetrics, Guess, RobustnessInfo
+from visionlab.core.errors import PipelineError
+from visionlab.core.record import record_dict
+from visionlab.corruption.record import CorruptionInfo, CorruptionMetrics, CorruptionScore
+from visionlab.evaluation.record import DataCounts, EvalInfo, EvalMetrics, EvalScores
+from visionlab.filters.record import ConvShape, FiltersInfo, WeightStats
+from visionlab.predict.record import ImagePrediction, ModeScores, PredictInfo, PredictMetrics, Top1
+from visionlab.probe.record import ProbedModel, TrainingProvenance
+from visionlab.report.build import build_page
+from visionlab.report.inputs import Inputs, dep_paths, input_files
+from visionlab.training.record import SplitScores, Timing, TrainingInfo, TrainingSummary
+from visionlab.visualize.record import ObjectiveScores, RungScores, TransformInfo, VisualizeInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -910,8 +910,8 @@ def test_the_stage_opens_no_file_outside_its_inputs(tmp_path: Path) -> None:
     probe = """
 import json, sys
 from pathlib import Path
-from visionlab.reporting.page.build import write_report
-from visionlab.reporting.page.inputs import Inputs
+from visionlab.report.build import write_report
+from visionlab.report.inputs import Inputs
 opened = []
 sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
 write_report(Inputs(Path("reports"), Path("data/stats.json")), Path("reports/README.md"), Path("reports/index.html"))
@@ -940,7 +940,7 @@ print(json.dumps(opened))
 
 
 def test_the_figures_note_holds_fast_to_its_own_default_length_not_the_seeds() -> None:
-    from visionlab.reporting.training_figures import provenance_note
+    from visionlab.evaluation.figures import provenance_note
 
     summary = {"epochs": 14, "device": "cpu", "train_images": 45000, "subset": False}
     assert provenance_note(summary, model_name="fast") == "14 epochs on cpu, 45,000 training images"
@@ -951,7 +951,7 @@ def test_the_figures_note_holds_fast_to_its_own_default_length_not_the_seeds() -
 
 def test_a_fast_run_of_the_shipped_recipe_reads_as_full_and_one_epoch_less_as_short() -> None:
     # The report holds fast to its recipe's default length, kept in the code, not in params.yaml.
-    from visionlab.reporting.training_figures import provenance_note
+    from visionlab.evaluation.figures import provenance_note
 
     epochs = yaml.safe_load(committed_params())["fast"]["train"]["epochs"]
     summary = {"epochs": epochs, "device": "cpu", "train_images": 45000, "subset": False}

@@ -14,13 +14,13 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from visionlab.errors import PipelineError, run_stage
-from visionlab.metrics.calibration import CalibrationInfo, CalibrationMetrics
-from visionlab.metrics.corruption import CorruptedSet, CorruptionInfo, CorruptionMetrics
-from visionlab.metrics.record import load_record
-from visionlab.models import build_model
-from visionlab.robustness.calibration import ece, fit_temperature, nll, reliability_bins
-from visionlab.robustness.corruptions import CORRUPTIONS, corrupt, image_rngs
+from visionlab.calibration.calibration import ece, fit_temperature, nll, reliability_bins
+from visionlab.calibration.record import CalibrationInfo, CalibrationMetrics
+from visionlab.core.errors import PipelineError, run_stage
+from visionlab.core.record import load_record
+from visionlab.corruption.corruptions import CORRUPTIONS, corrupt, image_rngs
+from visionlab.corruption.record import CorruptedSet, CorruptionInfo, CorruptionMetrics
+from visionlab.models.registry import build_model
 
 NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 TINY_CNN = {"channels": [4, 4, 4, 4], "kernel_sizes": [3, 3, 3, 3], "dropout": 0.0, "fc_widths": [8, 8, 8]}

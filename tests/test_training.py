@@ -18,18 +18,20 @@ import torch
 import yaml
 from conftest import committed_params
 
+from visionlab.core.errors import PipelineError
+from visionlab.core.params import TrainParams
+from visionlab.core.record import load_record
 from visionlab.data.cifar import Split
-from visionlab.errors import PipelineError
-from visionlab.metrics.evaluation import DataCounts, EvalInfo, EvalMetrics
-from visionlab.metrics.record import load_record
-from visionlab.metrics.training import TrainingInfo, TrainingSummary
-from visionlab.models import build_model
+from visionlab.evaluation import inference
+from visionlab.evaluation.inference import DeviceSplit
+from visionlab.evaluation.record import DataCounts, EvalInfo, EvalMetrics
 from visionlab.models.normalize import Normalized
-from visionlab.params import TrainParams
+from visionlab.models.registry import build_model
 from visionlab.training import loop
 from visionlab.training.augment import random_crop, random_flip
 from visionlab.training.checkpoint import load_resume_checkpoint
-from visionlab.training.loop import DeviceSplit, TrainingRun, fit
+from visionlab.training.loop import TrainingRun, fit
+from visionlab.training.record import TrainingInfo, TrainingSummary
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -143,25 +145,25 @@ def test_fast_learns_with_its_recipe_and_fit_sets_its_whitening(tmp_path: Path) 
 
 def test_precision_is_bf16_only_where_it_is_native(monkeypatch) -> None:
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: False)
-    assert [loop.resolve_precision(p, cpu) for p in ("auto", "fp32", "bf16")] == ["fp32", "fp32", "fp32"]
-    assert "neither AVX-512-BF16 nor AMX" in loop.precision_note("bf16", cpu)
-    assert loop.precision_note("fp32", cpu) is None and loop.precision_note("auto", cpu) is None
-    assert [loop.resolve_precision(p, cuda) for p in ("auto", "fp32", "bf16")] == ["bf16", "fp32", "bf16"]
-    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: True)
-    assert [loop.resolve_precision(p, cpu) for p in ("auto", "fp32", "bf16")] == ["fp32", "fp32", "bf16"]
-    with loop.autocast_for(cpu, "bf16"):
+    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: False)
+    assert [inference.resolve_precision(p, cpu) for p in ("auto", "fp32", "bf16")] == ["fp32", "fp32", "fp32"]
+    assert "neither AVX-512-BF16 nor AMX" in inference.precision_note("bf16", cpu)
+    assert inference.precision_note("fp32", cpu) is None and inference.precision_note("auto", cpu) is None
+    assert [inference.resolve_precision(p, cuda) for p in ("auto", "fp32", "bf16")] == ["bf16", "fp32", "bf16"]
+    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: True)
+    assert [inference.resolve_precision(p, cpu) for p in ("auto", "fp32", "bf16")] == ["fp32", "fp32", "bf16"]
+    with inference.autocast_for(cpu, "bf16"):
         assert torch.nn.functional.linear(torch.ones(2, 3), torch.ones(4, 3)).dtype == torch.bfloat16
-    with loop.autocast_for(cpu, "auto"):
+    with inference.autocast_for(cpu, "auto"):
         assert torch.nn.functional.linear(torch.ones(2, 3), torch.ones(4, 3)).dtype == torch.float32
 
 
 def test_precision_is_part_of_the_resume_fingerprint(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: True)
     run = tiny_run(tmp_path, epochs=1, precision="bf16")
     assert run.fingerprint()["precision"] == "bf16"
     fit(run, tiny_model(run))
-    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: False)  # same params, another CPU
+    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: False)  # same params, another CPU
     again = tiny_run(tmp_path, epochs=1, resume=True, precision="bf16")
     with pytest.raises(PipelineError, match=r"precision: bf16 -> fp32"):
         fit(again, tiny_model(again))
@@ -174,7 +176,7 @@ def test_linear_schedule_warms_up_then_decays_to_zero() -> None:
 
 
 def test_inputs_reach_the_model_channels_last() -> None:
-    from visionlab.training.augment import to_float
+    from visionlab.evaluation.inference import to_float
 
     images = to_float(torch.randint(0, 256, (2, 3, 4, 4), dtype=torch.uint8))
     assert images.is_contiguous(memory_format=torch.channels_last) and images.dtype == torch.float32
@@ -252,9 +254,9 @@ RESUME_CASES = {
 @pytest.mark.parametrize("case", RESUME_CASES.values(), ids=RESUME_CASES.keys())
 def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path, monkeypatch, case) -> None:
     # bf16 autocast on the CPU is exercised even where it is only emulated (it is slow, not wrong)
-    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: True)
     if case.get("precision") == "bf16":
-        assert loop.resolve_precision("bf16", torch.device("cpu")) == "bf16"
+        assert inference.resolve_precision("bf16", torch.device("cpu")) == "bf16"
     whole_run = tiny_run(tmp_path / "whole", epochs=3, **case)
     whole_model = tiny_model(whole_run)
     whole = fit(whole_run, whole_model)
@@ -574,7 +576,7 @@ def test_benchmark_prints_both_loops_per_precision_and_the_old_baseline(model: s
     assert float(project[1]) == pytest.approx(rate(project) / rate(bare), rel=rounding(project, bare), abs=0.002)
     assert float(project[-1]) == pytest.approx(rate(project) / rate(old), rel=rounding(project, old), abs=0.01)
     bf16 = [line for line in lines if line.startswith("bf16")]
-    if loop.cpu_has_native_bf16():
+    if inference.cpu_has_native_bf16():
         assert len(bf16) == 2 and all(rate(line[40:].split()) > 0 for line in bf16)
     else:  # said, not silently timed as fp32
         assert len(bf16) == 1 and "skipped: not native" in bf16[0]

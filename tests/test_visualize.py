@@ -19,26 +19,26 @@ import yaml
 from test_interpret_stages import CIFAR_NAMES, TINY_CNN, TINY_SUMMARY
 from torch import nn
 
+from visionlab.core.errors import PipelineError, run_stage
+from visionlab.core.params import TransformParams, VisualizeParams, parse_params
+from visionlab.core.record import load_record, write_record
 from visionlab.data.colour import ColourStats, colour_covariance
-from visionlab.errors import PipelineError, run_stage
-from visionlab.interpret.classifiers import Classifier
-from visionlab.interpret.objectives import capture, channel_mean
-from visionlab.interpret.visualize.measure import high_frequency, robust_activation
-from visionlab.interpret.visualize.param import (
+from visionlab.models.classifier import Classifier
+from visionlab.models.normalize import Normalized
+from visionlab.models.registry import build_model
+from visionlab.probe.objectives import capture, channel_mean
+from visionlab.visualize.measure import high_frequency, robust_activation
+from visionlab.visualize.param import (
     IMAGENET_COLOUR_SQRT,
     FourierImage,
     colour_sqrt,
     decorrelate,
     decorrelation,
 )
-from visionlab.interpret.visualize.render import Target, fourier, gram_similarity, ladder
-from visionlab.interpret.visualize.targets import last_conv, targets
-from visionlab.interpret.visualize.transform import apply, draw, random_transform
-from visionlab.metrics.record import load_record, write_record
-from visionlab.metrics.visualize import RUNGS, VisualizeInfo
-from visionlab.models import build_model
-from visionlab.models.normalize import Normalized
-from visionlab.params import TransformParams, VisualizeParams, parse_params
+from visionlab.visualize.record import RUNGS, VisualizeInfo
+from visionlab.visualize.render import Target, fourier, gram_similarity, ladder
+from visionlab.visualize.targets import last_conv, targets
+from visionlab.visualize.transform import apply, draw, random_transform
 
 SMALL = TransformParams(shift=2, jitter=1, scale_min=0.9, scale_max=1.1, rotate=10.0)
 IMAGENET = decorrelation(torch.tensor(IMAGENET_COLOUR_SQRT))

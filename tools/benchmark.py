@@ -36,22 +36,14 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from tools.synthetic import class_images
+from visionlab.core.device import resolve_device
+from visionlab.core.errors import run_stage
+from visionlab.core.params import TrainParams, load_params, model_and_recipe
 from visionlab.data.cifar import Split
-from visionlab.device import resolve_device
-from visionlab.errors import run_stage
-from visionlab.models import MODELS, build_model
+from visionlab.models.registry import MODELS, build_model
 from visionlab.models.normalize import Normalized
-from visionlab.params import TrainParams, load_params, model_and_recipe
-from visionlab.training.loop import (
-    DeviceSplit,
-    autocast_for,
-    build_optimizer,
-    cpu_has_native_bf16,
-    init_from_data,
-    resolve_precision,
-    synchronize,
-    train_epoch,
-)
+from visionlab.evaluation.inference import DeviceSplit, autocast_for, cpu_has_native_bf16, resolve_precision
+from visionlab.training.loop import build_optimizer, init_from_data, synchronize, train_epoch
 
 
 def make_model(name: str, config: dict[str, Any], device: torch.device, channels_last: bool = True) -> nn.Module:
@@ -238,9 +230,9 @@ def main() -> None:
                 "precision bf16 runs fp32 here (--emulated-bf16 times it anyway)"
             )
     if args.emulated_bf16:  # time bf16 autocast even on a CPU that only emulates it
-        import visionlab.training.loop as loop
+        import visionlab.evaluation.inference as inference
 
-        loop.cpu_has_native_bf16 = lambda: True  # noqa: E731 - this process only
+        inference.cpu_has_native_bf16 = lambda: True  # noqa: E731 - this process only
     timed = [p for p in precisions if p not in skipped]
     rates = measure(args.model, config, recipe, device, timed, args.steps, args.rounds, seed=params.seed)
 

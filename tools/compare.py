@@ -27,13 +27,14 @@ from typing import Any
 import torch
 from ruamel.yaml import YAML
 
+from visionlab.core.device import resolve_device
+from visionlab.core.errors import PipelineError, run_stage
+from visionlab.core.params import TrainParams, as_dict, load_params, model_and_recipe, parse_params
 from visionlab.data.cifar import load_cifar10, load_stats, train_val_split
-from visionlab.device import resolve_device
-from visionlab.errors import PipelineError, run_stage
-from visionlab.models import build_model
+from visionlab.evaluation.inference import DeviceSplit, loss_and_accuracy, resolve_precision
+from visionlab.models.registry import build_model
 from visionlab.models.normalize import Normalized
-from visionlab.params import TrainParams, as_dict, load_params, model_and_recipe, parse_params
-from visionlab.training.loop import DeviceSplit, TrainingRun, fit, loss_and_accuracy, resolve_precision
+from visionlab.training.loop import TrainingRun, fit
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -51,11 +51,11 @@ from ruamel.yaml import YAML
 
 from tools.benchmark import measure, synthetic_data
 from tools.synthetic import make_cifar_archive
+from visionlab.core.params import load_params, model_and_recipe
 from visionlab.data.archive import prepare_cifar10
 from visionlab.data.cifar import channel_stats, load_cifar10, load_stats
-from visionlab.models import MODELS
-from visionlab.params import load_params, model_and_recipe
-from visionlab.training.loop import DeviceSplit, loss_and_predictions
+from visionlab.evaluation.inference import DeviceSplit, loss_and_predictions
+from visionlab.models.registry import MODELS
 from visionlab.training.train import train_model
 
 FULL_TRAIN_IMAGES = 45_000  # CIFAR-10's 50,000 less the 10 % validation split
@@ -378,9 +378,9 @@ def train_under_torchrun(
     if child.returncode:
         sys.stderr.write(stderr[-4000:])
         raise StageFailed(f"exit {child.returncode}: {stderr.strip()[-200:]}", child.returncode)
-    from visionlab.metrics.record import load_record
-    from visionlab.metrics.training import TrainingInfo
+    from visionlab.core.record import load_record
     from visionlab.models.trained import load_trained
+    from visionlab.training.record import TrainingInfo
 
     if "rank 0 of 1" not in stdout:  # the stage says so when it runs as a torchrun rank
         raise StageFailed("the stage did not run as a torchrun rank", 1)

@@ -19,7 +19,7 @@ from dvc.config import NoRemoteError, RemoteNotFoundError
 from dvc.exceptions import DvcException, NotDvcRepoError, UploadError
 from dvc.repo import Repo
 
-from visionlab.errors import PipelineError, run_stage
+from visionlab.core.errors import PipelineError, run_stage
 
 
 class Failures(logging.Handler):

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from visionlab.io import atomic_path
+from visionlab.core.io import atomic_path
 
 BATCH_DIR = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from visionlab.errors import PipelineError
-from visionlab.io import atomic_path, temp_path
-from visionlab.progress import progress_enabled
+from visionlab.core.errors import PipelineError
+from visionlab.core.io import atomic_path, temp_path
+from visionlab.core.progress import progress_enabled
 
 BATCH_DIR = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -245,7 +245,7 @@ def read_archive(archive: Path) -> dict[str, np.ndarray]:
 def prepare_cifar10(url: str, md5: str, out_path: str | Path) -> dict[str, np.ndarray]:
     """Fetch and verify the archive, decode it, and write the arrays to ``out_path`` (.npz) atomically."""
     out_path = Path(out_path)
-    # A download lands in an unnamed file beside the output (visionlab.io), not in the system's temp
+    # A download lands in an unnamed file beside the output (visionlab.core.io), not in the system's temp
     # folder: if this run is killed, nothing is left.
     with temp_path(out_path.with_name("cifar-10-python.tar.gz")) as scratch:
         archive = fetch_verified(url, md5, scratch)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from visionlab.errors import PipelineError
-from visionlab.io import read_text
+from visionlab.core.errors import PipelineError
+from visionlab.core.io import read_text
 
 FULL_TRAIN_SIZE = 50_000  # the official training set; anything smaller is a subset
 CHANNELS = ("red", "green", "blue")

@@ -12,8 +12,8 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from visionlab.errors import check, rule
-from visionlab.metrics.record import Count, Info
+from visionlab.core.errors import check, rule
+from visionlab.core.record import Count, Info
 
 CHUNK = 1024  # images per float64 copy: bounded memory on the full 50,000
 # A covariance of values in [0, 1] is within [-1/4, 1/4] (a variance is at most 1/4): its square root stays finite.

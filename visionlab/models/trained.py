@@ -9,11 +9,9 @@ from typing import Any
 
 import torch
 
-from visionlab.errors import PipelineError
-from visionlab.models import MODELS, build_model
-from visionlab.models.normalize import Normalized
-from visionlab.params import model_section, parse_section
-from visionlab.torchfile import (
+from visionlab.core.errors import PipelineError
+from visionlab.core.params import model_section, parse_section
+from visionlab.core.torchfile import (
     UnreadableFile,
     finite_numbers,
     first_nonfinite,
@@ -21,6 +19,8 @@ from visionlab.torchfile import (
     overflow_problem,
     state_dict_problem,
 )
+from visionlab.models.registry import MODELS, build_model
+from visionlab.models.normalize import Normalized
 
 NUM_CLASSES = 10  # the models are CIFAR-10 classifiers
 INPUT_SIZE = 32

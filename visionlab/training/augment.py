@@ -24,9 +24,3 @@ def random_flip(images: torch.Tensor, generator: torch.Generator) -> torch.Tenso
     """Mirror a random half of the batch left-right."""
     flip = torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5
     return torch.where(flip[:, None, None, None], images.flip(-1), images)
-
-
-def to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float32 [0, 1] in channels_last layout (one copy); models normalise internally
-    (see models.Normalized) and are kept channels_last too, which is what fast convolutions want."""
-    return images.to(dtype=torch.float32, memory_format=torch.channels_last).div_(255.0)

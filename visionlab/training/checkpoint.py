@@ -11,10 +11,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from visionlab.errors import PipelineError
-from visionlab.io import atomic_path
+from visionlab.core.errors import PipelineError
+from visionlab.core.io import atomic_path
+from visionlab.core.torchfile import UnreadableFile, first_nonfinite, load_weights_only, state_dict_problem
 from visionlab.models.trained import history_problem
-from visionlab.torchfile import UnreadableFile, first_nonfinite, load_weights_only, state_dict_problem
 
 # Every key `fit` writes, and its type; cuda_rng_state only on CUDA.
 RESUME_KEYS: dict[str, type | tuple[type, ...]] = {

@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.parallel import DistributedDataParallel
 
-from visionlab.errors import PipelineError
+from visionlab.core.errors import PipelineError
 
 
 @dataclass(frozen=True)

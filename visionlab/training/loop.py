@@ -2,48 +2,38 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from visionlab.data.cifar import Split
-from visionlab.errors import PipelineError
+from visionlab.core.errors import PipelineError
+from visionlab.core.params import RecipeParams, TrainParams, as_dict
+from visionlab.core.progress import progress_enabled
+from visionlab.evaluation.inference import (
+    DeviceSplit,
+    autocast_for,
+    loss_and_accuracy,
+    precision_note,
+    resolve_precision,
+    to_float,
+)
 from visionlab.models.normalize import Normalized
-from visionlab.params import RecipeParams, TrainParams, as_dict
-from visionlab.progress import progress_enabled
-from visionlab.training.augment import random_crop, random_flip, to_float
+from visionlab.training.augment import random_crop, random_flip
 from visionlab.training.checkpoint import load_resume_checkpoint, restore_training_state, save_checkpoint
 from visionlab.training.distributed import SINGLE, World, check_batch_split, data_parallel
 
 # Loss values are checked for NaN/inf every this many steps: one host sync per interval, not per step.
 FINITE_CHECK_INTERVAL = 25
-
-
-@dataclass
-class DeviceSplit:
-    """One split as a uint8 image tensor and an int64 label tensor, both on the training device."""
-
-    images: torch.Tensor
-    labels: torch.Tensor
-
-    @classmethod
-    def from_split(cls, split: Split, device: torch.device) -> DeviceSplit:
-        return cls(torch.from_numpy(split.images).to(device), torch.from_numpy(split.labels).to(device))
-
-    def __len__(self) -> int:
-        return len(self.labels)
 
 
 @dataclass
@@ -98,46 +88,6 @@ class LinearWarmupDecay:
 def steps_per_epoch(n_images: int, batch_size: int) -> int:
     """Full batches only (a last batch of one image would break BatchNorm); at least one batch."""
     return max(1, n_images // batch_size)
-
-
-def cpu_has_native_bf16() -> bool:
-    """AVX-512-BF16 or AMX: without them bf16 autocast on the CPU is emulated and many times slower than fp32."""
-    cpu = torch.cpu
-    return bool(
-        getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
-        or getattr(cpu, "_is_amx_tile_supported", lambda: False)()
-    )
-
-
-def resolve_precision(requested: str, device: torch.device) -> str:
-    """The precision a run actually uses: ``fp32`` or ``bf16``.
-
-    ``auto`` is bf16 on CUDA and fp32 elsewhere (exactly repeatable CPU runs). ``bf16`` is honoured
-    on CUDA and on CPUs with native bf16 (AVX-512-BF16 or AMX); elsewhere (MPS, older CPUs) it
-    falls back to fp32, and :func:`precision_note` says so.
-    """
-    if requested == "fp32":
-        return "fp32"
-    if device.type == "cuda":
-        return "bf16"
-    if requested == "bf16" and device.type == "cpu" and cpu_has_native_bf16():
-        return "bf16"
-    return "fp32"
-
-
-def precision_note(requested: str, device: torch.device) -> str | None:
-    """One line when ``bf16`` was asked for but fp32 runs instead; None otherwise."""
-    if requested == "bf16" and resolve_precision(requested, device) == "fp32":
-        where = "this CPU has neither AVX-512-BF16 nor AMX" if device.type == "cpu" else f"not used on {device.type}"
-        return f"precision bf16 requested, running fp32: {where}"
-    return None
-
-
-def autocast_for(device: torch.device, precision: str = "auto") -> contextlib.AbstractContextManager:
-    """bf16 autocast where :func:`resolve_precision` says bf16; plain float32 otherwise."""
-    if resolve_precision(precision, device) == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 class Lookahead:
@@ -247,44 +197,6 @@ def train_epoch(
 
 class NonFiniteLoss(PipelineError):
     pass
-
-
-def batch_logits(
-    model: nn.Module, data: DeviceSplit, batch_size: int = 512, precision: str = "auto"
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(float32 logits, labels) of each batch of ``data`` in order, in eval mode and without gradients:
-    the one way a trained model is run on a split (validation, test, corrupted test)."""
-    model.eval()
-    device = data.images.device
-    for start in range(0, len(data), batch_size):
-        images = to_float(data.images[start : start + batch_size])
-        with torch.no_grad(), autocast_for(device, precision):
-            logits = model(images)
-        yield logits.float(), data.labels[start : start + batch_size]
-
-
-def predict_logits(model: nn.Module, data: DeviceSplit, batch_size: int = 512, precision: str = "auto") -> torch.Tensor:
-    """The float32 logits (N, classes) of every image of ``data``, as :func:`loss_and_predictions` computes them."""
-    return torch.cat([logits for logits, _ in batch_logits(model, data, batch_size, precision)])
-
-
-def loss_and_predictions(
-    model: nn.Module, data: DeviceSplit, batch_size: int = 512, precision: str = "auto"
-) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy (no label smoothing) and the predicted class of every image, in eval mode."""
-    total_loss = torch.zeros((), device=data.images.device)
-    predictions = []
-    for logits, labels in batch_logits(model, data, batch_size, precision):
-        total_loss += F.cross_entropy(logits, labels, reduction="sum")
-        predictions.append(logits.argmax(1))
-    return total_loss.item() / len(data), torch.cat(predictions).cpu().numpy()
-
-
-def loss_and_accuracy(
-    model: nn.Module, data: DeviceSplit, batch_size: int = 512, precision: str = "auto"
-) -> tuple[float, float]:
-    loss, predicted = loss_and_predictions(model, data, batch_size, precision)
-    return loss, float((predicted == data.labels.cpu().numpy()).mean())
 
 
 @dataclass

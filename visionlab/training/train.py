@@ -9,15 +9,16 @@ from typing import Any
 
 import torch
 
+from visionlab.core.errors import PipelineError
+from visionlab.core.params import TrainParams, as_dict
 from visionlab.data.cifar import Cifar10, train_val_split
-from visionlab.errors import PipelineError
-from visionlab.metrics.training import TrainingInfo
-from visionlab.models import build_model
+from visionlab.evaluation.inference import DeviceSplit
+from visionlab.models.registry import build_model
 from visionlab.models.normalize import Normalized
-from visionlab.params import TrainParams, as_dict
 from visionlab.training.checkpoint import loaded_code_digest, save_checkpoint
 from visionlab.training.distributed import SINGLE, World
-from visionlab.training.loop import DeviceSplit, TrainingRun, check_resumable, fit
+from visionlab.training.loop import TrainingRun, check_resumable, fit
+from visionlab.training.record import TrainingInfo
 
 
 def train_model(
@@ -78,7 +79,7 @@ def train_model(
     check_resumable(run, model)  # refuse a foreign or malformed checkpoint before any output is opened
 
     @contextlib.contextmanager
-    def dvclive_writes() -> Iterator[None]:  # DVCLive writes its files itself, not through visionlab.io
+    def dvclive_writes() -> Iterator[None]:  # DVCLive writes its files itself, not through visionlab.core.io
         try:
             yield
         except OSError as err:

@@ -1,1 +1,0 @@
-"""visionlab: the library behind the DVC stages that redo the CIFAR-10 / AlexNet course report."""

@@ -1,0 +1,42 @@
+"""The evaluate stage's files: test metrics ``reports/metrics/<model>.json`` and ``reports/info/<model>.json``.
+
+The training and validation scores of the last epoch are not repeated here: they are the train
+stage's metrics (DVCLive's summary, :mod:`visionlab.training.record`). Per-class accuracies are a
+plot (``reports/eval/<model>/per_class.csv``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from visionlab.core.record import Count, Fraction, Info, Metrics, NonEmpty, NonNegative
+
+
+@dataclass
+class EvalScores:
+    accuracy: Fraction
+    loss: NonNegative
+
+
+@dataclass
+class EvalMetrics(Metrics):
+    test: EvalScores
+
+
+@dataclass
+class DataCounts:
+    train_images: Count
+    val_images: Count
+    test_images: Count
+    subset: bool  # the CIFAR-10 sample, not the full data set
+
+
+@dataclass
+class EvalInfo(Info):
+    model: str
+    config: NonEmpty[Any]  # the model's params section
+    epochs: Count
+    device: str  # where it was trained
+    data: DataCounts
+    class_names: list[str]

@@ -1,0 +1,150 @@
+"""torchvision's AlexNet with ImageNet, local or random weights, wrapped to take [0, 1] pixels.
+
+``alexnet.weights`` is one of:
+
+- ``IMAGENET1K_V1``: torchvision's checkpoint, read from ``torch.hub.get_dir()/checkpoints``
+  (which honours ``TORCH_HOME``); downloaded there, hash-checked, only if it is not already cached;
+- a path to a ``.pth`` AlexNet state dict;
+- ``none``: random initialisation (for tests and offline runs; every output then says so).
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torchvision.models import AlexNet, AlexNet_Weights, alexnet
+
+from visionlab.core.errors import PipelineError
+from visionlab.core.progress import progress_enabled
+from visionlab.core.torchfile import (
+    UnreadableFile,
+    first_nonfinite,
+    load_weights_only,
+    overflow_problem,
+    state_dict_problem,
+)
+from visionlab.models.classifier import Classifier
+from visionlab.models.normalize import Normalize, Normalized
+
+IMAGENET = AlexNet_Weights.IMAGENET1K_V1
+_PRESET = IMAGENET.transforms()  # the resize, crop and normalisation these weights were trained with
+IMAGENET_MEAN, IMAGENET_STD = tuple(_PRESET.mean), tuple(_PRESET.std)
+INPUT_SIZE = _PRESET.crop_size[0]
+RANDOM_WEIGHTS = "none"
+# Random weights come from a fixed seed, not params.seed, so that every stage (filters has no
+# seed param) looks at the same random network.
+RANDOM_INIT_SEED = 0
+DOWNLOAD_TIMEOUT_S = 20.0  # torch.hub's urlopen has none: a silent network would hang the stage
+
+
+@dataclass
+class LoadedAlexNet:
+    """AlexNet in eval mode: ``model`` takes [0, 1] pixels (ImageNet normalisation inside), ``net`` the raw one."""
+
+    net: AlexNet
+    model: Normalized
+    weights: str
+    random_weights: bool
+    class_names: tuple[str, ...]
+
+    @property
+    def normalize(self) -> Normalize:
+        return self.model[0]
+
+    @property
+    def conv1(self) -> nn.Conv2d:
+        return self.net.features[0]
+
+
+def imagenet_weights_path() -> Path:
+    """Where torchvision caches (and this module looks for) the IMAGENET1K_V1 checkpoint."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / IMAGENET.url.rsplit("/", 1)[-1]
+
+
+def load_alexnet(weights: str, device: torch.device | str = "cpu") -> LoadedAlexNet:
+    """Build AlexNet with the requested weights; every user-fixable problem is one PipelineError line."""
+    with torch.random.fork_rng(devices=[]):  # don't disturb the caller's RNG stream
+        torch.manual_seed(RANDOM_INIT_SEED)
+        net = alexnet(weights=None)
+    kind = weights.strip()
+    if kind.lower() == RANDOM_WEIGHTS:
+        random_weights = True
+    elif kind.upper() == IMAGENET.name:
+        _load_into(net, _state_dict_from_file(_cached_imagenet_weights()), imagenet_weights_path())
+        random_weights = False
+    else:
+        path = Path(kind).expanduser()
+        if not path.is_file():
+            raise PipelineError(
+                f"alexnet.weights={weights!r}: no such file; use {IMAGENET.name}, "
+                f"a path to an AlexNet .pth state dict, or {RANDOM_WEIGHTS}"
+            )
+        _load_into(net, _state_dict_from_file(path), path)
+        random_weights = False
+    net.eval()
+    model = Normalized(net, IMAGENET_MEAN, IMAGENET_STD).to(device).eval()
+    names = tuple(IMAGENET.meta["categories"])
+    return LoadedAlexNet(net=net, model=model, weights=weights, random_weights=random_weights, class_names=names)
+
+
+def alexnet_classifier(weights: str, device: torch.device) -> Classifier:
+    """:func:`load_alexnet` as the :class:`Classifier` the maximize_class and attack stages probe."""
+    alex = load_alexnet(weights, device)
+    provenance = {"alexnet_weights": alex.weights}
+    return Classifier("alexnet", alex.model, alex.class_names, INPUT_SIZE, alex.random_weights, provenance)
+
+
+def _cached_imagenet_weights() -> Path:
+    """The cached checkpoint; downloaded first only when it is missing (offline this fails at once)."""
+    path = imagenet_weights_path()
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        # What load_state_dict_from_url(check_hash=True) does, minus its torch.load: the file is
+        # read by _state_dict_from_file, whose refusals are one line.
+        hash_prefix = torch.hub.HASH_REGEX.search(path.name)[1]
+        torch.hub.download_url_to_file(IMAGENET.url, str(path), hash_prefix, progress=progress_enabled())
+    except (OSError, RuntimeError) as err:  # URLError and timeouts; RuntimeError: a hash mismatch
+        reason = getattr(err, "reason", None) or err
+        raise PipelineError(
+            f"AlexNet ImageNet weights are not cached and could not be downloaded ({reason}): "
+            f"put {path.name} (from {IMAGENET.url}) at {path}, or set alexnet.weights=path/to/alexnet.pth "
+            f"or alexnet.weights={RANDOM_WEIGHTS}"
+        ) from None
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+    return path
+
+
+def _state_dict_from_file(path: Path) -> dict[str, Any]:
+    try:
+        saved = load_weights_only(path, map_location="cpu")
+    except UnreadableFile as err:  # pickle, zip and EOF errors, objects beyond tensors: anything but weights
+        raise PipelineError(f"{path} is not a PyTorch state dict file ({err})") from None
+    # Accept a bare state dict or one wrapped as {"state_dict": ...} (a common checkpoint layout).
+    if isinstance(saved, dict) and isinstance(saved.get("state_dict"), dict):
+        saved = saved["state_dict"]
+    if not isinstance(saved, dict):
+        raise PipelineError(f"{path} is not an AlexNet state dict (it holds a {type(saved).__name__})")
+    return saved
+
+
+def _load_into(net: AlexNet, state_dict: dict[str, Any], source: Path) -> None:
+    """Strict load, with any mismatch (keys, shapes, kinds of number) or a NaN in one line, not torch's report."""
+    if not all(isinstance(value, torch.Tensor) for value in state_dict.values()):
+        raise PipelineError(f"{source} is not an AlexNet state dict: it holds values that are not tensors")
+    if (problem := state_dict_problem(state_dict, net.state_dict())) is not None:
+        raise PipelineError(f"{source} is not an AlexNet state dict: {problem}")
+    if (bad := first_nonfinite(state_dict)) is not None:
+        raise PipelineError(f"{source}: {bad} holds NaN or infinite values")
+    net.load_state_dict(state_dict)
+    if (problem := overflow_problem(Normalized(net, IMAGENET_MEAN, IMAGENET_STD).eval(), INPUT_SIZE)) is not None:
+        raise PipelineError(f"{source}: {problem}")

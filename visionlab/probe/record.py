@@ -1,0 +1,35 @@
+"""What an analysis probed: AlexNet (which weights) or a trained CIFAR model (which checkpoint, trained how)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from visionlab.core.record import Count
+
+
+@dataclass
+class TrainingProvenance:
+    """What a CIFAR checkpoint says about its training (None where an old checkpoint does not say)."""
+
+    epochs: Count | None = None
+    subset: bool | None = None
+    train_images: Count | None = None
+
+
+@dataclass
+class ProbedModel:
+    name: str  # alexnet, cnn, resnet, ...
+    random_weights: bool
+    alexnet_weights: str | None = None  # AlexNet: alexnet.weights
+    checkpoint: str | None = None  # a CIFAR model: models/<name>.pt
+    trained_model: TrainingProvenance | None = None
+
+
+def probed_model(name: str, random_weights: bool, provenance: dict[str, Any]) -> ProbedModel:
+    """From a classifier's name, weights flag and provenance (``Classifier.provenance``)."""
+    summary = provenance.get("trained_model")
+    trained = None
+    if summary is not None:
+        trained = TrainingProvenance(summary.get("epochs"), summary.get("subset"), summary.get("train_images"))
+    return ProbedModel(name, random_weights, provenance.get("alexnet_weights"), provenance.get("checkpoint"), trained)
