@@ -1,4 +1,4 @@
-"""The typed schema of the metrics and side files (each package's record.py): what a file may hold, and one-line errors."""
+"""The typed schema of the metrics and side files (each package's record.py): what a file may hold, one-line errors."""
 
 from __future__ import annotations
 
