@@ -1,6 +1,6 @@
 """DVC stage `attribute@<model>`: where the model looks at the attack's ship, clean and adversarial.
 
-``--model alexnet`` probes ImageNet AlexNet (``alexnet.weights``), a CIFAR model its trained ``--checkpoint``.
+``--model <model>`` probes AlexNet or a CIFAR model, read from its ``--checkpoint`` (models/<model>.pt).
 The ship (``attack.ship_index``) and its adversarial version (the seed's unbounded attack toward
 ``attack.target_class.<model>``, recomputed with the attack stage's code and params) are attributed toward the
 ship's class and the target: Integrated Gradients from the black image, Grad-CAM at the last conv activation.

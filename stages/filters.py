@@ -4,11 +4,10 @@ import argparse
 
 from visionlab.core.errors import run_stage
 from visionlab.core.io import save_figure, write_text
-from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.filters.filters import conv_shapes, filter_images
 from visionlab.filters.record import ConvShape, FiltersInfo, WeightStats
-from visionlab.models.alexnet import INPUT_SIZE, load_alexnet
+from visionlab.models.alexnet import INPUT_SIZE, read_alexnet
 from visionlab.models.classifier import RANDOM_WEIGHTS_NOTE
 from visionlab.probe.record import ProbedModel
 
@@ -38,14 +37,13 @@ def summary_markdown(shapes: dict[str, ConvShape], weights: str, random_weights:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--checkpoint", default="models/alexnet.pt", help="the alexnet stage's AlexNet")
     parser.add_argument("--figure", default="reports/figures/alexnet_conv1_filters.png")
     parser.add_argument("--markdown", default="reports/filters/summary.md")
     parser.add_argument("--info", default="reports/info/filters.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, ("alexnet",))
-    alex = load_alexnet(params.alexnet.weights)  # CPU: one forward pass of zeros, nothing to speed up
+    alex = read_alexnet(args.checkpoint)  # CPU: one forward pass of zeros, nothing to speed up
     shapes = conv_shapes(alex.net.features, INPUT_SIZE, count=2)
     weight = alex.conv1.weight.detach()
     info = FiltersInfo(

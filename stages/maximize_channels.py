@@ -16,7 +16,7 @@ from visionlab.core.io import save_figure
 from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.core.seed_report import SEED_ALEXNET
-from visionlab.models.alexnet import load_alexnet
+from visionlab.models.alexnet import read_alexnet
 from visionlab.probe.record import ProbedModel
 
 SEED_ACTIVATIONS = SEED_ALEXNET["maximize_channels"]["activations"]  # 30 steps of 5.0 from the same noise
@@ -25,15 +25,16 @@ SEED_ACTIVATIONS = SEED_ALEXNET["maximize_channels"]["activations"]  # 30 steps 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--checkpoint", default="models/alexnet.pt", help="the alexnet stage's AlexNet")
     parser.add_argument("--figures", default="reports/figures/maximize_channels")
     parser.add_argument("--metrics", default="reports/metrics/maximize_channels.json")
     parser.add_argument("--info", default="reports/info/maximize_channels.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, ("seed", "device", "alexnet", "maximize_channels"))
+    params = load_params(args.params, ("seed", "device", "maximize_channels"))
     settings = params.maximize_channels
     torch.manual_seed(params.seed)
-    alex = load_alexnet(params.alexnet.weights, resolve_device(params.device))
+    alex = read_alexnet(args.checkpoint, resolve_device(params.device))
     results = maximize_conv1_channels(
         alex, settings.channels, settings.steps, settings.step_size, settings.init_mean, settings.init_std, params.seed
     )

@@ -1,7 +1,7 @@
 """DVC stage `maximize_class@<model>`: gradient ascent on a class from seeded noise (seed 4).
 
-``--model alexnet`` probes ImageNet AlexNet (``alexnet.weights``, class 207), a CIFAR model its trained
-``--checkpoint`` (class 5, dog). The result is re-scored after small random shifts and rescales: does
+``--model alexnet`` probes ImageNet AlexNet (class 207), a CIFAR model (class 5, dog), each from its
+``--checkpoint`` (models/<model>.pt). The result is re-scored after small random shifts and rescales: does
 the class survive them?
 """
 

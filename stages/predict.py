@@ -15,7 +15,7 @@ from visionlab.core.io import save_figure, write_text
 from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.data.cifar import load_cifar10
-from visionlab.models.alexnet import load_alexnet
+from visionlab.models.alexnet import read_alexnet
 from visionlab.predict.predict import predict, prediction_records, predictions_markdown, write_predictions
 from visionlab.probe.images import cifar_inputs, folder_photos, sample_photo
 from visionlab.probe.record import ProbedModel
@@ -24,6 +24,7 @@ from visionlab.probe.record import ProbedModel
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--checkpoint", default="models/alexnet.pt", help="the alexnet stage's AlexNet")
     parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--csv", default="reports/predict/predictions.csv")
     parser.add_argument("--markdown", default="reports/predict/predictions.md")
@@ -32,7 +33,7 @@ def main() -> None:
     parser.add_argument("--info", default="reports/info/predict.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, ("device", "alexnet", "predict"))
+    params = load_params(args.params, ("device", "predict"))
     device = resolve_device(params.device)
     settings = params.predict
     photos = folder_photos(settings.input_dir)  # first: a bad folder fails before any heavy work
@@ -48,7 +49,7 @@ def main() -> None:
             f"nothing to predict: no sample photo, predict.cifar_images is 0 and {settings.input_dir} holds no image"
         )
     images = itertools.chain([first], images)
-    alex = load_alexnet(params.alexnet.weights, device)
+    alex = read_alexnet(args.checkpoint, device)
     predictions = predict(alex, images, min(settings.top_k, len(alex.class_names)))
     shown, top1s = write_predictions(predictions, args.csv)
 

@@ -77,7 +77,7 @@ def worker(rank: int, size: int, port: int, out: str, case: dict, resume: bool, 
     try:
         run = make_run(Path(out), case, resume=resume, world=world)
         if crash_after is not None and world.is_main:
-            real_save, saves = loop.save_checkpoint, []
+            real_save, saves = loop.save_torch, []
 
             def save_then_die(path, state):
                 real_save(path, state)
@@ -85,7 +85,7 @@ def worker(rank: int, size: int, port: int, out: str, case: dict, resume: bool, 
                 if len(saves) == crash_after:
                     os.kill(os.getpid(), signal.SIGKILL)  # the machine dies right after this checkpoint
 
-            loop.save_checkpoint = save_then_die
+            loop.save_torch = save_then_die
         model = tiny_model(run)
         summary = fit(run, model)
         torch.save({"state": model.state_dict(), "history": summary["history"]}, Path(out) / f"rank{rank}.pt")

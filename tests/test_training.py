@@ -262,7 +262,7 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path, m
     whole = fit(whole_run, whole_model)
 
     saves = []
-    real_save = loop.save_checkpoint
+    real_save = loop.save_torch
 
     def crash_after_second_checkpoint(path, state):
         real_save(path, state)
@@ -270,11 +270,11 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path, m
         if len(saves) == 2:
             raise KeyboardInterrupt  # the machine died right after epoch 2's checkpoint
 
-    monkeypatch.setattr(loop, "save_checkpoint", crash_after_second_checkpoint)
+    monkeypatch.setattr(loop, "save_torch", crash_after_second_checkpoint)
     crashed_run = tiny_run(tmp_path / "crashed", epochs=3, **case)
     with pytest.raises(KeyboardInterrupt):
         fit(crashed_run, tiny_model(crashed_run))
-    monkeypatch.setattr(loop, "save_checkpoint", real_save)
+    monkeypatch.setattr(loop, "save_torch", real_save)
 
     resumed_run = tiny_run(tmp_path / "crashed", epochs=3, resume=True, **case)
     resumed_model = tiny_model(resumed_run)

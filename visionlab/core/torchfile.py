@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from visionlab.core.io import atomic_path
+
 REFUSED = "refused: it holds objects other than tensors and plain values"
 
 
@@ -82,3 +84,18 @@ def overflow_problem(model: torch.nn.Module, size: int) -> str | None:
         if bool(torch.isfinite(model(images)).all()):
             return None
     return "the model's logits are not finite (weights overflow?) on a black, a white and two noise images"
+
+
+def save_torch(path: str | Path, state: dict[str, Any]) -> None:
+    """Write ``state`` with torch.save under a temporary name, then rename: a crash never leaves half a file.
+
+    torch.save names the zip records after the file it is given; through an open handle they are
+    always ``archive/...``, so the same state gives the same bytes whatever the temporary name.
+    """
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        try:
+            torch.save(state, handle)
+        except RuntimeError as err:  # torch's zip writer words the OSError of a full disk as its own error
+            if isinstance(err.__context__, OSError):
+                raise err.__context__ from None
+            raise

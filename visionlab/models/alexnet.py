@@ -1,6 +1,8 @@
 """torchvision's AlexNet with ImageNet, local or random weights, wrapped to take [0, 1] pixels.
 
-``alexnet.weights`` is one of:
+The alexnet stage loads the weights ``alexnet.weights`` names and writes them to ``models/alexnet.pt``
+(:func:`save_alexnet`), which every AlexNet analysis reads (:func:`read_alexnet`): a DVC-tracked file, so the
+weights travel through the DVC remote like any other artifact. ``alexnet.weights`` is one of:
 
 - ``IMAGENET1K_V1``: torchvision's checkpoint, read from ``torch.hub.get_dir()/checkpoints``
   (which honours ``TORCH_HOME``); downloaded there, hash-checked, only if it is not already cached;
@@ -26,6 +28,7 @@ from visionlab.core.torchfile import (
     first_nonfinite,
     load_weights_only,
     overflow_problem,
+    save_torch,
     state_dict_problem,
 )
 from visionlab.models.classifier import Classifier
@@ -66,11 +69,15 @@ def imagenet_weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / IMAGENET.url.rsplit("/", 1)[-1]
 
 
-def load_alexnet(weights: str, device: torch.device | str = "cpu") -> LoadedAlexNet:
-    """Build AlexNet with the requested weights; every user-fixable problem is one PipelineError line."""
+def _seeded_alexnet() -> AlexNet:
     with torch.random.fork_rng(devices=[]):  # don't disturb the caller's RNG stream
         torch.manual_seed(RANDOM_INIT_SEED)
-        net = alexnet(weights=None)
+        return alexnet(weights=None)
+
+
+def load_alexnet(weights: str, device: torch.device | str = "cpu") -> LoadedAlexNet:
+    """Build AlexNet with the requested weights; every user-fixable problem is one PipelineError line."""
+    net = _seeded_alexnet()
     kind = weights.strip()
     if kind.lower() == RANDOM_WEIGHTS:
         random_weights = True
@@ -86,15 +93,45 @@ def load_alexnet(weights: str, device: torch.device | str = "cpu") -> LoadedAlex
             )
         _load_into(net, _state_dict_from_file(path), path)
         random_weights = False
+    return _loaded(net, weights, random_weights, device)
+
+
+def _loaded(net: AlexNet, weights: str, random_weights: bool, device: torch.device | str) -> LoadedAlexNet:
     net.eval()
     model = Normalized(net, IMAGENET_MEAN, IMAGENET_STD).to(device).eval()
     names = tuple(IMAGENET.meta["categories"])
     return LoadedAlexNet(net=net, model=model, weights=weights, random_weights=random_weights, class_names=names)
 
 
-def alexnet_classifier(weights: str, device: torch.device) -> Classifier:
-    """:func:`load_alexnet` as the :class:`Classifier` the maximize_class and attack stages probe."""
-    alex = load_alexnet(weights, device)
+def save_alexnet(alex: LoadedAlexNet, path: str | Path) -> None:
+    """``models/alexnet.pt``: the weights as loaded, and the ``alexnet.weights`` they came from."""
+    saved = {"weights": alex.weights, "random_weights": alex.random_weights, "state_dict": alex.net.state_dict()}
+    save_torch(path, saved)
+
+
+def read_alexnet(path: str | Path, device: torch.device | str = "cpu") -> LoadedAlexNet:
+    """AlexNet as :func:`save_alexnet` wrote it, checked as strictly as the weights it was made from."""
+    path = Path(path)
+    try:
+        saved = load_weights_only(path, map_location="cpu")
+    except UnreadableFile as err:
+        raise PipelineError(f"{path} is not an AlexNet file of the alexnet stage ({err})") from None
+    if not (
+        isinstance(saved, dict)
+        and set(saved) == {"weights", "random_weights", "state_dict"}
+        and isinstance(saved["weights"], str)
+        and isinstance(saved["random_weights"], bool)
+        and isinstance(saved["state_dict"], dict)
+    ):
+        raise PipelineError(f"{path} is not an AlexNet file of the alexnet stage (weights, random_weights, state_dict)")
+    net = _seeded_alexnet()
+    _load_into(net, saved["state_dict"], path)
+    return _loaded(net, saved["weights"], saved["random_weights"], device)
+
+
+def alexnet_classifier(path: str | Path, device: torch.device) -> Classifier:
+    """:func:`read_alexnet` as the :class:`Classifier` the probed analyses take."""
+    alex = read_alexnet(path, device)
     provenance = {"alexnet_weights": alex.weights}
     return Classifier("alexnet", alex.model, alex.class_names, INPUT_SIZE, alex.random_weights, provenance)
 

@@ -1,4 +1,5 @@
-"""The CIFAR-10 models by name: each built from its params section (``fast``: ``fast.model``)."""
+"""The one list of models: the CIFAR-10 ones by name, each built from its params section (``fast``: ``fast.model``),
+and AlexNet beside them where the analyses probe."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from visionlab.models.fast import FastNet
 from visionlab.models.resnet import ResNet
 
 MODEL_CLASSES: dict[str, type[nn.Module]] = {"cnn": CNN, "resnet": ResNet, "fast": FastNet}
-MODELS: tuple[str, ...] = tuple(MODEL_CLASSES)
+MODELS: tuple[str, ...] = tuple(MODEL_CLASSES)  # the CIFAR-10 models: train, evaluate, calibrate, corruption
+PROBED: tuple[str, ...] = ("alexnet", *MODELS)  # the models the analyses probe (maximize_class, attack, ...)
 
 
 def build_model(name: str, config: dict[str, Any], num_classes: int = 10) -> nn.Module:

@@ -19,8 +19,8 @@ from visionlab.core.torchfile import (
     overflow_problem,
     state_dict_problem,
 )
-from visionlab.models.registry import MODELS, build_model
 from visionlab.models.normalize import Normalized
+from visionlab.models.registry import MODELS, build_model
 
 NUM_CLASSES = 10  # the models are CIFAR-10 classifiers
 INPUT_SIZE = 32

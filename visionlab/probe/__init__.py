@@ -3,4 +3,4 @@
 This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
 """
 
-from visionlab.probe import cifar_classifier, figure_style, images, objectives, optimize, probed, record  # noqa: F401
+from visionlab.probe import figure_style, images, objectives, optimize, probed, record  # noqa: F401

@@ -1,16 +1,21 @@
-"""What the maximize_class, attack and visualize stages share: their command line, and the model ``--model`` names."""
+"""What the probed analyses share: their command line, and the model ``--model`` names, AlexNet or a CIFAR model."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
 from visionlab.core.device import resolve_device
 from visionlab.core.errors import PipelineError
-from visionlab.core.params import MODEL_NAMES, Params, load_params
+from visionlab.core.params import Params, load_params
+from visionlab.models.alexnet import alexnet_classifier
 from visionlab.models.classifier import Classifier
+from visionlab.models.registry import PROBED
+from visionlab.models.trained import INPUT_SIZE, load_trained
 
 
 def probed_classifier(
@@ -31,26 +36,34 @@ def probed_classifier(
     parser.add_argument("--params", default="params.yaml")
     if data:
         parser.add_argument("--data", default="data/cifar10.npz")
-    parser.add_argument("--checkpoint", help="a CIFAR model's models/<model>.pt from the train stage")
-    parser.add_argument("--stats", help="only to warn if it changed since training")
+    parser.add_argument("--checkpoint", required=True, help="models/<model>.pt (alexnet's: the alexnet stage's)")
     for extra in inputs:
         parser.add_argument(extra)
     for output in outputs:
         parser.add_argument(output, required=True)
     args = parser.parse_args()
 
-    alexnet = args.model == "alexnet"
-    if not alexnet and args.model not in MODEL_NAMES:
-        raise PipelineError(f"unknown model {args.model!r}; choices: alexnet, {', '.join(MODEL_NAMES)}")
-    if not alexnet and args.checkpoint is None:
-        raise PipelineError(f"--model {args.model} needs --checkpoint (models/{args.model}.pt)")
-    params = load_params(args.params, ("seed", "device", *(["alexnet"] if alexnet else []), section, *also_reads))
+    if args.model not in PROBED:
+        raise PipelineError(f"unknown model {args.model!r}; choices: {', '.join(PROBED)}")
+    params = load_params(args.params, ("seed", "device", section, *also_reads))
     torch.manual_seed(params.seed)
     device = resolve_device(params.device)
-    if alexnet:  # each model imports only its own loader: the stage's DVC deps differ per model
-        from visionlab.models.alexnet import alexnet_classifier
+    if args.model == "alexnet":
+        return args, params, alexnet_classifier(args.checkpoint, device)
+    return args, params, trained_classifier(args.model, args.checkpoint, device)
 
-        return args, params, alexnet_classifier(params.alexnet.weights, device)
-    from visionlab.probe.cifar_classifier import trained_classifier
 
-    return args, params, trained_classifier(args.model, args.checkpoint, device, args.stats)
+def trained_classifier(name: str, checkpoint: str | Path, device: torch.device) -> Classifier:
+    """The ``name`` model from ``checkpoint``, on ``device``; refuses a checkpoint of another model."""
+    checkpoint = Path(checkpoint)
+    trained = load_trained(checkpoint, map_location=device, expected=name)  # resnet.pt must hold a resnet
+    trained.model.to(device).eval()
+    summary = json.loads(json.dumps(trained.summary, default=str))  # plain JSON values (exotic ones as text)
+    return Classifier(
+        name=trained.name,
+        model=trained.model,
+        class_names=trained.class_names,
+        input_size=INPUT_SIZE,
+        random_weights=False,
+        provenance={"checkpoint": checkpoint.as_posix(), "trained_model": summary},
+    )

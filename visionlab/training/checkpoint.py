@@ -12,7 +12,6 @@ import torch
 from torch import nn
 
 from visionlab.core.errors import PipelineError
-from visionlab.core.io import atomic_path
 from visionlab.core.torchfile import UnreadableFile, first_nonfinite, load_weights_only, state_dict_problem
 from visionlab.models.trained import history_problem
 
@@ -31,21 +30,6 @@ RESUME_KEYS: dict[str, type | tuple[type, ...]] = {
 OPTIONAL_RESUME_KEYS: dict[str, type] = {"cuda_rng_state": torch.Tensor, "lookahead_state": dict}
 TYPE_NAMES = {dict: "a mapping", list: "a list", torch.Tensor: "a tensor", (int, float): "a number"}
 RESUME_ADVICE = "delete it or set train.resume=false"
-
-
-def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
-    """Write ``state`` with torch.save under a temporary name, then rename: a crash never leaves half a file.
-
-    torch.save names the zip records after the file it is given; through an open handle they are
-    always ``archive/...``, so the same state gives the same bytes whatever the temporary name.
-    """
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        try:
-            torch.save(state, handle)
-        except RuntimeError as err:  # torch's zip writer words the OSError of a full disk as its own error
-            if isinstance(err.__context__, OSError):
-                raise err.__context__ from None
-            raise
 
 
 def _differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from visionlab.core.errors import PipelineError
 from visionlab.core.params import RecipeParams, TrainParams, as_dict
 from visionlab.core.progress import progress_enabled
+from visionlab.core.torchfile import save_torch
 from visionlab.evaluation.inference import (
     DeviceSplit,
     autocast_for,
@@ -29,7 +30,7 @@ from visionlab.evaluation.inference import (
 )
 from visionlab.models.normalize import Normalized
 from visionlab.training.augment import random_crop, random_flip
-from visionlab.training.checkpoint import load_resume_checkpoint, restore_training_state, save_checkpoint
+from visionlab.training.checkpoint import load_resume_checkpoint, restore_training_state
 from visionlab.training.distributed import SINGLE, World, check_batch_split, data_parallel
 
 # Loss values are checked for NaN/inf every this many steps: one host sync per interval, not per step.
@@ -349,7 +350,7 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
         if device.type == "cuda":
             state["cuda_rng_state"] = torch.cuda.get_rng_state(device)
         if world.is_main:
-            save_checkpoint(run.checkpoint_path, state)
+            save_torch(run.checkpoint_path, state)
         world.barrier()  # no rank runs ahead of a checkpoint that a resume would start from
 
     images_trained = len(history) * steps_per_epoch(len(run.train), batch_size) * batch_size

@@ -11,11 +11,12 @@ import torch
 
 from visionlab.core.errors import PipelineError
 from visionlab.core.params import TrainParams, as_dict
+from visionlab.core.torchfile import save_torch
 from visionlab.data.cifar import Cifar10, train_val_split
 from visionlab.evaluation.inference import DeviceSplit
-from visionlab.models.registry import build_model
 from visionlab.models.normalize import Normalized
-from visionlab.training.checkpoint import loaded_code_digest, save_checkpoint
+from visionlab.models.registry import build_model
+from visionlab.training.checkpoint import loaded_code_digest
 from visionlab.training.distributed import SINGLE, World
 from visionlab.training.loop import TrainingRun, check_resumable, fit
 from visionlab.training.record import TrainingInfo
@@ -125,7 +126,7 @@ def train_model(
         train_params=as_dict(recipe),
     )
     if world.is_main:
-        save_checkpoint(
+        save_torch(
             out,
             {
                 "model": name,
