@@ -18,6 +18,8 @@ from pathlib import Path
 
 import dvc_project
 import pytest
+import torch
+import torchvision
 import yaml
 from cifar_archive import make_cifar_archive
 from dvc_project import copy_tracked
@@ -31,6 +33,7 @@ STAGES = {
     "check_params",
     "download",
     "stats",
+    "alexnet",
     "train@cnn",
     "train@resnet",
     "train@fast",
@@ -257,6 +260,41 @@ def test_dvc_contract(project: Project, tmp_path: Path) -> None:
     assert {"train@cnn", "predict", "attack@resnet"} <= set(p.status())
     assert not {"download", "stats", "report"} & set(p.status())
     normalize.write_text(original)
+    assert p.status() == {}
+
+    # An edit to one module of an analysis package: that analysis' items and the report, nothing else.
+    for module, analysis in (("visionlab/classmax/record.py", "maximize_class"), ("visionlab/visualize/transform.py",
+                                                                               "visualize")):  # fmt: skip
+        path = p.root / module
+        original = path.read_text()
+        path.write_text(original + "# an edit\n")
+        assert set(p.status()) == {f"{analysis}@{m}" for m in ("alexnet", "cnn", "resnet", "fast")} | {"report"}
+        path.write_text(original)
+    # An edit to visualize's params schema reruns no train stage (nor anything but check_params, visualize, report).
+    schema = p.root / "visionlab/visualize/params.py"
+    original = schema.read_text()
+    schema.write_text(original + "# an edit\n")
+    assert set(p.status()) == {"check_params", *visualized, "report"}
+    schema.write_text(original)
+    assert p.status() == {}
+
+    # AlexNet's weights from elsewhere (here a local .pth): the alexnet stage rewrites models/alexnet.pt, and
+    # exactly the AlexNet items rerun after it, then the report.
+    local = tmp_path / "alexnet.pth"
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1)
+        torch.save(torchvision.models.alexnet(weights=None).state_dict(), local)
+    params["alexnet"]["weights"] = str(local)
+    p.write_params(params)
+    assert set(p.status()) == {"check_params", "alexnet"}
+    rerun = p.dvc("repro")
+    alexnet_items = {f"{stage}@alexnet" for stage in ("maximize_class", "attack", "attribute", "visualize")}
+    assert p.ran(rerun) == {"check_params", "alexnet", "predict", "filters", "maximize_channels", *alexnet_items,
+                            "report"}, rerun.stdout  # fmt: skip
+    params["alexnet"]["weights"] = "none"
+    p.write_params(params)
+    back = p.dvc("repro")  # every stage from the run-cache: the random file again, bit for bit
+    assert p.ran(back) == set() and {"alexnet", *alexnet_items, "report"} <= p.restored(back), back.stdout
     assert p.status() == {}
 
     # A forced retrain writes a byte-identical model, so nothing that reads the model reruns; only

@@ -1,9 +1,8 @@
 """Each stage's code deps in ``dvc.yaml`` are exactly the project modules it imports, transitively.
 
-The import closure is derived from the source (every ``import`` statement, also inside functions),
-plus the one dynamic import the code makes: ``visionlab.models.build_model`` imports the module of
-the model it builds (``MODEL_CLASSES``), so a stage of the ``<model>`` matrix item also runs it; and
-one branch: a stage whose imports reach both model loaders (``LOADERS``) runs only its item's.
+The import closure is derived from the source (every ``import`` statement, also inside functions). A code
+dep is the stage's own file in ``stages/`` or a whole ``visionlab/<package>`` folder, which stands for every
+module in it: allowed only where the closure holds each of them (a package's face imports all its modules).
 The comparison goes both ways: a missing dep lets an edit go unnoticed, an extra one wastes a rerun.
 """
 
@@ -75,11 +74,6 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
-# `--model alexnet` imports the AlexNet loader, a CIFAR model its checkpoint's, each in its own branch
-# (test_an_analysis_runs_only_its_own_models_loader checks that where it runs).
-LOADERS = {"alexnet": "visionlab.models.alexnet", "cifar": "visionlab.probe.cifar_classifier"}
-
-
 def import_closure(*modules: str, skip: frozenset[str] = frozenset()) -> set[str]:
     """Repo-relative paths of every project source file that importing ``modules`` executes (``skip`` aside)."""
     todo, seen = list(modules), set()
@@ -92,17 +86,19 @@ def import_closure(*modules: str, skip: frozenset[str] = frozenset()) -> set[str
         if parent:
             todo.append(parent)
         path = module_file(module)
+        if path is None and (ROOT / module.replace(".", "/")).is_dir():
+            continue  # a namespace package (visionlab): no code of its own
         assert path is not None, f"no source for {module}"
         todo.extend(imported_modules(path))
-    return {module_file(m).relative_to(ROOT).as_posix() for m in seen}
+    return {path.relative_to(ROOT).as_posix() for m in seen if (path := module_file(m)) is not None}
 
 
 def resolved_stages() -> dict[str, dict]:
     """``dvc.yaml``'s stages with matrix and foreach items expanded: name -> (item, definition).
 
     A ``foreach`` over a dict (inline, or ``${var}`` from ``dvc.yaml``'s ``vars``) gives one stage per
-    key, ``${key}`` the key and ``${item.<field>}`` the item's fields; its ``item`` here is
-    ``{"model": key, **fields}``. Any ``${key}`` or ``${item...}`` left over fails.
+    key, ``${key}`` the key and ``${item.<field>}`` the item's fields; over a list, one per ``${item}``. Its
+    ``item`` here is ``{"model": key, **fields}``. Any ``${key}`` or ``${item...}`` left over fails.
     """
     document = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))
     variables = {k: v for entry in document.get("vars", []) if isinstance(entry, dict) for k, v in entry.items()}
@@ -114,8 +110,11 @@ def resolved_stages() -> dict[str, dict]:
                 match = re.fullmatch(r"\$\{(\w+)\}", items)
                 assert match and match.group(1) in variables, f"{name}: foreach {items!r} names no dvc.yaml var"
                 items = variables[match.group(1)]
-            assert isinstance(items, dict), f"{name}: foreach must be a dict of items"
+            assert isinstance(items, dict | list), f"{name}: foreach must be a dict or a list of items"
             assert set(stage) == {"foreach", "do"}, f"{name}: a foreach stage holds only foreach and do"
+            if isinstance(items, list):  # a list's item is ${item}: a key without fields
+                stage = {"do": yaml.safe_load(yaml.safe_dump(stage["do"]).replace("${item}", "${key}"))}
+                items = dict.fromkeys(items, {})
             for key, fields in items.items():
                 text = yaml.safe_dump(stage["do"]).replace("${key}", str(key))
                 for field, value in fields.items():
@@ -144,19 +143,7 @@ def stage_module(stage: dict) -> str:
 
 
 def expected_code(stage: dict) -> set[str]:
-    modules = [stage_module(stage)]
-    model = stage["item"].get("model")
-    skip = frozenset()
-    if set(LOADERS.values()) <= _closure_modules(modules, skip):
-        skip = frozenset({LOADERS["cifar" if model == "alexnet" else "alexnet"]})
-    if model is not None and model in MODEL_CLASSES and "visionlab.models" in _closure_modules(modules, skip):
-        modules.append(MODEL_CLASSES[model][0])  # build_model's import of the model it builds
-    return import_closure(*modules, skip=skip)
-
-
-def _closure_modules(modules: list[str], skip: frozenset[str]) -> set[str]:
-    paths = import_closure(*modules, skip=skip)
-    return {p.removesuffix(".py").removesuffix("/__init__").replace("/", ".") for p in paths}
+    return import_closure(stage_module(stage))
 
 
 def dep_paths(stage: dict) -> list[str]:
@@ -174,8 +161,11 @@ def out_paths(stage: dict) -> set[str]:
 @pytest.mark.parametrize("name", sorted(STAGES))
 def test_code_deps_are_exactly_the_import_closure(name: str) -> None:
     stage = STAGES[name]
-    listed = {d for d in dep_paths(stage) if d.endswith(".py")}
-    for folder in (d for d in dep_paths(stage) if d.startswith(PROJECT_PACKAGES) and (ROOT / d).is_dir()):
+    code = [d for d in dep_paths(stage) if d.startswith(PROJECT_PACKAGES)]
+    files = [d for d in code if not (ROOT / d).is_dir()]
+    assert all(re.fullmatch(r"stages/\w+\.py", f) for f in files), f"{name}: a code dep is a stages/ file or a folder"
+    listed = set(files)
+    for folder in (d for d in code if (ROOT / d).is_dir()):
         # A code folder stands for every file DVC hashes in it: each must be a module the stage imports.
         files = [f for f in (ROOT / folder).rglob("*") if f.is_file() and "__pycache__" not in f.parts]
         assert all(f.suffix == ".py" for f in files), f"{name}: {folder} holds more than modules"
@@ -203,48 +193,18 @@ def test_the_closure_follows_imports_inside_functions(tmp_path: Path) -> None:
     (tmp_path / "stages").mkdir()
     (tmp_path / "stages" / "x.py").write_text("def main():\n    from visionlab.core.device import resolve_device\n")
     assert "visionlab.core.device" in imported_modules(tmp_path / "stages" / "x.py")
-    closure = import_closure("stages.filters")
-    assert "visionlab/models/alexnet.py" in closure and "visionlab/models/trained.py" not in closure
+    # Importing one module of a package runs the package's face, which imports every module of it.
+    closure = import_closure("visionlab.models.alexnet")
+    assert "visionlab/models/trained.py" in closure and "visionlab/training/loop.py" not in closure
 
 
-def test_alexnet_stages_never_depend_on_the_cifar_models() -> None:
-    alexnet = ("maximize_class@alexnet", "attack@alexnet", "attribute@alexnet")
-    for name in ("predict", "filters", "maximize_channels", *alexnet):
-        assert not any(d.startswith("models/") for d in dep_paths(STAGES[name])), name
-        cifar_code = {"visionlab/probe/cifar_classifier.py", *(f"visionlab/models/{m}.py" for m in MODEL_CLASSES)}
-        assert not cifar_code & set(dep_paths(STAGES[name])), name
-
-
-def test_each_cifar_analysis_depends_on_its_own_checkpoint_only() -> None:
+def test_each_analysis_reads_its_own_model_file_only() -> None:
+    # AlexNet too is a tracked file (the alexnet stage's): no analysis reads alexnet.weights itself.
     for name, stage in STAGES.items():
-        model = stage["item"].get("model")
-        if name.startswith(("maximize_class@", "attack@", "attribute@", "evaluate@")) and model != "alexnet":
-            assert [d for d in dep_paths(stage) if d.startswith("models/")] == [f"models/{model}.pt"], name
-            assert not any("alexnet" in d for d in dep_paths(stage)) and "alexnet.weights" not in stage["params"]
-
-
-@pytest.mark.parametrize("stage", ["maximize_class", "attack", "attribute"])
-def test_an_analysis_runs_only_its_own_models_loader(stage: str, tmp_path: Path) -> None:
-    # The one branch expected_code takes from LOADERS, seen where it runs: each loader stops at its missing
-    # file (weights, checkpoint), after the stage has imported all it will.
-    params = tmp_path / "params.yaml"
-    missing = tmp_path / "missing"
-    attack = ", attack: {}" if stage == "attribute" else ""  # attribute reads the attack's section too
-    params.write_text(f"{{seed: 0, device: cpu, alexnet: {{weights: {missing}.pth}}, {stage}: {{}}{attack}}}\n")
-    probe = "import runpy, sys\nsys.argv = sys.argv[1:]\ntry:\n    runpy.run_module(sys.argv[0], run_name='__main__')\n"
-    probe += "except SystemExit:\n    pass\nprint(' '.join(sys.modules))"
-    outs = ["--figure", tmp_path / "f.png", "--metrics", tmp_path / "m.json", "--info", tmp_path / "i.json"]
-    if stage == "attribute":  # a side file, no metrics
-        outs = outs[:2] + outs[4:]
-    for model, loader, other in (("alexnet", "alexnet", "cifar"), ("cnn", "cifar", "alexnet")):
-        args = ["--model", model, "--params", params, "--checkpoint", f"{missing}.pt", *outs]
-        result = subprocess.run(
-            [sys.executable, "-c", probe, f"stages.{stage}", *map(str, args)],
-            cwd=ROOT, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-        assert str(missing) in result.stderr, result.stderr
-        imported = set(result.stdout.split())
-        assert LOADERS[loader] in imported and LOADERS[other] not in imported, (model, result.stderr)
+        model = stage["item"].get("model", "alexnet" if name in ("predict", "filters", "maximize_channels") else None)
+        model_files = [d for d in dep_paths(stage) if d.startswith("models/")]
+        assert model_files == ([f"models/{model}.pt"] if model and name.split("@")[0] != "train" else []), name
+        assert "alexnet" not in stage.get("params", []) or name == "alexnet", name
 
 
 def test_dvc_plots_html_is_git_ignored() -> None:
@@ -269,7 +229,7 @@ def test_a_stage_runs_the_code_of_the_checkout_it_stands_in(tmp_path: Path) -> N
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     marker = "clone's own visionlab"
-    init = clone / "visionlab" / "__init__.py"
+    init = clone / "visionlab" / "core" / "__init__.py"
     init.write_text(init.read_text() + f"\nprint({marker!r}, __file__)\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     stage = STAGES["check_params"]
@@ -278,7 +238,7 @@ def test_a_stage_runs_the_code_of_the_checkout_it_stands_in(tmp_path: Path) -> N
         [sys.executable, *command[1:]], cwd=clone, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert f"{marker} {clone / 'visionlab' / '__init__.py'}" in result.stdout
+    assert f"{marker} {init}" in result.stdout
 
 
 def test_each_model_trains_on_exactly_its_own_params() -> None:
