@@ -1,4 +1,4 @@
-"""Sweeps on DVC's experiment queue, and experiments shared through a git and a DVC remote (README, "Run").
+"""Sweeps on DVC's experiment queue, and experiments shared through a git and a DVC remote (docs/experiments.md).
 
 One throw-away git + DVC copy of the repo (tiny archive, tiny params) stands for the team's repository:
 its committed `.dvc/config` names a DVC remote (a folder) and its git remote `origin` is a bare repo.

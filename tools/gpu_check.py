@@ -1,6 +1,6 @@
 """The prepared GPU check: one table that says whether and how fast the CUDA path works.
 
-    bash .ci/gpu-check                              # on the GPU machine (see the README)
+    bash .ci/gpu-check                              # on the GPU machine (see docs/fast.md)
     python -m tools.gpu_check --device cpu --tiny --out /tmp/x   # the suite's CPU mode
 
 Rows, each with its exit status (0 = fine) and a hard time budget:

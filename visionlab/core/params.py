@@ -152,7 +152,7 @@ class FastModelParams:
 
 
 # The ``fast`` recipe: the keys of ``train`` (but resume and processes), with its own values for these.
-# The report holds a fast run to this length, and the README's measurements are of it.
+# The report holds a fast run to this length, and docs/fast.md's measurements are of it.
 FAST_RECIPE = {
     "epochs": 14,
     "batch_size": 256,
@@ -267,7 +267,7 @@ class AttributeParams:
 
 @section
 class TransformParams:
-    """Random transformation robustness, ours: one resampling at the model's own size (README, "Transforms")."""
+    """Random transformation robustness, ours: one resampling at the model's own size (docs/visualize.md)."""
 
     shift: Shift = 2  # a whole-pixel shift of -shift..shift first (grey coming in)
     jitter: Shift = 1  # a whole-pixel shift of -jitter..jitter, after scaling and rotating
@@ -306,7 +306,7 @@ class VisualizedModel:
 
 # AlexNet's defaults (a partial ``visualize.models.alexnet`` keeps them for the keys it leaves out): the seed's
 # conv1 units, one conv5 channel, class 207 as logit and probability, transforms that spread the content as much
-# as Lucent's standard_transforms do (2.45 px per axis against 2.55; README, "Transforms").
+# as Lucent's standard_transforms do (2.45 px per axis against 2.55; docs/visualize.md, "Transforms").
 VISUALIZED_ALEXNET = {
     "class_index": 207,
     "class_objectives": ["logit", "prob"],
@@ -359,7 +359,7 @@ class VisualizeParams:
     diversity_batch: int_range(2, 32) = 4
     # batch-mean objective - weight * Gram similarity (Lucent's weight: 100). Adam divides out the gradient's
     # scale, so the weight only sets diversity against the objective: Lucent's 100 already outweighs every
-    # objective here (see the README); the bound is 100 times it.
+    # objective here (see docs/visualize.md); the bound is 100 times it.
     diversity_weight: number_in(0, 10_000) = 100.0
     robust_trials: int_range(1, 1024) = 16  # seeded random transforms of each result, re-scored (time: 64 a pass)
     models: VisualizedModels = VisualizedModels()

@@ -1,6 +1,6 @@
 """What visualize@<model> renders: AlexNet's conv1 centre units and conv5 channels, each model's last conv
-channels and its class, always read before the activation that follows (pre-ReLU); the diversity rung's Gram
-matrices after it, where Lucent's examples read theirs (README: measured both ways), except AlexNet's conv1 units."""
+channels and its class, always read before the activation that follows (pre-ReLU); the diversity rung's Gram matrices
+after it, where Lucent's examples read theirs (docs/visualize.md: measured both ways), except AlexNet's conv1 units."""
 
 from __future__ import annotations
 

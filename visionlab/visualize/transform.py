@@ -6,7 +6,7 @@ whole-pixel shift of -shift..shift per axis, a uniform scale and rotation about 
 Lucent's ``standard_transforms`` differ: they pad a grey border (the image grows, nothing moves), jitter by
 0..d-1 pixels in one direction, draw scale and angle from lists, fill black beyond the border, resample four
 times and use one draw for the whole batch. AlexNet's settings match the spread of Lucent's shift instead
-(README, "Transforms").
+(docs/visualize.md, "Transforms").
 """
 
 from __future__ import annotations
