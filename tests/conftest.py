@@ -37,6 +37,16 @@ def sample_archive() -> Path:
     return SAMPLE_ARCHIVE
 
 
+@pytest.fixture(scope="session")
+def alexnet_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``models/alexnet.pt`` as the alexnet stage writes it for ``alexnet.weights: none`` (written once: 244 MB)."""
+    from visionlab.models.alexnet import load_alexnet, save_alexnet
+
+    path = tmp_path_factory.mktemp("alexnet") / "alexnet.pt"
+    save_alexnet(load_alexnet("none"), path)
+    return path
+
+
 @dataclass(frozen=True)
 class TinyArchive:
     path: Path

@@ -80,8 +80,10 @@ def _stage(name: str) -> ModuleType:
 class Workspace:
     """A temporary project: tiny CIFAR arrays, a params file, and stage runs writing under ``out``."""
 
-    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-        self.root, self.out = root, root / "out"
+    def __init__(
+        self, root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], alexnet: Path
+    ) -> None:
+        self.root, self.out, self.alexnet = root, root / "out", alexnet
         self.monkeypatch, self.capsys = monkeypatch, capsys
         self.data = root / "cifar10.npz"
         rng = np.random.default_rng(0)
@@ -127,13 +129,23 @@ class Workspace:
         return path
 
     def args(self, stage: str) -> list[str]:
-        o = self.out
+        o, alexnet = self.out, ["--checkpoint", self.alexnet]
         specific = {
-            "predict": ["--data", self.data, "--csv", o / "p.csv", "--markdown", o / "p.md", "--figure", o / "p.png"],
-            "filters": ["--figure", o / "f.png", "--markdown", o / "f.md"],
-            "maximize_channels": ["--figures", o / "channels"],
-            "maximize_class": ["--model", "alexnet", "--figure", o / "c.png"],
-            "attack": ["--model", "alexnet", "--data", self.data, "--figure", o / "a.png"],
+            "predict": [
+                *alexnet,
+                "--data",
+                self.data,
+                "--csv",
+                o / "p.csv",
+                "--markdown",
+                o / "p.md",
+                "--figure",
+                o / "p.png",
+            ],
+            "filters": [*alexnet, "--figure", o / "f.png", "--markdown", o / "f.md"],
+            "maximize_channels": [*alexnet, "--figures", o / "channels"],
+            "maximize_class": ["--model", "alexnet", *alexnet, "--figure", o / "c.png"],
+            "attack": ["--model", "alexnet", *alexnet, "--data", self.data, "--figure", o / "a.png"],
             "maximize_class@cnn": [
                 "--model",
                 "cnn",
@@ -152,7 +164,7 @@ class Workspace:
                 "--figure",
                 o / "ca.png",
             ],
-            "attribute": ["--model", "alexnet", "--data", self.data, "--figure", o / "t.png"],
+            "attribute": ["--model", "alexnet", *alexnet, "--data", self.data, "--figure", o / "t.png"],
             "attribute@cnn": ["--model", "cnn", "--data", self.data, "--checkpoint", self.models / "cnn.pt"]
             + ["--figure", o / "ct.png"],
         }[stage]
@@ -161,7 +173,8 @@ class Workspace:
 
     def run(self, stage: str, **overrides: dict[str, Any]) -> tuple[int, str]:
         """Run the stage's main as its CLI does; return (exit status, stderr)."""
-        argv = [f"{stage}.py", "--params", str(self.params(**overrides)), *map(str, self.args(stage))]
+        params = [] if stage == "filters" else ["--params", str(self.params(**overrides))]  # filters reads none
+        argv = [f"{stage}.py", *params, *map(str, self.args(stage))]
         self.monkeypatch.setattr(sys, "argv", argv)
         self.capsys.readouterr()
         try:
@@ -193,8 +206,10 @@ class Workspace:
 
 
 @pytest.fixture
-def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Workspace:
-    return Workspace(tmp_path, monkeypatch, capsys)
+def ws(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], alexnet_file: Path
+) -> Workspace:
+    return Workspace(tmp_path, monkeypatch, capsys, alexnet_file)
 
 
 # --- the stages work -------------------------------------------------------------------------------
@@ -386,11 +401,12 @@ def test_attribute_on_alexnet(ws: Workspace) -> None:
 def test_attribute_refuses_a_model_without_its_last_conv_activation(ws: Workspace) -> None:
     from visionlab.models import alexnet
     from visionlab.models.classifier import Classifier
+    from visionlab.probe import probed
 
     mlp = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 1000))
     names = tuple(alexnet.IMAGENET.meta["categories"])
     flat = Classifier("alexnet", mlp, names, 32, True, {"alexnet_weights": "none"})
-    ws.monkeypatch.setattr(alexnet, "alexnet_classifier", lambda weights, device: flat)
+    ws.monkeypatch.setattr(probed, "alexnet_classifier", lambda path, device: flat)
     ws.fails_cleanly("attribute", "model=alexnet: the network lacks conv5's ReLU (relu5)")
 
 
@@ -440,10 +456,12 @@ def test_ship_index_past_the_last_ship(ws: Workspace) -> None:
     ws.fails_cleanly("attack", "only 4 ships", attack={"ship_index": 4})
 
 
-def test_weights_file_that_is_not_alexnet(ws: Workspace) -> None:
-    bogus = ws.root / "bogus.pth"
-    torch.save({"conv.weight": torch.zeros(3)}, bogus)
-    ws.fails_cleanly("filters", "not an AlexNet state dict", alexnet={"weights": str(bogus)})
+def test_model_file_that_is_not_the_alexnet_stages(ws: Workspace) -> None:
+    ws.alexnet = ws.root / "bogus.pt"
+    torch.save({"conv.weight": torch.zeros(3)}, ws.alexnet)
+    ws.fails_cleanly("filters", "not an AlexNet file of the alexnet stage")
+    torch.save({"weights": "none", "random_weights": True, "state_dict": {"conv.weight": torch.zeros(3)}}, ws.alexnet)
+    ws.fails_cleanly("filters", "not an AlexNet state dict")
 
 
 def test_input_folder_with_no_readable_image(ws: Workspace) -> None:
@@ -469,7 +487,8 @@ def test_cli_reports_bad_input_in_one_line(run_stage, tmp_path: Path) -> None:  
         )
     )
     outs = ["--figure", tmp_path / "c.png", "--metrics", tmp_path / "c.json", "--info", tmp_path / "i.json"]
-    result = run_stage("maximize_class.py", "--model", "alexnet", "--params", params, *outs)
+    checkpoint = ("--checkpoint", tmp_path / "alexnet.pt")  # never read: the params are refused first
+    result = run_stage("maximize_class.py", "--model", "alexnet", *checkpoint, "--params", params, *outs)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"error: {params}: maximize_class.class_index.alexnet must be an integer in 0..999, got 5000"
