@@ -1,6 +1,4 @@
-"""The seed's ship pushed to golden retriever (seed 5), and the bounded attack beside it.
+"""The seed's ship pushed to golden retriever (seed 5), and the bounded attack beside it."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.attack import attack, figure, record  # noqa: F401

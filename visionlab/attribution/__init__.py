@@ -1,6 +1,4 @@
-"""Where a classifier looks at the attack's ship, clean and adversarial: Integrated Gradients and Grad-CAM.
+"""Where a classifier looks at the attack's ship, clean and adversarial: Integrated Gradients and Grad-CAM."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.attribution import attribution, figure, record  # noqa: F401

@@ -1,6 +1,4 @@
-"""Confidence calibration: expected calibration error and temperature scaling.
+"""Confidence calibration: expected calibration error and temperature scaling."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.calibration import calibration, figure, record  # noqa: F401

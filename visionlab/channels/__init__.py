@@ -1,6 +1,4 @@
-"""AlexNet conv1 centre-unit maximisation, channels 0/5/10/20 (seed 3a-3d).
+"""AlexNet conv1 centre-unit maximisation, channels 0/5/10/20 (seed 3a-3d)."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.channels import figure, maximize, record  # noqa: F401

@@ -1,6 +1,4 @@
-"""Class maximisation: golden retriever on AlexNet, dog on the CIFAR models (seed 4).
+"""Class maximisation: golden retriever on AlexNet, dog on the CIFAR models (seed 4)."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.classmax import class_maximize, figure, record  # noqa: F401

@@ -1,6 +1,4 @@
-"""Robustness to CIFAR-10-C-style corruptions: the corruptions, the corrupted set on disk, scoring a model.
+"""Robustness to CIFAR-10-C-style corruptions: the corruptions, the corrupted set on disk, scoring a model."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.corruption import corrupted_set, corruptions, record, scoring  # noqa: F401

@@ -1,6 +1,4 @@
-"""CIFAR-10: fetching the official archive, the in-memory arrays, splits and statistics.
+"""CIFAR-10: fetching the official archive, the in-memory arrays, splits and statistics."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.data import archive, cifar, colour  # noqa: F401

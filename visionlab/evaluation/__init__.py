@@ -1,6 +1,4 @@
-"""Running a trained CIFAR-10 model on a split: test metrics, curves, the confusion matrix.
+"""Running a trained CIFAR-10 model on a split: test metrics, curves, the confusion matrix."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.evaluation import evaluation, figures, inference, record  # noqa: F401

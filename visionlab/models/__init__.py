@@ -1,6 +1,4 @@
-"""The models: the CIFAR-10 architectures by name, AlexNet, and the classifier wrapper the analyses probe.
+"""The models: the CIFAR-10 architectures by name, AlexNet, and the classifier wrapper the analyses probe."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.models import alexnet, classifier, cnn, fast, layers, normalize, registry, resnet, trained  # noqa: F401

@@ -1,6 +1,4 @@
-"""Top-k ImageNet predictions of AlexNet with and without its input normalisation (seed 1a/1b).
+"""Top-k ImageNet predictions of AlexNet with and without its input normalisation (seed 1a/1b)."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.predict import figure, predict, record  # noqa: F401

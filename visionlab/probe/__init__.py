@@ -1,6 +1,4 @@
-"""What the analyses share: loading a probed model, input images, objectives and gradient ascent.
+"""What the analyses share: loading a probed model, input images, objectives and gradient ascent."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.probe import figure_style, images, objectives, optimize, probed, record  # noqa: F401

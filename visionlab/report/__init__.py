@@ -1,6 +1,4 @@
-"""The one-page report (reports/README.md, reports/index.html) from the pipeline's outputs.
+"""The one-page report (reports/README.md, reports/index.html) from the pipeline's outputs."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.report import blocks, build, inputs  # noqa: F401

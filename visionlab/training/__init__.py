@@ -1,6 +1,4 @@
-"""Training the CIFAR-10 models: batched augmentation, the loop, checkpoints and resume, data parallelism.
+"""Training the CIFAR-10 models: batched augmentation, the loop, checkpoints and resume, data parallelism."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.training import augment, checkpoint, distributed, loop, record, train  # noqa: F401

@@ -1,6 +1,4 @@
-"""Feature visualisation from the seed's naive ascent to Lucid's ladder (stage visualize@<model>).
+"""Feature visualisation from the seed's naive ascent to Lucid's ladder (stage visualize@<model>)."""
 
-This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
-"""
-
+# The face: every module, so the folder is an exact DVC code dep.
 from visionlab.visualize import figure, measure, param, record, render, study, targets, transform  # noqa: F401
