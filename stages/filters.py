@@ -10,6 +10,7 @@ from visionlab.filters.filters import conv_shapes, filter_images
 from visionlab.filters.record import ConvShape, FiltersInfo, WeightStats
 from visionlab.models.alexnet import INPUT_SIZE, load_alexnet
 from visionlab.models.classifier import RANDOM_WEIGHTS_NOTE
+from visionlab.models.params import AlexNetParams
 from visionlab.probe.record import ProbedModel
 
 
@@ -44,7 +45,7 @@ def main() -> None:
     parser.add_argument("--info", default="reports/info/filters.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, ("alexnet",))
+    params = load_params(args.params, alexnet=AlexNetParams)
     alex = load_alexnet(params.alexnet.weights)  # CPU: one forward pass of zeros, nothing to speed up
     shapes = conv_shapes(alex.net.features, INPUT_SIZE, count=2)
     weight = alex.conv1.weight.detach()

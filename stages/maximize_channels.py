@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from visionlab.channels.maximize import maximize_conv1_channels
+from visionlab.channels.params import MaximizeChannelsParams
 from visionlab.channels.record import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
 from visionlab.core.device import resolve_device
 from visionlab.core.errors import run_stage
@@ -17,6 +18,7 @@ from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.core.seed_report import SEED_ALEXNET
 from visionlab.models.alexnet import load_alexnet
+from visionlab.models.params import AlexNetParams
 from visionlab.probe.record import ProbedModel
 
 SEED_ACTIVATIONS = SEED_ALEXNET["maximize_channels"]["activations"]  # 30 steps of 5.0 from the same noise
@@ -30,7 +32,7 @@ def main() -> None:
     parser.add_argument("--info", default="reports/info/maximize_channels.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, ("seed", "device", "alexnet", "maximize_channels"))
+    params = load_params(args.params, "seed", "device", alexnet=AlexNetParams, maximize_channels=MaximizeChannelsParams)
     settings = params.maximize_channels
     torch.manual_seed(params.seed)
     alex = load_alexnet(params.alexnet.weights, resolve_device(params.device))

@@ -3,4 +3,4 @@
 This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
 """
 
-from visionlab.attack import attack, figure, record  # noqa: F401
+from visionlab.attack import attack, figure, params, record  # noqa: F401

@@ -3,4 +3,4 @@
 This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
 """
 
-from visionlab.attribution import attribution, figure, record  # noqa: F401
+from visionlab.attribution import attribution, figure, params, record  # noqa: F401

@@ -3,4 +3,4 @@
 This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
 """
 
-from visionlab.corruption import corrupted_set, corruptions, record, scoring  # noqa: F401
+from visionlab.corruption import corrupted_set, corruptions, params, record, scoring  # noqa: F401

@@ -3,4 +3,4 @@
 This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
 """
 
-from visionlab.data import archive, cifar, colour  # noqa: F401
+from visionlab.data import archive, cifar, colour, params  # noqa: F401

@@ -3,4 +3,4 @@
 This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
 """
 
-from visionlab.evaluation import evaluation, figures, inference, record  # noqa: F401
+from visionlab.evaluation import evaluation, figures, inference, params, record  # noqa: F401

@@ -3,4 +3,4 @@
 This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
 """
 
-from visionlab.models import alexnet, classifier, cnn, fast, layers, normalize, registry, resnet, trained  # noqa: F401
+from visionlab.models import alexnet, classifier, cnn, fast, layers, normalize, params, registry, resnet, trained  # noqa: F401

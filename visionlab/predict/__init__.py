@@ -3,4 +3,4 @@
 This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
 """
 
-from visionlab.predict import figure, predict, record  # noqa: F401
+from visionlab.predict import figure, params, predict, record  # noqa: F401

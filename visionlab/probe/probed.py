@@ -4,30 +4,32 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from visionlab.core.device import resolve_device
 from visionlab.core.errors import PipelineError
-from visionlab.core.params import MODEL_NAMES, Params, load_params
+from visionlab.core.params import load_params
 from visionlab.models.classifier import Classifier
+from visionlab.models.params import AlexNetParams
+from visionlab.models.registry import PROBED
 
 
 def probed_classifier(
     description: str,
-    section: str,
     data: bool = False,
     outputs: Sequence[str] = ("--figure", "--metrics", "--info"),
-    also_reads: Sequence[str] = (),
     inputs: Sequence[str] = (),
-) -> tuple[argparse.Namespace, Params, Classifier]:
+    **sections: type,
+) -> tuple[argparse.Namespace, Any, Classifier]:
     """The stage's arguments, its params (torch seeded from them) and the model it probes, on its device.
 
-    ``outputs`` are the stage's (required) output flags; ``also_reads`` the params sections it reads besides its
-    own; ``inputs`` further optional input paths.
+    ``outputs`` are the stage's (required) output flags; ``inputs`` further optional input paths; ``sections``
+    the params sections it reads (besides seed, device, and alexnet for AlexNet), each with its schema.
     """
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--model", required=True, help="alexnet, or a trained CIFAR model (cnn, resnet, fast)")
+    parser.add_argument("--model", required=True, help=f"one of {', '.join(PROBED)}")
     parser.add_argument("--params", default="params.yaml")
     if data:
         parser.add_argument("--data", default="data/cifar10.npz")
@@ -40,11 +42,11 @@ def probed_classifier(
     args = parser.parse_args()
 
     alexnet = args.model == "alexnet"
-    if not alexnet and args.model not in MODEL_NAMES:
-        raise PipelineError(f"unknown model {args.model!r}; choices: alexnet, {', '.join(MODEL_NAMES)}")
+    if args.model not in PROBED:
+        raise PipelineError(f"unknown model {args.model!r}; choices: {', '.join(PROBED)}")
     if not alexnet and args.checkpoint is None:
         raise PipelineError(f"--model {args.model} needs --checkpoint (models/{args.model}.pt)")
-    params = load_params(args.params, ("seed", "device", *(["alexnet"] if alexnet else []), section, *also_reads))
+    params = load_params(args.params, "seed", "device", **({"alexnet": AlexNetParams} if alexnet else {}), **sections)
     torch.manual_seed(params.seed)
     device = resolve_device(params.device)
     if alexnet:  # each model imports only its own loader: the stage's DVC deps differ per model

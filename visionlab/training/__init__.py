@@ -3,4 +3,4 @@
 This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
 """
 
-from visionlab.training import augment, checkpoint, distributed, loop, record, train  # noqa: F401
+from visionlab.training import augment, checkpoint, distributed, loop, params, record, train  # noqa: F401

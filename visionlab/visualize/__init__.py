@@ -3,4 +3,4 @@
 This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
 """
 
-from visionlab.visualize import figure, measure, param, record, render, study, targets, transform  # noqa: F401
+from visionlab.visualize import figure, measure, param, params, record, render, study, targets, transform  # noqa: F401
