@@ -133,7 +133,7 @@ def main() -> None:
     params = load_params(args.params, "seed", "device", **sections)
     if args.set:
         raw = apply_overrides(asdict(params), args.set)
-        params = parse_params(raw, "seed", "device", source=f"{args.params} + --set", **sections)
+        params = parse_params(raw, "seed", "device", source=f"{args.params} + --set", whole=True, **sections)
     device = resolve_device(params.device)
     data = load_cifar10(args.data)
     mean, std = load_stats(args.stats)
