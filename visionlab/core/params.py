@@ -7,8 +7,6 @@ keys, wrong types and out-of-range values in them before any work starts, in one
 whole file. The file is read as DVC reads it (ruamel.yaml, YAML 1.2), so what runs is what ``dvc.lock`` records.
 """
 
-from __future__ import annotations
-
 import dataclasses
 from pathlib import Path
 from typing import Annotated, Any, Literal

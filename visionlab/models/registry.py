@@ -1,7 +1,5 @@
 """The CIFAR-10 models by name, each built from its params section (``fast``: ``fast.model``); the models probed."""
 
-from __future__ import annotations
-
 import dataclasses
 from typing import Any
 
