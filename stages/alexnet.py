@@ -9,6 +9,7 @@ import argparse
 from visionlab.core.errors import run_stage
 from visionlab.core.params import load_params
 from visionlab.models.alexnet import load_alexnet, save_alexnet
+from visionlab.models.params import AlexNetParams
 
 
 def main() -> None:
@@ -16,7 +17,7 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    params = load_params(args.params, ("alexnet",))
+    params = load_params(args.params, alexnet=AlexNetParams)
     alex = load_alexnet(params.alexnet.weights)
     save_alexnet(alex, args.out)
     print(f"wrote {args.out} (alexnet.weights={alex.weights}{', random' if alex.random_weights else ''})")

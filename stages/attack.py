@@ -7,6 +7,7 @@ epsilon-ball) on up to ``attack.max_images`` ships of the test split.
 """
 
 from visionlab.attack.attack import attack_records, attack_ships, attack_summary
+from visionlab.attack.params import AttackParams
 from visionlab.core.errors import run_stage
 from visionlab.core.io import save_figure
 from visionlab.core.record import write_record
@@ -15,7 +16,7 @@ from visionlab.probe.probed import probed_classifier
 
 
 def main() -> None:
-    args, params, clf = probed_classifier(__doc__, "attack", data=True)
+    args, params, clf = probed_classifier(__doc__, data=True, attack=AttackParams)
     settings = params.attack
     attack = attack_ships(clf, load_cifar10(args.data), settings)
     from visionlab.attack.figure import ship_attack_figure  # plotting (matplotlib) loads only to draw

@@ -6,7 +6,9 @@ The ship (``attack.ship_index``) and its adversarial version (the seed's unbound
 ship's class and the target: Integrated Gradients from the black image, Grad-CAM at the last conv activation.
 """
 
+from visionlab.attack.params import AttackParams
 from visionlab.attribution.attribution import attribute_ship, attribution_summary
+from visionlab.attribution.params import AttributeParams
 from visionlab.core.errors import run_stage
 from visionlab.core.io import save_figure
 from visionlab.core.record import write_record
@@ -15,9 +17,8 @@ from visionlab.probe.probed import probed_classifier
 
 
 def main() -> None:
-    args, params, clf = probed_classifier(
-        __doc__, "attribute", data=True, outputs=("--figure", "--info"), also_reads=("attack",)
-    )
+    sections = {"attribute": AttributeParams, "attack": AttackParams}
+    args, params, clf = probed_classifier(__doc__, data=True, outputs=("--figure", "--info"), **sections)
     result = attribute_ship(clf, load_cifar10(args.data), params.attack, params.attribute.n_steps)
     from visionlab.attribution.figure import attribution_figure  # plotting (matplotlib) loads only to draw
 

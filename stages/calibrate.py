@@ -14,11 +14,11 @@ from visionlab.core.io import save_figure, write_text
 from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.data.cifar import Split, load_cifar10, train_val_split
+from visionlab.data.params import DataParams
 from visionlab.evaluation.inference import DeviceSplit, predict_logits
+from visionlab.evaluation.params import EvaluateParams
 from visionlab.models.trained import load_trained
 from visionlab.probe.record import TrainingProvenance
-
-PARAMS = ("seed", "device", "data", "evaluate")
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--figure", required=True, help="the reliability diagram (PNG)")
     args = parser.parse_args()
 
-    params = load_params(args.params, PARAMS)
+    params = load_params(args.params, "seed", "device", data=DataParams, evaluate=EvaluateParams)
     device = resolve_device(params.device)
     trained = load_trained(args.checkpoint, map_location=device, expected=args.model)
     data = load_cifar10(args.data)

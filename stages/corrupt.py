@@ -7,9 +7,8 @@ from visionlab.core.errors import run_stage
 from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.corruption.corrupted_set import first_images, write_corrupted
+from visionlab.corruption.params import CorruptParams
 from visionlab.data.cifar import load_cifar10
-
-PARAMS = ("seed", "corrupt")
 
 
 def main() -> None:
@@ -20,7 +19,7 @@ def main() -> None:
     parser.add_argument("--index", required=True, help="what the .npy holds, and the digest of its clean images")
     args = parser.parse_args()
 
-    params = load_params(args.params, PARAMS)
+    params = load_params(args.params, "seed", corrupt=CorruptParams)
     settings = params.corrupt
     clean = first_images(load_cifar10(args.data).test, settings.images, args.data)
     index = write_corrupted(args.out, clean, settings.severities, params.seed, settings.batch_size)

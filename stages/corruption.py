@@ -10,9 +10,8 @@ from visionlab.corruption.corrupted_set import first_images, open_corrupted
 from visionlab.corruption.record import CorruptedSet
 from visionlab.corruption.scoring import corruption_records, score_corrupted
 from visionlab.data.cifar import load_cifar10
+from visionlab.evaluation.params import EvaluateParams
 from visionlab.models.trained import load_trained
-
-PARAMS = ("device", "evaluate")
 
 
 def main() -> None:
@@ -23,7 +22,7 @@ def main() -> None:
     parser.add_argument("--info", required=True, help="accuracy per corruption and severity")
     args = parser.parse_args()
 
-    params = load_params(args.params, PARAMS)
+    params = load_params(args.params, "device", evaluate=EvaluateParams)
     device = resolve_device(params.device)
     trained = load_trained(args.checkpoint, map_location=device, expected=args.model)
     index = load_record(CorruptedSet, args.index)

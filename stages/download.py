@@ -5,6 +5,7 @@ import argparse
 from visionlab.core.errors import run_stage
 from visionlab.core.params import load_params
 from visionlab.data.archive import prepare_cifar10
+from visionlab.data.params import DataParams
 
 
 def main() -> None:
@@ -13,7 +14,7 @@ def main() -> None:
     parser.add_argument("--out", default="data/cifar10.npz")
     args = parser.parse_args()
 
-    params = load_params(args.params, ("data",))
+    params = load_params(args.params, data=DataParams)
     arrays = prepare_cifar10(params.data.url, params.data.md5, args.out)
     print(f"wrote {args.out}: {len(arrays['train_labels'])} train, {len(arrays['test_labels'])} test images")
 

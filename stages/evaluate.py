@@ -10,9 +10,8 @@ from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.data.cifar import load_cifar10
 from visionlab.evaluation.evaluation import evaluate_test, evaluation_records, per_class_csv
+from visionlab.evaluation.params import EvaluateParams
 from visionlab.models.trained import load_trained
-
-PARAMS = ("device", "evaluate")
 
 
 def main() -> None:
@@ -24,7 +23,7 @@ def main() -> None:
     parser.add_argument("--figures", required=True, help="directory for this model's PNGs")
     args = parser.parse_args()
 
-    params = load_params(args.params, PARAMS)
+    params = load_params(args.params, "device", evaluate=EvaluateParams)
     device = resolve_device(params.device)
     trained = load_trained(args.checkpoint, map_location=device, expected=args.model)
     data = load_cifar10(args.data)

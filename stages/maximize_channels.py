@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from visionlab.channels.maximize import maximize_conv1_channels
+from visionlab.channels.params import MaximizeChannelsParams
 from visionlab.channels.record import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
 from visionlab.core.device import resolve_device
 from visionlab.core.errors import run_stage
@@ -31,7 +32,7 @@ def main() -> None:
     parser.add_argument("--info", default="reports/info/maximize_channels.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, ("seed", "device", "maximize_channels"))
+    params = load_params(args.params, "seed", "device", maximize_channels=MaximizeChannelsParams)
     settings = params.maximize_channels
     torch.manual_seed(params.seed)
     alex = read_alexnet(args.checkpoint, resolve_device(params.device))

@@ -6,6 +6,7 @@ the class survive them?
 """
 
 from visionlab.classmax.class_maximize import class_records, class_summary, maximize_class_with
+from visionlab.classmax.params import MaximizeClassParams
 from visionlab.core.errors import run_stage
 from visionlab.core.io import save_figure
 from visionlab.core.record import write_record
@@ -13,7 +14,7 @@ from visionlab.probe.probed import probed_classifier
 
 
 def main() -> None:
-    args, params, clf = probed_classifier(__doc__, "maximize_class")
+    args, params, clf = probed_classifier(__doc__, maximize_class=MaximizeClassParams)
     settings = params.maximize_class
     result = maximize_class_with(clf, settings, params.seed)
     from visionlab.classmax.figure import class_figure  # plotting (matplotlib) loads only to draw

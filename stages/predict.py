@@ -16,6 +16,7 @@ from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.data.cifar import load_cifar10
 from visionlab.models.alexnet import read_alexnet
+from visionlab.predict.params import PredictParams
 from visionlab.predict.predict import predict, prediction_records, predictions_markdown, write_predictions
 from visionlab.probe.images import cifar_inputs, folder_photos, sample_photo
 from visionlab.probe.record import ProbedModel
@@ -33,7 +34,7 @@ def main() -> None:
     parser.add_argument("--info", default="reports/info/predict.json")
     args = parser.parse_args()
 
-    params = load_params(args.params, ("device", "predict"))
+    params = load_params(args.params, "device", predict=PredictParams)
     device = resolve_device(params.device)
     settings = params.predict
     photos = folder_photos(settings.input_dir)  # first: a bad folder fails before any heavy work

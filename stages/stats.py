@@ -8,6 +8,7 @@ from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.data.cifar import channel_stats, check_normalisable, load_cifar10, train_val_split
 from visionlab.data.colour import ColourStats, colour_covariance
+from visionlab.data.params import DataParams
 
 
 def main() -> None:
@@ -19,7 +20,7 @@ def main() -> None:
     parser.add_argument("--colour", help="also write the 3x3 colour covariance here (data/colour.json, for visualize@)")
     args = parser.parse_args()
 
-    params = load_params(args.params, ("seed", "data"))
+    params = load_params(args.params, "seed", data=DataParams)
     train, _ = train_val_split(load_cifar10(args.data), params.data.val_fraction, params.seed)
     mean, std = channel_stats(train.images)
     check_normalisable(std, args.data)  # refused here, not a stage later in train

@@ -1,7 +1,7 @@
 """DVC stage `train@<model>`: train the CNN or the ResNet with the seed recipe (`train`), or `fast` with its own
 (`fast.train`); log curves with DVCLive.
 
-With `train.processes` > 1 it runs itself again under torchrun, as that many data-parallel ranks
+With `run.processes` > 1 it runs itself again under torchrun, as that many data-parallel ranks
 (the same command line, so dvc.yaml's cmd stays as it is); rank 0 alone logs and writes the outputs.
 """
 
@@ -10,9 +10,10 @@ import sys
 
 from visionlab.core.device import resolve_device
 from visionlab.core.errors import PipelineError, run_stage
-from visionlab.core.params import load_params, model_and_recipe
+from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.data.cifar import load_cifar10, load_stats, split_indices
+from visionlab.data.params import DataParams
 from visionlab.models.registry import MODELS
 from visionlab.training.checkpoint import file_digest
 from visionlab.training.distributed import (
@@ -25,6 +26,7 @@ from visionlab.training.distributed import (
     leave_world,
     relaunch_under_torchrun,
 )
+from visionlab.training.params import model_and_recipe, train_sections
 from visionlab.training.train import train_model
 
 
@@ -35,7 +37,7 @@ def main() -> None:
     parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--stats", default="data/stats.json")
     parser.add_argument("--out", required=True, help="final model file")
-    parser.add_argument("--resume-checkpoint", required=True, help="per-epoch checkpoint for train.resume")
+    parser.add_argument("--resume-checkpoint", required=True, help="per-epoch checkpoint for run.resume")
     parser.add_argument("--live", required=True, help="DVCLive directory")
     parser.add_argument("--info", required=True, help="side file: wall time, speed and precision of the run")
     args = parser.parse_args()
@@ -44,8 +46,8 @@ def main() -> None:
 
     if args.model not in MODELS:
         raise PipelineError(f"unknown model {args.model!r}; choices: {', '.join(MODELS)}")
-    params = load_params(args.params, ("seed", "device", "data", "train", args.model))  # fast: train.resume, .processes
-    config, recipe = model_and_recipe(params, args.model)
+    params = load_params(args.params, "seed", "device", "run", data=DataParams, **train_sections(args.model))
+    (config, recipe), processes = model_and_recipe(params, args.model), params.run.processes
     stats = load_stats(args.stats)
     data = load_cifar10(args.data)
     device = resolve_device(params.device)
@@ -53,14 +55,14 @@ def main() -> None:
     if recipe.batch_size > n_train:  # refused, not clamped: dvc.lock would record a batch that never ran
         key = "fast.train.batch_size" if args.model == "fast" else "train.batch_size"
         raise PipelineError(f"{key}={recipe.batch_size} is larger than the {n_train} training images: lower it")
-    if recipe.processes > 1 and not launched_by_torchrun():
+    if processes > 1 and not launched_by_torchrun():
         # What every rank would refuse is refused here first, in one line and before any process starts.
-        check_batch_split(recipe.batch_size, recipe.processes)
-        check_devices(recipe.processes, device)
-        sys.exit(relaunch_under_torchrun(recipe.processes, "stages.train"))
+        check_batch_split(recipe.batch_size, processes)
+        check_devices(processes, device)
+        sys.exit(relaunch_under_torchrun(processes, "stages.train"))
     device, world = join_world(device)  # under torchrun: this rank's device
     if world.active:
-        check_world_size(recipe.processes, world.size)
+        check_world_size(processes, world.size)
     _, info = train_model(
         args.model,
         config,
@@ -75,6 +77,7 @@ def main() -> None:
         data_sha256=file_digest(args.data),
         world=world,
         live=args.live,
+        resume=params.run.resume,
     )
     if world.is_main:
         write_record(args.info, info)

@@ -12,13 +12,14 @@ from visionlab.core.io import save_figure
 from visionlab.core.record import load_record, write_record
 from visionlab.data.colour import ColourStats
 from visionlab.probe.probed import probed_classifier
+from visionlab.visualize.params import VisualizeParams
 from visionlab.visualize.study import study, visualize_record
 from visionlab.visualize.targets import colour_matrix
 
 
 def main() -> None:
     outputs, inputs = ("--figure", "--out"), ("--colour-stats",)
-    args, params, clf = probed_classifier(__doc__, "visualize", outputs=outputs, inputs=inputs)
+    args, params, clf = probed_classifier(__doc__, outputs=outputs, inputs=inputs, visualize=VisualizeParams)
     settings = params.visualize
     units = settings.models.of(clf.name)
     if clf.name == "alexnet":

@@ -176,7 +176,7 @@ def test_a_batch_that_does_not_split_among_the_processes_is_refused(tmp_path: Pa
 def test_devices_the_ranks_cannot_share_out_are_refused_before_any_process_starts(monkeypatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     check_devices(4, torch.device("cpu"))  # gloo: every rank on the CPU, one core each
-    with pytest.raises(PipelineError, match=r"^train.processes=5 on the CPU, but this machine gives it 4 core\(s\)$"):
+    with pytest.raises(PipelineError, match=r"^run.processes=5 on the CPU, but this machine gives it 4 core\(s\)$"):
         check_devices(5, torch.device("cpu"))
     check_devices(1, torch.device("cuda", 1))  # one process may name its GPU
     with pytest.raises(PipelineError, match=r"^device=cuda:1 names one GPU, but 2 processes each need their own"):
@@ -185,15 +185,15 @@ def test_devices_the_ranks_cannot_share_out_are_refused_before_any_process_start
         check_devices(1, torch.device("mps"))
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     check_devices(2, torch.device("cuda"))
-    with pytest.raises(PipelineError, match=r"^train.processes=3 needs a GPU each, but 2 are visible$"):
+    with pytest.raises(PipelineError, match=r"^run.processes=3 needs a GPU each, but 2 are visible$"):
         check_devices(3, torch.device("cuda"))
 
 
 def test_a_torchrun_world_other_than_train_processes_is_refused() -> None:
-    # dvc.lock records train.processes: a world of another size would be a run the lock misdescribes.
+    # dvc.lock records run.processes: a world of another size would be a run the lock misdescribes.
     check_world_size(2, 2)
     with pytest.raises(
-        PipelineError, match=r"^torchrun started 4 process\(es\) but train.processes is 1: set train.processes=4$"
+        PipelineError, match=r"^torchrun started 4 process\(es\) but run.processes is 1: set run.processes=4$"
     ):
         check_world_size(1, 4)
 

@@ -9,7 +9,7 @@ The comparison goes both ways: a missing dep lets an edit go unnoticed, an extra
 from __future__ import annotations
 
 import ast
-import dataclasses
+import importlib
 import os
 import re
 import shlex
@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from visionlab.core.params import AttackParams, MaximizeClassParams, RecipeParams, TrainParams
-from visionlab.models.registry import MODEL_CLASSES
+from visionlab.models.registry import MODELS, PROBED
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("visionlab", "stages")
@@ -241,50 +240,52 @@ def test_a_stage_runs_the_code_of_the_checkout_it_stands_in(tmp_path: Path) -> N
     assert f"{marker} {init}" in result.stdout
 
 
-def test_each_model_trains_on_exactly_its_own_params() -> None:
-    # Every recipe key but train.resume (a resumed run equals an uninterrupted one), from the model's own
-    # recipe (fast: fast.train), and its own section: a train.lr change never reruns train@fast. Every
-    # model also reads train.processes (N processes equal one only to rounding).
-    recipe_keys = [f.name for f in dataclasses.fields(RecipeParams)]
-    expected = {
-        "cnn": ("train", "cnn"),
-        "resnet": ("train", "resnet"),
-        "fast": ("fast.train", "fast.model"),
-    }
-    assert {name for name in STAGES if name.startswith("train@")} == {f"train@{m}" for m in expected}
-    for model, (recipe, section) in expected.items():
-        params = STAGES[f"train@{model}"]["params"]
-        expected_params = ["seed", "device", "data.val_fraction", "train.processes"]
-        assert params == [*expected_params, *(f"{recipe}.{k}" for k in recipe_keys), section]
-    assert {f.name for f in dataclasses.fields(TrainParams)} - set(recipe_keys) == {"resume", "processes"}
+class _Loaded(Exception):
+    pass
 
 
-def test_each_probed_model_reads_exactly_its_own_params() -> None:
-    # Every key of the analysis but the other models' classes, and AlexNet's weights for AlexNet only: a change
-    # to attack.target_class.cnn reruns attack@cnn alone, alexnet.weights no CIFAR item.
-    for stage, section, per_model in (("maximize_class", MaximizeClassParams, "class_index"),
-                                      ("attack", AttackParams, "target_class")):  # fmt: skip
-        for model in ("alexnet", *MODEL_CLASSES):
-            own = [f"{stage}.{f.name}" for f in dataclasses.fields(section) if f.name != per_model]
-            weights = "alexnet.weights" if model == "alexnet" else "seed"
-            expected = ["seed", "device", weights, f"{stage}.{per_model}.{model}", *own]
-            assert STAGES[f"{stage}@{model}"]["params"] == expected
+@pytest.mark.parametrize("name", sorted(n for n in STAGES if n != "check_params"))
+def test_params_are_the_sections_the_stage_loads(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stage's own command line, run until it loads its params: the sections (and top-level keys) it asks
+    # the loader for are exactly those dvc.yaml lists, whole or by key (a key where a section spans families).
+    stage = STAGES[name]
+    module = importlib.import_module(stage_module(stage))
+    listed = {entry.split(".")[0] for entry in stage.get("params", [])}
+    if not listed:  # then it must not load any
+        assert not {"load_params", "probed_classifier"} & set(vars(module)), name
+        return
+    asked: list[set[str]] = []
+
+    def record(path: str, *keys: str, **sections: type) -> None:
+        asked.append({*keys, *sections})
+        raise _Loaded
+
+    for holder in (module, importlib.import_module("visionlab.probe.probed")):
+        if hasattr(holder, "load_params"):
+            monkeypatch.setattr(holder, "load_params", record)
+    monkeypatch.setattr(sys, "argv", shlex.split(stage["cmd"])[2:])
+    with pytest.raises(_Loaded):
+        module.main()
+    assert asked == [listed], name
 
 
-def test_the_attribution_reads_the_attacks_ship_and_unbounded_attack_and_its_own_steps() -> None:
-    # attribute@<model> recomputes the attack's adversarial ship: the attack keys that make it, not the bounded ones.
-    for model in ("alexnet", *MODEL_CLASSES):
-        weights = "alexnet.weights" if model == "alexnet" else "seed"
-        attack = [f"attack.target_class.{model}", "attack.ship_index", "attack.steps", "attack.step_size"]
-        assert STAGES[f"attribute@{model}"]["params"] == ["seed", "device", weights, *attack, "attribute.n_steps"]
+def test_train_reads_run_processes_but_not_run_resume() -> None:
+    # A resumed run equals an uninterrupted one, so switching resume must not invalidate a finished model;
+    # N processes equal one only to rounding.
+    for model in MODELS:
+        listed = STAGES[f"train@{model}"]["params"]
+        assert "run.processes" in listed and not {"run", "run.resume"} & set(listed), model
 
 
-def test_every_cifar_model_has_the_same_stages() -> None:
-    for stage in ("train", "evaluate"):
-        assert {name for name in STAGES if name.startswith(f"{stage}@")} == {f"{stage}@{m}" for m in MODEL_CLASSES}
-    for stage in ("maximize_class", "attack", "attribute"):
-        probed = {name for name in STAGES if name.startswith(f"{stage}@")}
-        assert probed == {f"{stage}@{m}" for m in ("alexnet", *MODEL_CLASSES)}
+def test_the_model_lists_are_the_registrys() -> None:
+    # One list of models: dvc.yaml's vars spell the registry's, and each family has one stage per model.
+    document = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))
+    variables = {k: v for entry in document["vars"] for k, v in entry.items()}
+    assert tuple(variables["cifar_models"]) == MODELS and tuple(variables["probed_models"]) == PROBED
+    for family, models in (("train", MODELS), ("evaluate", MODELS), ("calibrate", MODELS), ("corruption", MODELS),
+                           ("maximize_class", PROBED), ("attack", PROBED), ("attribute", PROBED),
+                           ("visualize", PROBED)):  # fmt: skip
+        assert {name for name in STAGES if name.startswith(f"{family}@")} == {f"{family}@{m}" for m in models}
 
 
 def test_the_library_holds_only_what_the_stages_run() -> None:

@@ -34,7 +34,6 @@ from torchvision.models import alexnet as alexnet_net
 
 import visionlab.core.io
 from visionlab.core.errors import PipelineError, run_stage
-from visionlab.core.params import TrainParams
 from visionlab.core.record import load_record, write_record
 from visionlab.corruption import corrupted_set
 from visionlab.corruption.corrupted_set import open_corrupted, write_corrupted
@@ -55,6 +54,7 @@ from visionlab.probe.images import InputImage, folder_photos, read_photo
 from visionlab.report.blocks import Table, to_markdown
 from visionlab.report.build import _included
 from visionlab.training.loop import TrainingRun, check_resumable, fit
+from visionlab.training.params import RecipeParams
 
 # --- photos --------------------------------------------------------------------------------------
 
@@ -477,7 +477,8 @@ def tiny_run(checkpoint: Path, epochs: int = 1, resume: bool = False, **train: A
         seed=0,
         checkpoint_path=checkpoint,
         fingerprint_extra={},
-        params=TrainParams(epochs=epochs, batch_size=16, lr=0.01, resume=resume, **train),
+        params=RecipeParams(epochs=epochs, batch_size=16, lr=0.01, **train),
+        resume=resume,
         train=DeviceSplit.from_split(Split(images[:32], labels[:32]), cpu),
         val=DeviceSplit.from_split(Split(images[32:], labels[32:]), cpu),
         progress=False,
@@ -584,7 +585,7 @@ def test_resume_checkpoint_is_validated_before_any_output(
         check_resumable(run, tiny_model())  # what the train stage calls before it opens any output
     message = str(info.value)
     assert message.startswith(f"cannot resume from {path}: ") and expected in message, message
-    assert message.endswith("; delete it or set train.resume=false") and "\n" not in message
+    assert message.endswith("; delete it or set run.resume=false") and "\n" not in message
     with pytest.raises(PipelineError, match="cannot resume from"):
         fit(run, tiny_model())  # and fit refuses it the same way
 
@@ -604,7 +605,7 @@ def test_resume_checkpoint_with_code_inside_is_refused_in_one_line(tmp_path: Pat
         check_resumable(tiny_run(path, resume=True), tiny_model())
     assert str(info.value) == (
         f"cannot resume from {path}: not a training checkpoint (refused: it holds objects other than tensors and "
-        "plain values (posix.system)); delete it or set train.resume=false"
+        "plain values (posix.system)); delete it or set run.resume=false"
     )
 
 
@@ -624,6 +625,7 @@ def test_train_stage_refuses_a_malformed_resume_checkpoint_before_opening_its_ou
     params = {
         "seed": 0,
         "device": "cpu",
+        "run": {"resume": False, "processes": 1},
         "data": {"val_fraction": 0.1},
         "train": {"epochs": 1, "batch_size": 16},
         "cnn": TINY_CNN,
@@ -655,11 +657,11 @@ def test_train_stage_refuses_a_malformed_resume_checkpoint_before_opening_its_ou
     torch.save(state, checkpoint)
     out.unlink()  # DVC removes a stage's outs before it runs
     shutil.rmtree(live)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "train": {**params["train"], "resume": True}}))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "run": {"resume": True}}))
     status, err = run_main("train", args, monkeypatch, capfd)
     assert one_error_line(status, err) == (
         f"error: cannot resume from {checkpoint}: its model_state does not fit the model: 1 missing key(s), "
-        "e.g. 1.classifier.7.bias; delete it or set train.resume=false"
+        "e.g. 1.classifier.7.bias; delete it or set run.resume=false"
     )
     assert not live.exists() and not out.exists()  # no reports/train/<model>/metrics.json left as {}
 

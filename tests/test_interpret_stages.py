@@ -19,6 +19,7 @@ from PIL import Image
 
 from visionlab.attack.record import AttackInfo, AttackMetrics
 from visionlab.attribution.record import AttributionInfo
+from visionlab.channels.params import MaximizeChannelsParams
 from visionlab.channels.record import ChannelsInfo, ChannelsMetrics
 from visionlab.classmax.record import ClassInfo, ClassMetrics
 from visionlab.core.errors import PipelineError, run_stage
@@ -471,7 +472,7 @@ def test_input_folder_with_no_readable_image(ws: Workspace) -> None:
 
 def test_channel_outside_conv1_is_rejected_by_the_schema() -> None:
     with pytest.raises(PipelineError, match=r"maximize_channels\.channels must be .*0\.\.63"):
-        parse_params({"maximize_channels": {"channels": [0, 64]}})
+        parse_params({"maximize_channels": {"channels": [0, 64]}}, maximize_channels=MaximizeChannelsParams)
 
 
 def test_cli_reports_bad_input_in_one_line(run_stage, tmp_path: Path) -> None:  # the real entry point

@@ -11,26 +11,27 @@ import pytest
 import yaml
 from conftest import committed_params
 
+from stages.check_params import SECTIONS
 from visionlab.core.errors import PipelineError
-from visionlab.core.params import (
-    MODEL_NAMES,
-    ClassPerModel,
-    Params,
-    TrainParams,
-    load_params,
-    model_and_recipe,
-    parse_params,
-)
+from visionlab.core.params import TOP, load_params, parse_params, parse_section
+from visionlab.data.params import DataParams
+from visionlab.models.params import CNNParams, FastModelParams
+from visionlab.training.params import FastParams, RecipeParams, model_and_recipe, train_sections
 
 TOP_KEYS = (
-    "seed, device, data, train, cnn, resnet, fast, evaluate, alexnet, predict, maximize_channels, maximize_class, "
-    "attack, attribute, visualize, corrupt"
+    "seed, device, run, data, train, cnn, resnet, fast, evaluate, alexnet, predict, maximize_channels, "
+    "maximize_class, attack, attribute, visualize, corrupt"
 )
+
+
+def parse_whole(raw: Any) -> Any:
+    """``raw`` checked as stage check_params checks the whole file."""
+    return parse_params(raw, *TOP, whole=True, **SECTIONS)
 
 
 def error_of(raw: Any) -> str:
     with pytest.raises(PipelineError) as info:
-        parse_params(raw)
+        parse_whole(raw)
     message = str(info.value)
     assert "\n" not in message
     return message
@@ -38,7 +39,7 @@ def error_of(raw: Any) -> str:
 
 def load_error(path: Path) -> str:
     with pytest.raises(PipelineError) as info:
-        load_params(path)
+        load_params(path, *TOP, whole=True, **SECTIONS)
     message = str(info.value)
     assert "\n" not in message
     return message
@@ -59,15 +60,10 @@ def assert_contains(expected: dict[str, Any], actual: dict[str, Any], where: str
 def test_repo_params_yaml_loads_every_value(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text(committed_params(), encoding="utf-8")  # the shipped file, as committed
     raw = yaml.safe_load(committed_params())
-    params = load_params(tmp_path / "params.yaml")
+    params = load_params(tmp_path / "params.yaml", *TOP, whole=True, **SECTIONS)
     assert_contains(raw, dataclasses.asdict(params))
     assert params.data.md5 == "c58f30108f718f92721af3b95e74349a"
     assert params.train.augment.flip is True
-
-
-def test_every_probed_model_has_its_class() -> None:
-    # maximize_class@<model> and attack@<model> read their class as class_index.<model>, target_class.<model>.
-    assert [f.name for f in dataclasses.fields(ClassPerModel)] == ["alexnet", *MODEL_NAMES]
 
 
 def test_an_empty_params_file_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -76,28 +72,30 @@ def test_an_empty_params_file_is_refused_in_one_line(tmp_path: Path) -> None:
         empty = tmp_path / "params.yaml"
         empty.write_text(text, encoding="utf-8")
         with pytest.raises(PipelineError, match=r"params.yaml: empty"):
-            load_params(empty)
+            load_params(empty, "seed")
 
 
-def test_a_stage_refuses_a_params_file_without_its_section(tmp_path: Path) -> None:
+def test_a_stage_needs_and_checks_its_sections_and_leaves_the_rest_to_check_params(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
-    path.write_text("seed: 1\ndata:\n  val_fraction: 0.2\n", encoding="utf-8")
-    assert load_params(path, ("seed", "data")).data.val_fraction == 0.2
-    with pytest.raises(PipelineError, match=r"params.yaml: no train, cnn \(this stage reads seed, data, train, cnn\)$"):
-        load_params(path, ("seed", "data", "train", "cnn"))
+    path.write_text("seed: 1\ndata:\n  val_fraction: 0.2\ntrain: {epochs: -3}\ntrian: 5\n", encoding="utf-8")
+    assert load_params(path, "seed", data=DataParams).data.val_fraction == 0.2
+    with pytest.raises(PipelineError, match=r"params.yaml: no cnn, fast \(this stage reads seed, data, cnn, fast\)$"):
+        load_params(path, "seed", data=DataParams, cnn=CNNParams, fast=FastParams)
+    with pytest.raises(PipelineError, match=r"params.yaml: train.epochs must be an integer in 1..100000, got -3$"):
+        load_params(path, "seed", data=DataParams, train=RecipeParams)
 
 
 def test_empty_mapping_gives_the_defaults() -> None:
-    assert parse_params({}) == Params()
-    defaults = Params()
+    defaults = parse_whole({})
     assert (defaults.seed, defaults.device, defaults.train.epochs, defaults.data.val_fraction) == (0, "auto", 100, 0.1)
+    assert (defaults.run.resume, defaults.run.processes) == (False, 1)
     assert defaults.cnn.channels == [64, 128, 256, 512]
     # list defaults are copied, never shared between instances
-    assert Params().cnn.channels is not Params().cnn.channels
+    assert parse_whole({}).cnn.channels is not defaults.cnn.channels is not CNNParams().channels
 
 
 def test_partial_section_keeps_the_other_defaults() -> None:
-    params = parse_params({"train": {"epochs": 3, "augment": {"flip": False}}})
+    params = parse_whole({"train": {"epochs": 3, "augment": {"flip": False}}})
     assert params.train.epochs == 3
     assert params.train.augment.flip is False
     assert params.train.augment.crop_padding == 4
@@ -107,24 +105,30 @@ def test_partial_section_keeps_the_other_defaults() -> None:
 
 def test_a_partial_fast_augment_keeps_fasts_other_augment_values() -> None:
     # fast's crop padding is 2, the seed's 4: switching fast's flip off must not bring the seed's padding.
-    augment = parse_params({"fast": {"train": {"augment": {"flip": False}}}}).fast.train.augment
+    augment = parse_whole({"fast": {"train": {"augment": {"flip": False}}}}).fast.train.augment
     assert (augment.crop_padding, augment.flip) == (2, False)
 
 
-def test_fast_takes_its_own_recipe_and_the_global_resume_and_processes_switches() -> None:
-    params = parse_params(
-        {"train": {"epochs": 7, "resume": True, "processes": 4}, "fast": {"train": {"epochs": 3, "lr": 0.4}}}
-    )
+def test_fast_trains_from_its_own_section_and_every_model_runs_as_run_says(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("run: {resume: true, processes: 4}\nfast: {train: {epochs: 3, lr: 0.4}}\n", encoding="utf-8")
+    params = load_params(path, "run", **train_sections("fast"))  # no train section: fast never reads it
     config, recipe = model_and_recipe(params, "fast")
     assert config == dataclasses.asdict(params.fast.model)
-    assert (recipe.epochs, recipe.lr, recipe.optimizer, recipe.resume, recipe.processes) == (3, 0.4, "sgd", True, 4)
-    assert isinstance(recipe, TrainParams)
+    assert (recipe.epochs, recipe.lr, recipe.optimizer, params.run.resume, params.run.processes) == (
+        3,
+        0.4,
+        "sgd",
+        True,
+        4,
+    )
+    params = parse_whole({"train": {"epochs": 7}, "resnet": {"width": 8}})
     config, recipe = model_and_recipe(params, "resnet")
-    assert config == dataclasses.asdict(params.resnet) and recipe is params.train
+    assert config == dataclasses.asdict(params.resnet) and recipe is params.train and recipe.epochs == 7
 
 
 def test_valid_values_are_accepted() -> None:
-    params = parse_params(
+    params = parse_whole(
         {
             "device": "cuda:1",
             "data": {"url": "../x.tar.gz", "md5": "76684CD32AC2A0F71E51AF6727B0C6AD", "val_fraction": 0.5},
@@ -139,7 +143,7 @@ def test_valid_values_are_accepted() -> None:
 
 
 def test_largest_seed_and_kernels_that_fit_their_maps_are_accepted() -> None:
-    params = parse_params({"seed": 2**32 - 1, "cnn": {"kernel_sizes": [32, 16, 8, 4]}, "resnet": {"kernel_size": 4}})
+    params = parse_whole({"seed": 2**32 - 1, "cnn": {"kernel_sizes": [32, 16, 8, 4]}, "resnet": {"kernel_size": 4}})
     assert (params.seed, params.cnn.kernel_sizes, params.resnet.kernel_size) == (2**32 - 1, [32, 16, 8, 4], 4)
 
 
@@ -199,15 +203,15 @@ def test_largest_seed_and_kernels_that_fit_their_maps_are_accepted() -> None:
         ({"train": {"lr": math.nan}}, "params.yaml: train.lr must be a number in (0, 10], got .nan"),
         ({"train": {"lr": math.inf}}, "params.yaml: train.lr must be a number in (0, 10], got .inf"),
         ({"train": {"weight_decay": -0.1}}, "params.yaml: train.weight_decay must be a number in [0, 1], got -0.1"),
-        (
-            {"train": {"flip": 1}},
-            "params.yaml: unknown key train.flip (known: epochs, batch_size, optimizer, lr, "
-            "weight_decay, momentum, schedule, warmup, label_smoothing, augment, lookahead, precision, resume, "
-            "processes)",
+        (  # resume and processes are run's, for every model
+            {"train": {"resume": True}},
+            "params.yaml: unknown key train.resume (known: epochs, batch_size, optimizer, lr, "
+            "weight_decay, momentum, schedule, warmup, label_smoothing, augment, lookahead, precision)",
         ),
         ({"train": {"augment": {"flip": 1}}}, "params.yaml: train.augment.flip must be true or false, got 1"),
-        ({"train": {"processes": 0}}, "params.yaml: train.processes must be an integer in 1..8192, got 0"),
-        ({"train": {"processes": 2.0}}, "params.yaml: train.processes must be an integer in 1..8192, got 2.0"),
+        ({"run": {"processes": 0}}, "params.yaml: run.processes must be an integer in 1..8192, got 0"),
+        ({"run": {"processes": 2.0}}, "params.yaml: run.processes must be an integer in 1..8192, got 2.0"),
+        ({"run": {"resume": "yes"}}, "params.yaml: run.resume must be true or false, got 'yes'"),
         ({"train": {"optimizer": "adam"}}, "params.yaml: train.optimizer must be one of nadam, adamw, sgd, got 'adam'"),
         ({"train": {"momentum": 1}}, "params.yaml: train.momentum must be a number in [0, 1), got 1"),
         ({"train": {"precision": "fp16"}}, "params.yaml: train.precision must be one of auto, fp32, bf16, got 'fp16'"),
@@ -355,7 +359,7 @@ def test_exponent_floats_read_as_numbers(tmp_path: Path) -> None:
     # YAML 1.1 (PyYAML) reads 3e-4 as text; YAML 1.2 (and so DVC's params view) reads a float
     path = tmp_path / "params.yaml"
     path.write_text("train:\n  lr: 3e-4\n  weight_decay: 5E-2\n", encoding="utf-8")
-    params = load_params(path)
+    params = load_params(path, train=RecipeParams)
     assert params.train.lr == pytest.approx(3e-4) and isinstance(params.train.lr, float)
     assert params.train.weight_decay == pytest.approx(0.05)
 
@@ -366,13 +370,13 @@ def test_a_leading_zero_is_read_as_dvc_reads_it(tmp_path: Path) -> None:
 
     path = tmp_path / "params.yaml"
     path.write_text("predict:\n  top_k: 010\n", encoding="utf-8")
-    assert load_params(path).predict.top_k == load_yaml(path)["predict"]["top_k"] == 10
+    assert load_params(path, *TOP, whole=True, **SECTIONS).predict.top_k == load_yaml(path)["predict"]["top_k"] == 10
 
 
 def test_yaml_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
     path.write_text("evaluate: &e {batch_size: 64}\ntrain:\n  <<: *e\n  batch_size: 32\n", encoding="utf-8")
-    assert load_params(path).train.batch_size == 32
+    assert load_params(path, train=RecipeParams).train.batch_size == 32
 
 
 def leaves(section: Any, path: str = "") -> list[tuple[str, Any]]:
@@ -397,7 +401,7 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-NUMBERS = [(k, v) for k, v in leaves(Params()) if is_number(v)]  # every key but texts, flags and choices
+NUMBERS = [(k, v) for k, v in leaves(parse_whole({})) if is_number(v)]  # every key but texts, flags and choices
 
 
 @pytest.mark.parametrize(("key", "default"), NUMBERS, ids=[k for k, _ in NUMBERS])
@@ -432,8 +436,9 @@ def test_directory_and_binary_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("train:\n  epochs: -3\n", "train.epochs must be an integer in 1..100000, got -3"),
-        ("trian:\n  epochs: 3\n", f"unknown key trian (known: {TOP_KEYS})"),
+        ("seed: 0\ndata:\n  val_fraction: 2\n", "data.val_fraction must be a number strictly between 0 and 1, got 2"),
+        ("seed: 0\ndata:\n  url_: x\n", "unknown key data.url_ (known: url, md5, val_fraction)"),
+        ("seed: 0\ndta:\n  val_fraction: 0.2\n", "no data (this stage reads seed, data)"),
         ("seed: [0\n", "not valid YAML at line 2 (expected ',' or ']', but got '<stream end>')"),
     ],
 )
@@ -463,16 +468,24 @@ def test_an_alias_bomb_is_refused_in_one_line_without_expanding_it(tmp_path: Pat
     assert line.startswith(f"error: {params}: seed must be an integer in 0..4294967295, got [&id001 [0, 0], &id002 [")
 
 
-def test_a_model_config_is_checked_against_its_own_section_nested_for_fast() -> None:
+def test_a_section_is_checked_on_its_own_under_its_dotted_name() -> None:
     # A checkpoint's config is its model's constructor arguments: fast's are fast.model, not fast.
-    from visionlab.core.params import FastModelParams, model_section, parse_section
-
-    assert [model_section(m) for m in ("cnn", "resnet", "fast")] == ["cnn", "resnet", "fast.model"]
-    parsed = parse_section("fast.model", {"widths": [4, 8, 8], "logit_scale": 0.125, "tta": "flip"}, "ckpt config")
+    config = {"widths": [4, 8, 8], "logit_scale": 0.125, "tta": "flip"}
+    parsed = parse_section("fast.model", FastModelParams, config, "ckpt config")
     assert parsed == FastModelParams(widths=[4, 8, 8], logit_scale=0.125, tta="flip")
-    with pytest.raises(PipelineError, match=r"^ckpt config: unknown key fast\.widths"):
-        parse_section("fast", {"widths": [4, 8, 8]}, "ckpt config")
+    with pytest.raises(PipelineError, match=r"^ckpt config: unknown key fast\.widths \(known: model, train\)$"):
+        parse_section("fast", FastParams, {"widths": [4, 8, 8]}, "ckpt config")
+    with pytest.raises(
+        PipelineError, match=r"^ckpt config: unknown key fast\.model\.x \(known: widths, logit_scale, tta\)$"
+    ):
+        parse_section("fast.model", FastModelParams, {"x": 1}, "ckpt config")
     with pytest.raises(PipelineError, match=r"^ckpt config: fast\.model\.tta must be one of"):
-        parse_section("fast.model", {"tta": "rotate"}, "ckpt config")
-    with pytest.raises(PipelineError, match=r"'fast\.nope' is not a section"):
-        parse_section("fast.nope", {}, "ckpt config")
+        parse_section("fast.model", FastModelParams, {"tta": "rotate"}, "ckpt config")
+
+
+def test_a_schema_edit_reruns_only_the_stages_that_import_it() -> None:
+    # On d2d7944 every stage imported the one params module: an edit to visualize's schema reran train@<model>.
+    from test_dvc_deps import import_closure
+
+    assert "visionlab/visualize/params.py" not in import_closure("stages.train")
+    assert "visionlab/training/params.py" not in import_closure("stages.visualize")

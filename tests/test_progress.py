@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from visionlab.core.params import TrainParams
 from visionlab.core.progress import progress_enabled
 from visionlab.evaluation.inference import DeviceSplit
 from visionlab.training.loop import train_epoch
+from visionlab.training.params import RecipeParams
 
 
 class Terminal(io.StringIO):
@@ -43,7 +43,7 @@ def one_epoch(progress: bool = True) -> None:
     )
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    train_epoch(model, optimizer, None, data, TrainParams(epochs=1, batch_size=16), generator, 1, progress)
+    train_epoch(model, optimizer, None, data, RecipeParams(epochs=1, batch_size=16), generator, 1, progress)
 
 
 @pytest.mark.parametrize(

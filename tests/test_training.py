@@ -19,7 +19,6 @@ import yaml
 from conftest import committed_params
 
 from visionlab.core.errors import PipelineError
-from visionlab.core.params import TrainParams
 from visionlab.core.record import load_record
 from visionlab.data.cifar import Split
 from visionlab.evaluation import inference
@@ -31,6 +30,7 @@ from visionlab.training import loop
 from visionlab.training.augment import random_crop, random_flip
 from visionlab.training.checkpoint import load_resume_checkpoint
 from visionlab.training.loop import TrainingRun, fit
+from visionlab.training.params import RecipeParams
 from visionlab.training.record import TrainingInfo, TrainingSummary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +53,7 @@ def learnable_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def tiny_run(tmp_path: Path, epochs: int = 2, resume: bool = False, model: str = "cnn", **train) -> TrainingRun:
     images, labels = learnable_images(160, seed=1)
-    params = TrainParams(**{"epochs": epochs, "batch_size": 32, "lr": 0.01, "resume": resume, **train})
+    params = RecipeParams(**{"epochs": epochs, "batch_size": 32, "lr": 0.01, **train})
     return TrainingRun(
         model_name=model,
         model_config=TINY_CONFIGS[model],
@@ -64,6 +64,7 @@ def tiny_run(tmp_path: Path, epochs: int = 2, resume: bool = False, model: str =
         checkpoint_path=tmp_path / "checkpoint.pt",
         fingerprint_extra={},
         progress=False,
+        resume=resume,
     )
 
 
@@ -341,7 +342,8 @@ def stage_inputs(tmp_path_factory) -> Path:
     params = {
         "seed": 0,
         "device": "cpu",
-        "data": {"val_fraction": 0.1},  # the sections the stages require
+        "run": {"resume": False, "processes": 1},  # the sections the stages require
+        "data": {"val_fraction": 0.1},
         "train": {"epochs": 2, "batch_size": 32, "lr": 0.01},
         "cnn": TINY_CNN,
         "resnet": TINY_RESNET,
@@ -641,7 +643,7 @@ def test_resume_refuses_a_checkpoint_trained_with_other_normalisation(stage_inpu
         )
 
     assert train().returncode == 0
-    params["train"]["resume"] = True
+    params["run"]["resume"] = True
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     stats.write_text(json.dumps({"mean": [0.4, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}))
     (tmp_path / "cnn.pt").unlink()  # DVC removes a stage's outs before running it
@@ -666,10 +668,11 @@ def train_stage_args(inputs: Path, out: Path, model: str = "cnn") -> list[str]:
     ]
 
 
-def inputs_with(stage_inputs: Path, folder: Path, **train) -> Path:
-    """stage_inputs' data and stats with other ``train`` params."""
+def inputs_with(stage_inputs: Path, folder: Path, run: dict | None = None, **train) -> Path:
+    """stage_inputs' data and stats with other ``run`` and ``train`` params."""
     folder.mkdir()
     params = yaml.safe_load((stage_inputs / "params.yaml").read_text())
+    params["run"].update(run or {})
     params["train"].update(train)
     (folder / "params.yaml").write_text(yaml.safe_dump(params))
     for name in ("cifar10.npz", "stats.json"):
@@ -683,14 +686,14 @@ def test_train_stage_with_two_processes_runs_under_torchrun_and_writes_what_one_
 ) -> None:
     from visionlab.models.trained import load_trained
 
-    inputs = inputs_with(stage_inputs, tmp_path / "inputs", processes=2)
+    inputs = inputs_with(stage_inputs, tmp_path / "inputs", {"processes": 2})
     out = tmp_path / "out"
     trained = run_stage("train.py", *train_stage_args(inputs, out))
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert trained.stdout.count("training cnn on cpu") == 1 and "rank 0 of 2" in trained.stdout  # rank 0 alone
     assert trained.stdout.count("epoch 2/2") == 1
     one, two = load_trained(trained_once / "cnn.pt"), load_trained(out / "cnn.pt")  # the plain net, loadable
-    assert two.summary.keys() == one.summary.keys() and two.summary["train_params"]["processes"] == 2
+    assert two.summary.keys() == one.summary.keys()
     # The same net to rounding (tests/test_distributed.py holds it to 1e-5). Here NAdam amplifies float32
     # rounding along the directions BatchNorm makes flat: one process on 1 thread and on 2 differs by
     # 3e-5 in the first conv too, so the whole net is compared, to 1e-4.
@@ -715,11 +718,11 @@ def test_train_stage_with_two_processes_runs_under_torchrun_and_writes_what_one_
 def test_train_stage_refuses_a_batch_that_does_not_split_among_the_processes(
     stage_inputs: Path, tmp_path: Path
 ) -> None:
-    inputs = inputs_with(stage_inputs, tmp_path / "inputs", processes=3)
+    inputs = inputs_with(stage_inputs, tmp_path / "inputs", {"processes": 3})
     refused = run_stage("train.py", *train_stage_args(inputs, tmp_path / "out"))
     assert refused.returncode == 1 and refused.stderr.strip().splitlines() == [
         "error: batch size 32 does not split evenly among 3 processes: "
-        "make the recipe's batch_size a multiple of train.processes"
+        "make the recipe's batch_size a multiple of run.processes"
     ]
     assert not (tmp_path / "out").exists()
 
@@ -737,7 +740,7 @@ def test_train_stage_refuses_a_batch_larger_than_the_training_split(stage_inputs
 @pytest.mark.slow  # end to end under torchrun: several processes (the fast suite's budget)
 def test_a_refusal_on_every_rank_is_still_one_line(stage_inputs: Path, tmp_path: Path) -> None:
     # Each rank refuses the foreign resume checkpoint; the user sees that line once, not torchrun's report.
-    inputs = inputs_with(stage_inputs, tmp_path / "inputs", processes=2, resume=True)
+    inputs = inputs_with(stage_inputs, tmp_path / "inputs", {"processes": 2, "resume": True})
     out = tmp_path / "out"
     out.mkdir()
     (out / "ckpt.pt").write_bytes(b"not a checkpoint")
@@ -766,7 +769,7 @@ def _processes_naming(text: str) -> list[int]:
 def test_an_interrupted_launch_leaves_no_rank_running(stage_inputs: Path, tmp_path: Path, stop: int) -> None:
     # Ctrl-C (or DVC stopping the stage) reaches torchrun and both ranks; after kill -9 of the stage
     # (or an out-of-memory kill) the kernel ends them (PR_SET_PDEATHSIG): none trains on and writes outputs.
-    inputs = inputs_with(stage_inputs, tmp_path / "inputs", processes=2, epochs=500)
+    inputs = inputs_with(stage_inputs, tmp_path / "inputs", {"processes": 2}, epochs=500)
     out = tmp_path / "out"
     launch = subprocess.Popen(
         [sys.executable, "-m", "stages.train", *train_stage_args(inputs, out)],

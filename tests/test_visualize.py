@@ -20,7 +20,7 @@ from test_interpret_stages import CIFAR_NAMES, TINY_CNN, TINY_SUMMARY
 from torch import nn
 
 from visionlab.core.errors import PipelineError, run_stage
-from visionlab.core.params import TransformParams, VisualizeParams, parse_params
+from visionlab.core.params import parse_params
 from visionlab.core.record import load_record, write_record
 from visionlab.data.colour import ColourStats, colour_covariance
 from visionlab.models.classifier import Classifier
@@ -35,6 +35,7 @@ from visionlab.visualize.param import (
     decorrelate,
     decorrelation,
 )
+from visionlab.visualize.params import TransformParams, VisualizeParams
 from visionlab.visualize.record import RUNGS, VisualizeInfo
 from visionlab.visualize.render import Target, fourier, gram_similarity, ladder
 from visionlab.visualize.targets import last_conv, targets
@@ -127,7 +128,7 @@ def test_alexnets_transforms_spread_the_content_as_far_as_lucents_do() -> None:
     # Lucent's standard_transforms move the content by jitter(8) then jitter(4), each np.random.choice(d) pixels
     # per axis (pad only adds a border; scale and rotation are about the centre): 0..10, spread sqrt(6.5) = 2.55.
     lucent = torch.tensor([a + b for a in range(8) for b in range(4)], dtype=torch.float64)
-    alexnet = parse_params({}).visualize.models.alexnet.transforms
+    alexnet = VisualizeParams().models.alexnet.transforms
     translation = dataclasses.replace(alexnet, scale_min=1.0, scale_max=1.0, rotate=0.0)
     size, count = 33, 4000
     impulses = torch.zeros(count, 1, size, size)
@@ -226,7 +227,7 @@ def test_the_diversity_rung_reads_gram_matrices_after_the_activation() -> None:
     torch.manual_seed(0)
     model = Normalized(build_model("cnn", TINY_CNN), [0.5] * 3, [0.25] * 3).eval()
     clf = Classifier("cnn", model, tuple(CIFAR_NAMES), 32, True, {})
-    found = targets(clf, parse_params({}).visualize.models.cnn)  # last conv channels, the class
+    found = targets(clf, VisualizeParams().models.cnn)  # last conv channels, the class
     with contextlib.ExitStack() as stack, torch.no_grad():
         seen = [stack.enter_context(capture(target.gram_layer)) for target in found]
         model(torch.rand(2, 3, 32, 32))
@@ -291,13 +292,14 @@ def test_the_fourier_image_is_finite_at_the_schemas_bounds_and_what_breaks_it_is
     for settings, transforms in broken:  # real faults, as on e04381c: a NaN image or robust activation ...
         assert not finite(settings, transforms), (settings, transforms)
         with pytest.raises(PipelineError, match="must be a number in"):  # ... now refused before any work
-            parse_params({"visualize": {**settings, "models": {"cnn": {"transforms": transforms}}}})
+            parse_params(
+                {"visualize": {**settings, "models": {"cnn": {"transforms": transforms}}}}, visualize=VisualizeParams
+            )
     edges = {"sd": 1.0, "decay_power": 2.0, "lr": 10.0, "diversity_weight": 10_000.0}
     for scale in (1 / 32, 32.0):  # every bound at once, the scale at either end
         assert finite(edges, {"shift": 224, "jitter": 224, "scale_min": scale, "scale_max": scale, "rotate": 180.0})
-        parse_params(
-            {"visualize": {**edges, "models": {"cnn": {"transforms": {"scale_min": scale, "scale_max": scale}}}}}
-        )
+        transforms = {"scale_min": scale, "scale_max": scale}
+        parse_params({"visualize": {**edges, "models": {"cnn": {"transforms": transforms}}}}, visualize=VisualizeParams)
 
 
 def test_a_channel_read_after_an_in_place_relu_is_pre_relu() -> None:
@@ -346,12 +348,13 @@ def test_each_models_last_conv_read_out_comes_before_its_activation(name: str) -
 )
 def test_bad_visualize_params_are_refused_in_one_line(raw: dict, message: str) -> None:
     with pytest.raises(PipelineError, match=None) as err:
-        parse_params({"visualize": raw})
+        parse_params({"visualize": raw}, visualize=VisualizeParams)
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
 def test_a_partial_alexnet_entry_keeps_alexnets_defaults() -> None:
-    alexnet = parse_params({"visualize": {"models": {"alexnet": {"channels": [3]}}}}).visualize.models.alexnet
+    raw = {"visualize": {"models": {"alexnet": {"channels": [3]}}}}
+    alexnet = parse_params(raw, visualize=VisualizeParams).visualize.models.alexnet
     assert alexnet.class_index == 207 and alexnet.transforms.shift == 3 and alexnet.channels == [3]
 
 

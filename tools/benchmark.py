@@ -38,12 +38,13 @@ from torch.utils.flop_counter import FlopCounterMode
 from tools.synthetic import class_images
 from visionlab.core.device import resolve_device
 from visionlab.core.errors import run_stage
-from visionlab.core.params import TrainParams, load_params, model_and_recipe
+from visionlab.core.params import load_params
 from visionlab.data.cifar import Split
-from visionlab.models.registry import MODELS, build_model
-from visionlab.models.normalize import Normalized
 from visionlab.evaluation.inference import DeviceSplit, autocast_for, cpu_has_native_bf16, resolve_precision
+from visionlab.models.normalize import Normalized
+from visionlab.models.registry import MODELS, build_model
 from visionlab.training.loop import build_optimizer, init_from_data, synchronize, train_epoch
+from visionlab.training.params import RecipeParams, model_and_recipe, train_sections
 
 
 def make_model(name: str, config: dict[str, Any], device: torch.device, channels_last: bool = True) -> nn.Module:
@@ -111,7 +112,7 @@ class Rates:
 def measure(
     name: str,
     config: dict[str, Any],
-    recipe: TrainParams,
+    recipe: RecipeParams,
     device: torch.device,
     precisions: list[str],
     steps: int,
@@ -211,7 +212,7 @@ def main() -> None:
     parser.add_argument("--device", help="override the device param")
     args = parser.parse_args()
 
-    params = load_params(args.params)
+    params = load_params(args.params, "seed", "device", **train_sections(args.model))
     config, recipe = model_and_recipe(params, args.model)
     if args.width is not None and args.model == "resnet":
         config["width"] = args.width

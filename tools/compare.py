@@ -20,7 +20,7 @@ import json
 import math
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,14 @@ from ruamel.yaml import YAML
 
 from visionlab.core.device import resolve_device
 from visionlab.core.errors import PipelineError, run_stage
-from visionlab.core.params import TrainParams, as_dict, load_params, model_and_recipe, parse_params
+from visionlab.core.params import load_params, parse_params
 from visionlab.data.cifar import load_cifar10, load_stats, train_val_split
+from visionlab.data.params import DataParams
 from visionlab.evaluation.inference import DeviceSplit, loss_and_accuracy, resolve_precision
-from visionlab.models.registry import build_model
 from visionlab.models.normalize import Normalized
+from visionlab.models.registry import MODELS, build_model
 from visionlab.training.loop import TrainingRun, fit
+from visionlab.training.params import RecipeParams, model_and_recipe, train_sections
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -55,7 +57,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 def train_one(
     name: str,
     config: dict[str, Any],
-    recipe: TrainParams,
+    recipe: RecipeParams,
     seed: int,
     mean: list[float],
     std: list[float],
@@ -83,7 +85,7 @@ def train_one(
     run = TrainingRun(
         model_name=name,
         model_config=config,
-        params=replace(recipe, resume=False),
+        params=recipe,
         seed=seed,
         train=train,
         val=val,
@@ -118,7 +120,7 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--stats", default="data/stats.json")
-    parser.add_argument("--models", nargs="+", default=["resnet", "fast"])
+    parser.add_argument("--models", nargs="+", default=["resnet", "fast"], choices=MODELS)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a param")
     parser.add_argument("--equal-time", action="store_true", help="add the last model, rescaled to the first's time")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
@@ -127,9 +129,11 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    params = load_params(args.params)
+    sections = {"data": DataParams, **train_sections(*args.models)}
+    params = load_params(args.params, "seed", "device", **sections)
     if args.set:
-        params = parse_params(apply_overrides(as_dict(params), args.set), source=f"{args.params} + --set")
+        raw = apply_overrides(asdict(params), args.set)
+        params = parse_params(raw, "seed", "device", source=f"{args.params} + --set", whole=True, **sections)
     device = resolve_device(params.device)
     data = load_cifar10(args.data)
     mean, std = load_stats(args.stats)

@@ -17,7 +17,7 @@ Rows, each with its exit status (0 = fine) and a hard time budget:
    filters, maximize_channels, maximize_class, attack, and attribute: Integrated Gradients and Grad-CAM
    by Captum) run in this process on the device, with random AlexNet weights and few steps;
 5. test accuracy of each trained model under bf16 autocast against fp32 evaluation;
-6. the train stage (``fast``, ``train.processes=1``) run by torchrun as one rank: the data-parallel
+6. the train stage (``fast``, ``run.processes=1``) run by torchrun as one rank: the data-parallel
    path (process group, DDP) on the device.
 
 Nothing here imports dvc or dvclive (the GPU machine has neither); where dvclive is missing, the
@@ -51,11 +51,13 @@ from ruamel.yaml import YAML
 
 from tools.benchmark import measure, synthetic_data
 from tools.synthetic import make_cifar_archive
-from visionlab.core.params import load_params, model_and_recipe
+from visionlab.core.params import load_params
 from visionlab.data.archive import prepare_cifar10
 from visionlab.data.cifar import channel_stats, load_cifar10, load_stats
+from visionlab.data.params import DataParams
 from visionlab.evaluation.inference import DeviceSplit, loss_and_predictions
 from visionlab.models.registry import MODELS
+from visionlab.training.params import model_and_recipe, train_sections
 from visionlab.training.train import train_model
 
 FULL_TRAIN_IMAGES = 45_000  # CIFAR-10's 50,000 less the 10 % validation split
@@ -238,7 +240,7 @@ def train_short(
         summary, info = train_model(
             name,
             {**config, **sizes.configs.get(name, {})},
-            replace(recipe, epochs=sizes.train_epochs, resume=False),
+            replace(recipe, epochs=sizes.train_epochs),
             load_cifar10(sample),
             load_stats(stats),
             out / f"{name}.pt",
@@ -333,10 +335,10 @@ class Live:
 def train_under_torchrun(
     params_path: Path, device: torch.device, sizes: Sizes, sample: Path, stats: Path, out: Path, timeout_s: float
 ) -> str:
-    """``torchrun --standalone --nproc_per_node 1 -m stages.train`` for ``fast`` with ``train.processes=1``."""
+    """``torchrun --standalone --nproc_per_node 1 -m stages.train`` for ``fast`` with ``run.processes=1``."""
     raw = YAML(typ="safe").load(params_path.read_text())  # YAML 1.2, as DVC and the stages read it
     raw["device"] = device.type
-    raw["train"] = {**raw.get("train", {}), "processes": 1, "resume": False}
+    raw["run"] = {"resume": False, "processes": 1}
     fast = raw.setdefault("fast", {})
     fast["model"] = {**fast.get("model", {}), **sizes.configs.get("fast", {})}
     fast["train"] = {**fast.get("train", {}), "epochs": sizes.train_epochs}
@@ -415,7 +417,7 @@ def main() -> None:
         # Tiny ops gain nothing from threads, and on a busy shared CPU every parallel region waits for
         # a descheduled thread: one thread keeps the suite's CPU mode to seconds.
         torch.set_num_threads(1)
-    params = load_params(args.params)
+    params = load_params(args.params, "seed", "device", data=DataParams, **train_sections(*MODELS))
     check = Check(args.budget)
     name, peak = peak_bf16_tflops(device)
     print(
@@ -454,7 +456,7 @@ def main() -> None:
         input_dir.mkdir(exist_ok=True)
         check.step(
             "torchrun",
-            f"train@fast, train.processes=1, torchrun --nproc_per_node 1, {device.type}",
+            f"train@fast, run.processes=1, torchrun --nproc_per_node 1, {device.type}",
             lambda: train_under_torchrun(
                 Path(args.params), device, sizes, sample, stats, out, max(10.0, check.left() - 60)
             ),

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from visionlab.attack.params import AttackParams
 from visionlab.attack.record import (
     AttackInfo,
     AttackMetrics,
@@ -20,7 +21,6 @@ from visionlab.attack.record import (
     UnboundedScores,
 )
 from visionlab.core.errors import PipelineError
-from visionlab.core.params import AttackParams
 from visionlab.data.cifar import Cifar10
 from visionlab.models.classifier import Classifier
 from visionlab.probe.images import upscale

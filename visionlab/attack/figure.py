@@ -7,7 +7,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 
 from visionlab.attack.attack import ShipAttack
-from visionlab.core.params import AttackParams
+from visionlab.attack.params import AttackParams
 from visionlab.models.classifier import Classifier
 from visionlab.probe.figure_style import model_note, prob_label, rgb, short, title_with_banner
 

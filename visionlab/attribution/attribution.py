@@ -16,9 +16,9 @@ from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam
 from torch import nn
 
 from visionlab.attack.attack import SHIP, ships_and_target, unbounded_attack
+from visionlab.attack.params import AttackParams
 from visionlab.attribution.record import AttributedImage, AttributionInfo, ClassAttribution, MassOverlap
 from visionlab.core.errors import PipelineError
-from visionlab.core.params import AttackParams
 from visionlab.data.cifar import Cifar10
 from visionlab.models.classifier import Classifier, last_activation
 from visionlab.probe.record import probed_model

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from visionlab.classmax.params import MaximizeClassParams
 from visionlab.classmax.record import ClassInfo, ClassMetrics, Guess, RobustnessInfo
-from visionlab.core.params import MaximizeClassParams
 from visionlab.models.classifier import Classifier
 from visionlab.probe.objectives import class_objective
 from visionlab.probe.optimize import gradient_ascent, noise_image

@@ -13,8 +13,8 @@ import numpy as np
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from visionlab.core.params import FAST_RECIPE
 from visionlab.core.seed_report import SEED_CIFAR
+from visionlab.models.params import FAST_RECIPE
 
 
 def provenance_note(summary: dict[str, Any], seed_epochs: int = 100, model_name: str | None = None) -> str:

@@ -26,8 +26,6 @@ class CNN(nn.Module):
         image_size: int = 32,
     ) -> None:
         super().__init__()
-        if len(channels) != len(kernel_sizes):
-            raise ValueError("channels and kernel_sizes must have the same length")
         blocks, in_channels, size = [], 3, image_size
         for out_channels, kernel in zip(channels, kernel_sizes, strict=True):
             block = [same_conv(in_channels, out_channels, kernel), nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]

@@ -98,11 +98,7 @@ class FastNet(nn.Module):
         tta: str = "flip",
         num_classes: int = 10,
     ) -> None:
-        super().__init__()
-        if len(widths) != 3:
-            raise ValueError("widths must hold three channel counts")
-        if tta not in TTA_MODES:
-            raise ValueError(f"tta must be one of {', '.join(TTA_MODES)}")
+        super().__init__()  # the schema (fast.model) checks every argument
         self.whiten = PatchWhitening()
         channels = [self.whiten.out_channels, *widths]
         self.layers = nn.Sequential(*(ConvGroup(a, b) for a, b in zip(channels[:-1], channels[1:], strict=True)))

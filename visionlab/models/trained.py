@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from visionlab.core.errors import PipelineError
-from visionlab.core.params import model_section, parse_section
+from visionlab.core.params import parse_section
 from visionlab.core.torchfile import (
     UnreadableFile,
     finite_numbers,
@@ -20,7 +20,7 @@ from visionlab.core.torchfile import (
     state_dict_problem,
 )
 from visionlab.models.normalize import Normalized
-from visionlab.models.registry import MODELS, build_model
+from visionlab.models.registry import MODEL_CONFIGS, MODELS, build_model
 
 NUM_CLASSES = 10  # the models are CIFAR-10 classifiers
 INPUT_SIZE = 32
@@ -103,7 +103,7 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
         raise refuse(f"model {_short(name)} is none of {', '.join(MODELS)}")
     if expected is not None and name != expected:
         raise PipelineError(f"{path} holds a {name} model, not {expected}")
-    parse_section(model_section(name), saved["config"], f"{path} config")
+    parse_section("fast.model" if name == "fast" else name, MODEL_CONFIGS[name], saved["config"], f"{path} config")
     names = saved["class_names"]
     if (
         not isinstance(names, list | tuple)

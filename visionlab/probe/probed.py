@@ -6,12 +6,13 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from visionlab.core.device import resolve_device
 from visionlab.core.errors import PipelineError
-from visionlab.core.params import Params, load_params
+from visionlab.core.params import load_params
 from visionlab.models.alexnet import alexnet_classifier
 from visionlab.models.classifier import Classifier
 from visionlab.models.registry import PROBED
@@ -20,16 +21,15 @@ from visionlab.models.trained import INPUT_SIZE, load_trained
 
 def probed_classifier(
     description: str,
-    section: str,
     data: bool = False,
     outputs: Sequence[str] = ("--figure", "--metrics", "--info"),
-    also_reads: Sequence[str] = (),
     inputs: Sequence[str] = (),
-) -> tuple[argparse.Namespace, Params, Classifier]:
+    **sections: type,
+) -> tuple[argparse.Namespace, Any, Classifier]:
     """The stage's arguments, its params (torch seeded from them) and the model it probes, on its device.
 
-    ``outputs`` are the stage's (required) output flags; ``also_reads`` the params sections it reads besides its
-    own; ``inputs`` further optional input paths.
+    ``outputs`` are the stage's (required) output flags; ``inputs`` further optional input paths; ``sections``
+    the params sections it reads (besides seed and device), each with its schema.
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--model", required=True, help="alexnet, or a trained CIFAR model (cnn, resnet, fast)")
@@ -45,7 +45,7 @@ def probed_classifier(
 
     if args.model not in PROBED:
         raise PipelineError(f"unknown model {args.model!r}; choices: {', '.join(PROBED)}")
-    params = load_params(args.params, ("seed", "device", section, *also_reads))
+    params = load_params(args.params, "seed", "device", **sections)
     torch.manual_seed(params.seed)
     device = resolve_device(params.device)
     if args.model == "alexnet":

@@ -22,12 +22,13 @@ from visionlab.channels.record import ChannelsInfo, ChannelsMetrics
 from visionlab.classmax.record import ClassInfo, ClassMetrics
 from visionlab.core.errors import PipelineError
 from visionlab.core.io import write_text
-from visionlab.core.params import FAST_RECIPE, CorruptParams, VisualizeParams
 from visionlab.core.record import load_record
 from visionlab.core.seed_report import SEED_ALEXNET, SEED_CIFAR, SEED_DATA
+from visionlab.corruption.params import CorruptParams
 from visionlab.corruption.record import CorruptionInfo, CorruptionMetrics
 from visionlab.evaluation.record import EvalInfo, EvalMetrics
 from visionlab.filters.record import FiltersInfo
+from visionlab.models.params import FAST_RECIPE
 from visionlab.predict.record import PredictInfo, PredictMetrics
 from visionlab.probe.record import ProbedModel
 from visionlab.report.blocks import (
@@ -58,6 +59,7 @@ from visionlab.report.inputs import (
     load_stage,
 )
 from visionlab.training.record import TrainingInfo, TrainingSummary
+from visionlab.visualize.params import VisualizeParams
 from visionlab.visualize.record import RUNG_TITLES, RUNGS, ObjectiveScores, RungScores, VisualizeInfo
 
 SEED_EPOCHS = int(SEED_CIFAR["resnet"]["epochs"])  # the seed's log stops at 100 (it lists 128)

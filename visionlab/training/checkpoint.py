@@ -29,7 +29,7 @@ RESUME_KEYS: dict[str, type | tuple[type, ...]] = {
 }
 OPTIONAL_RESUME_KEYS: dict[str, type] = {"cuda_rng_state": torch.Tensor, "lookahead_state": dict}
 TYPE_NAMES = {dict: "a mapping", list: "a list", torch.Tensor: "a tensor", (int, float): "a number"}
-RESUME_ADVICE = "delete it or set train.resume=false"
+RESUME_ADVICE = "delete it or set run.resume=false"
 
 
 def _differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:

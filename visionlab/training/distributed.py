@@ -72,7 +72,7 @@ def check_batch_split(batch_size: int, processes: int) -> None:
     if batch_size % processes:
         raise PipelineError(
             f"batch size {batch_size} does not split evenly among {processes} processes: "
-            "make the recipe's batch_size a multiple of train.processes"
+            "make the recipe's batch_size a multiple of run.processes"
         )
 
 
@@ -85,7 +85,7 @@ def check_devices(processes: int, device: torch.device) -> None:
     """Refuse a device the ranks cannot share out: checked before any process starts, and by each rank."""
     if device.type == "cpu" and processes > (cores := usable_cores()):
         # Each rank holds the whole training set: more ranks than cores only multiplies the memory.
-        raise PipelineError(f"train.processes={processes} on the CPU, but this machine gives it {cores} core(s)")
+        raise PipelineError(f"run.processes={processes} on the CPU, but this machine gives it {cores} core(s)")
     if device.type == "mps":
         raise PipelineError("device=mps cannot train under torchrun (NCCL needs CUDA, gloo CPU tensors); use cpu")
     if device.type == "cuda":
@@ -94,14 +94,14 @@ def check_devices(processes: int, device: torch.device) -> None:
                 f"device={device} names one GPU, but {processes} processes each need their own: use device=cuda or auto"
             )
         if processes > 1 and processes > (count := torch.cuda.device_count()):
-            raise PipelineError(f"train.processes={processes} needs a GPU each, but {count} are visible")
+            raise PipelineError(f"run.processes={processes} needs a GPU each, but {count} are visible")
 
 
 def check_world_size(processes: int, size: int) -> None:
-    """Under torchrun the world is torchrun's: it must be the one train.processes (and so dvc.lock) records."""
+    """Under torchrun the world is torchrun's: it must be the one run.processes (and so dvc.lock) records."""
     if size != processes:
         raise PipelineError(
-            f"torchrun started {size} process(es) but train.processes is {processes}: set train.processes={size}"
+            f"torchrun started {size} process(es) but run.processes is {processes}: set run.processes={size}"
         )
 
 

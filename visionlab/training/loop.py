@@ -6,7 +6,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from visionlab.core.errors import PipelineError
-from visionlab.core.params import RecipeParams, TrainParams, as_dict
 from visionlab.core.progress import progress_enabled
 from visionlab.core.torchfile import save_torch
 from visionlab.evaluation.inference import (
@@ -32,6 +31,7 @@ from visionlab.models.normalize import Normalized
 from visionlab.training.augment import random_crop, random_flip
 from visionlab.training.checkpoint import load_resume_checkpoint, restore_training_state
 from visionlab.training.distributed import SINGLE, World, check_batch_split, data_parallel
+from visionlab.training.params import RecipeParams
 
 # Loss values are checked for NaN/inf every this many steps: one host sync per interval, not per step.
 FINITE_CHECK_INTERVAL = 25
@@ -135,7 +135,7 @@ def train_epoch(
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None,
     data: DeviceSplit,
-    params: TrainParams,
+    params: RecipeParams,
     generator: torch.Generator,
     epoch: int,
     progress: bool = True,
@@ -206,7 +206,7 @@ class TrainingRun:
 
     model_name: str
     model_config: dict[str, Any]
-    params: TrainParams
+    params: RecipeParams
     seed: int
     train: DeviceSplit
     val: DeviceSplit
@@ -215,19 +215,18 @@ class TrainingRun:
     log_epoch: Callable[[dict[str, float]], None] = lambda row: None
     progress: bool = True
     world: World = SINGLE  # this rank under torchrun
+    resume: bool = False  # from the checkpoint at checkpoint_path, if there is one
 
     def fingerprint(self) -> dict[str, Any]:
-        """What a resumable checkpoint must match: everything that shapes the run except ``resume`` and ``processes``.
+        """What a resumable checkpoint must match: everything that shapes the run, so not ``run.processes``.
 
-        ``processes`` is left out as ``resume`` is: N processes train the same net as one, to rounding
-        (the same draws, the global batch's BatchNorm statistics and mean gradient), so a run may be
-        resumed with another number of processes.
+        N processes train the same net as one, to rounding (the same draws, the global batch's BatchNorm
+        statistics and mean gradient), so a run may be resumed with another number of processes.
         """
-        train = {key: value for key, value in as_dict(self.params).items() if key not in ("resume", "processes")}
         return {
             "model": self.model_name,
             "model_config": self.model_config,
-            "train": train,
+            "train": asdict(self.params),
             "precision": resolve_precision(self.params.precision, self.train.images.device),
             "seed": self.seed,
             **self.fingerprint_extra,
@@ -253,7 +252,7 @@ def _start(run: TrainingRun, model: nn.Module) -> tuple[Any, ...]:
     lookahead = Lookahead(model, params.lookahead) if params.lookahead > 0 else None
     scheduler = build_scheduler(params, optimizer, params.epochs * steps_per_epoch(len(run.train), batch_size))
     state = None
-    if params.resume and run.checkpoint_path.is_file():
+    if run.resume and run.checkpoint_path.is_file():
         state = load_resume_checkpoint(run.checkpoint_path, run.fingerprint(), device)
         restore_training_state(state, model, optimizer, scheduler, lookahead, generator, run.checkpoint_path)
     return optimizer, scheduler, lookahead, generator, state
@@ -273,7 +272,7 @@ def init_from_data(model: nn.Module, data: DeviceSplit) -> None:
 def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
     """Train ``model`` for ``params.epochs``, checkpointing every epoch; return the run's summary.
 
-    With ``params.resume`` and a matching checkpoint, training continues after its last epoch,
+    With ``run.resume`` and a matching checkpoint, training continues after its last epoch,
     with the optimiser, schedule and random-number states restored, so the result equals an
     uninterrupted run.
 
@@ -303,8 +302,8 @@ def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
         history = list(state["history"])
         train_seconds, wall_seconds = state["train_seconds"], state["wall_seconds"]
         say(f"resuming from {run.checkpoint_path} after epoch {len(history)}")
-    elif params.resume:
-        say(f"train.resume: no checkpoint at {run.checkpoint_path}, starting at epoch 1")
+    elif run.resume:
+        say(f"run.resume: no checkpoint at {run.checkpoint_path}, starting at epoch 1")
     for row in history:
         run.log_epoch(row)
 

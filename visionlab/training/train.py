@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,6 @@ from typing import Any
 import torch
 
 from visionlab.core.errors import PipelineError
-from visionlab.core.params import TrainParams, as_dict
 from visionlab.core.torchfile import save_torch
 from visionlab.data.cifar import Cifar10, train_val_split
 from visionlab.evaluation.inference import DeviceSplit
@@ -19,13 +19,14 @@ from visionlab.models.registry import build_model
 from visionlab.training.checkpoint import loaded_code_digest
 from visionlab.training.distributed import SINGLE, World
 from visionlab.training.loop import TrainingRun, check_resumable, fit
+from visionlab.training.params import RecipeParams
 from visionlab.training.record import TrainingInfo
 
 
 def train_model(
     name: str,
     config: dict[str, Any],
-    recipe: TrainParams,
+    recipe: RecipeParams,
     data: Cifar10,
     stats: tuple[list[float], list[float]],
     out: str | Path,
@@ -38,10 +39,11 @@ def train_model(
     world: World = SINGLE,
     live: str | Path | None = None,
     progress: bool = True,
+    resume: bool = False,
 ) -> tuple[dict[str, Any], TrainingInfo]:
     """Train ``name`` on ``data``'s training images less the validation split; write its model file ``out``.
 
-    Every epoch is checkpointed to ``resume_path`` (resumed from with ``recipe.resume``); with ``live``,
+    Every epoch is checkpointed to ``resume_path`` (resumed from with ``resume``); with ``live``,
     the curves go to DVCLive there. Under torchrun every rank calls it and rank 0 alone prints, logs
     and writes. Returns the model file's summary and the run's timings (never in the model file).
     """
@@ -76,6 +78,7 @@ def train_model(
         },
         progress=progress,
         world=world,
+        resume=resume,
     )
     check_resumable(run, model)  # refuse a foreign or malformed checkpoint before any output is opened
 
@@ -123,7 +126,7 @@ def train_model(
         val_images=len(val.labels),
         test_images=len(data.test_labels),
         subset=data.is_subset,
-        train_params=as_dict(recipe),
+        train_params=dataclasses.asdict(recipe),
     )
     if world.is_main:
         save_torch(

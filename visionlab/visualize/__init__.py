@@ -1,4 +1,4 @@
 """Feature visualisation from the seed's naive ascent to Lucid's ladder (stage visualize@<model>)."""
 
 # The face: every module, so the folder is an exact DVC code dep.
-from visionlab.visualize import figure, measure, param, record, render, study, targets, transform  # noqa: F401
+from visionlab.visualize import figure, measure, param, params, record, render, study, targets, transform  # noqa: F401

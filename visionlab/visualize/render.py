@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from visionlab.core.params import TransformParams, VisualizeParams
 from visionlab.probe.objectives import Objective, capture
 from visionlab.probe.optimize import gradient_ascent, noise_image
 from visionlab.visualize.param import FourierImage
+from visionlab.visualize.params import TransformParams, VisualizeParams
 from visionlab.visualize.record import RUNGS
 from visionlab.visualize.transform import random_transform
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import torch
 
-from visionlab.core.params import VisualizedModel, VisualizeParams
 from visionlab.models.classifier import Classifier
 from visionlab.probe.record import probed_model
 from visionlab.visualize.measure import high_frequency, robust_activation
 from visionlab.visualize.param import decorrelation
+from visionlab.visualize.params import VisualizedModel, VisualizeParams
 from visionlab.visualize.record import ObjectiveScores, RungScores, TransformInfo, VisualizeInfo
 from visionlab.visualize.render import Rendered, Target, ladder
 from visionlab.visualize.targets import LAST_CONV, targets

@@ -8,10 +8,10 @@ import torch
 from torch import nn
 
 from visionlab.core.errors import PipelineError
-from visionlab.core.params import VisualizedModel
 from visionlab.models.classifier import Classifier, last_activation
 from visionlab.probe.objectives import centre_unit, channel_mean, class_objective, conv_unit
 from visionlab.visualize.param import IMAGENET_COLOUR_SQRT, colour_sqrt
+from visionlab.visualize.params import VisualizedModel
 from visionlab.visualize.render import Target
 
 LAST_CONV = {  # the module whose output feeds each model's last conv activation, and what it is

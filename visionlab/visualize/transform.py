@@ -16,7 +16,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from visionlab.core.params import TransformParams
+from visionlab.visualize.params import TransformParams
 
 FILL = 0.5
 
