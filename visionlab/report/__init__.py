@@ -3,4 +3,4 @@
 This face imports every module, so a stage that imports any of them runs them all: the folder is its dep.
 """
 
-from visionlab.report import blocks, build, inputs  # noqa: F401
+from visionlab.report import alexnet, analyses, beyond, blocks, build, cifar, inputs, provenance  # noqa: F401
