@@ -479,6 +479,26 @@ def test_page_states_random_weights_sample_and_smoke_at_the_top(smoke_page: dict
     assert top.count("in a full run") == 14  # once a cell: no paragraph repeating them
 
 
+def test_the_caveat_table_marks_only_the_models_a_caveat_applies_to(tmp_path: Path) -> None:
+    run = full_run()
+    for name in ("predict", "filters", "maximize_channels", "alexnet_maximize_class", "alexnet_attack"):
+        run[f"info/{name}"].model = RANDOM
+    run["info/alexnet_attribution"].model = RANDOM
+    run["visualize/alexnet"].model = RANDOM
+    run["info/cnn"] = dataclasses.replace(run["info/cnn"], epochs=14)  # a full run: the seed's 100
+    write_inputs(tmp_path, run)
+    assert run_report(tmp_path).returncode == 0
+    markdown = (tmp_path / "reports/README.md").read_text(encoding="utf-8")
+    # no row for a caveat that applies to no model: no sample, no short attack, visualisation or corruption
+    assert caveat_table(markdown) == {
+        "Random weights": ["yes", "—", "—", "—"],
+        "Smoke training": ["—", "14 epochs (100 in a full run)", "—", "—"],
+    }
+    page = (tmp_path / "reports/index.html").read_text(encoding="utf-8")
+    assert "<td><strong>Random weights:</strong> not the ImageNet ones (<code>alexnet.weights=none</code>)" in page
+    assert "<td>—</td><td>14 epochs (100 in a full run)</td><td>—</td><td>—</td></tr>" in page
+
+
 def test_each_affected_section_says_so(smoke_page: dict[str, str]) -> None:
     titles = list(smoke_page)
     cifar = smoke_page[next(t for t in titles if t.startswith("2."))].lower()
