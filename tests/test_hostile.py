@@ -51,8 +51,8 @@ from visionlab.predict.predict import MODES, Prediction, predictions_markdown
 from visionlab.predict.record import Top1
 from visionlab.probe import images
 from visionlab.probe.images import InputImage, folder_photos, read_photo
+from visionlab.report.alexnet import included
 from visionlab.report.blocks import Table, to_markdown
-from visionlab.report.build import _included
 from visionlab.training.loop import TrainingRun, check_resumable, fit
 from visionlab.training.params import RecipeParams
 
@@ -138,9 +138,9 @@ def test_a_file_name_with_a_pipe_or_a_line_break_stays_in_its_table_cell() -> No
     guesses = [Top1(1, "goldfish", 0.5)]
     pred = Prediction(InputImage("a|b\nc.png", "folder", torch.zeros(3, 1, 1)), dict.fromkeys(MODES, guesses))
     alex = SimpleNamespace(random_weights=True, weights="none")
-    (table,) = [b for b in _included(predictions_markdown([pred], 1, alex)) if isinstance(b, Table)]
+    (table,) = [b for b in included(predictions_markdown([pred], 1, alex)) if isinstance(b, Table)]
     assert [row[0] for row in table.rows] == ["a|b\\nc.png"] * 2  # both modes' rows, the break shown as \n
-    assert _included(to_markdown([table])) == [table]  # and so in the report's markdown
+    assert included(to_markdown([table])) == [table]  # and so in the report's markdown
 
 
 # --- special files in the photo folder ---------------------------------------------------------

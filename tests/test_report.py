@@ -446,21 +446,63 @@ def full_page(tmp_path: Path) -> tuple[Path, str]:
 # --- provenance -----------------------------------------------------------------------------------
 
 
+CAVEAT_HEADER = "| caveat | AlexNet | CNN | ResNet | Fast |\n|---|---|---|---|---|\n"
+
+
+def caveat_table(markdown: str) -> dict[str, list[str]]:
+    """The caveat × model table on top of the page: {caveat: its cells for AlexNet, CNN, ResNet and Fast}."""
+    _, found, rest = markdown.partition(CAVEAT_HEADER)
+    assert found, f"no caveat table in:\n{markdown[:2000]}"
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in rest.split("\n\n")[0].splitlines()]
+    return {re.fullmatch(r"\*\*(.+?):\*\* .+", r[0])[1]: r[1:] for r in rows}
+
+
 def test_page_states_random_weights_sample_and_smoke_at_the_top(smoke_page: dict[str, str]) -> None:
-    top = smoke_page["top"].lower()
-    assert "not comparable with the seed report" in top
-    assert "random weights" in top and "alexnet.weights=none" in top
-    assert "sample" in top and "4,119 training" in top
-    assert "smoke" in top and "2 epochs (the seed: 100)" in top
-    assert "fast was trained with 2 epochs (fast's default: 14)." in top  # its own recipe's length, not the seed's
-    assert "the probed fast trained 2 epochs (fast's default: 14)." in top
-    assert "8 ships (a full run: 100)" in top
+    top = smoke_page["top"]
+    assert "not comparable with the seed report" in top.lower() and "alexnet.weights=none" in top
+    sample = "5,594 images: 4,119 training, 458 validation, 1,017 test"
+    visualisation = "8 steps, 4 naive steps, a diversity batch of 2 (512, 40, 4 in a full run)"
+    assert caveat_table(top) == {
+        "Random weights": ["yes", "—", "—", "—"],
+        "Sample data": ["—", sample, sample, sample],
+        # fast is held to its own recipe's length; the probed models' epochs (the same) are not said twice
+        "Smoke training": [
+            "—",
+            "2 epochs (100 in a full run)",
+            "2 epochs (100 in a full run)",
+            "2 epochs (14 in a full run)",
+        ],
+        "Smoke attack": ["8 ships (100 in a full run)"] * 4,
+        "Smoke visualisation": [visualisation] * 4,
+        "Smoke corruption": ["—", *["100 test images (1,000 in a full run)"] * 3],
+    }
+    assert top.count("in a full run") == 14  # once a cell: no paragraph repeating them
+
+
+def test_the_caveat_table_marks_only_the_models_a_caveat_applies_to(tmp_path: Path) -> None:
+    run = full_run()
+    for name in ("predict", "filters", "maximize_channels", "alexnet_maximize_class", "alexnet_attack"):
+        run[f"info/{name}"].model = RANDOM
+    run["info/alexnet_attribution"].model = RANDOM
+    run["visualize/alexnet"].model = RANDOM
+    run["info/cnn"] = dataclasses.replace(run["info/cnn"], epochs=14)  # a full run: the seed's 100
+    write_inputs(tmp_path, run)
+    assert run_report(tmp_path).returncode == 0
+    markdown = (tmp_path / "reports/README.md").read_text(encoding="utf-8")
+    # no row for a caveat that applies to no model: no sample, no short attack, visualisation or corruption
+    assert caveat_table(markdown) == {
+        "Random weights": ["yes", "—", "—", "—"],
+        "Smoke training": ["—", "14 epochs (100 in a full run)", "—", "—"],
+    }
+    page = (tmp_path / "reports/index.html").read_text(encoding="utf-8")
+    assert "<td><strong>Random weights:</strong> not the ImageNet ones (<code>alexnet.weights=none</code>)" in page
+    assert "<td>—</td><td>14 epochs (100 in a full run)</td><td>—</td><td>—</td></tr>" in page
 
 
 def test_each_affected_section_says_so(smoke_page: dict[str, str]) -> None:
     titles = list(smoke_page)
     cifar = smoke_page[next(t for t in titles if t.startswith("2."))].lower()
-    assert "sample data" in cifar and "smoke settings" in cifar and "random weights" not in cifar
+    assert "sample data" in cifar and "smoke training" in cifar and "random weights" not in cifar
     for number in ("3.", "4.", "5.", "6.", "7."):
         section = smoke_page[next(t for t in titles if t.startswith(number))].lower()
         assert "random weights" in section, number
@@ -483,7 +525,8 @@ def test_provenance_comes_from_the_metrics_even_when_only_one_stage_differs(tmp_
     assert run_report(tmp_path).returncode == 0
     page = sections((tmp_path / "reports/README.md").read_text(encoding="utf-8"))
     channels = page[next(t for t in page if t.startswith("5."))].lower()
-    assert "random weights" in channels and "maximised for 3 steps (the seed: 30)" in channels
+    assert "**random weights:** alexnet." in channels
+    assert "**smoke maximisation:** alexnet: 3 steps per conv1 unit (30 in a full run)." in channels
     others = page[next(t for t in page if t.startswith("4."))].lower()
     assert "random weights" not in others
 
@@ -494,7 +537,8 @@ def test_a_narrow_resnet_is_flagged_from_the_config_in_its_side_file(tmp_path: P
     write_inputs(tmp_path, run)
     assert run_report(tmp_path).returncode == 0
     markdown = (tmp_path / "reports/README.md").read_text(encoding="utf-8")
-    assert "ResNet was trained with width 16 (the seed: 64)" in markdown
+    assert "**Smoke training:** ResNet: width 16 (64 in a full run)." in markdown
+    assert caveat_table(markdown) == {"Smoke training": ["—", "—", "width 16 (64 in a full run)", "—"]}
     assert row(markdown, "architecture")[3:5] == ["width 16, blocks 2-2-2-2, kernel_size 3", "width 64"]
 
 
@@ -517,8 +561,11 @@ def test_beyond_accuracy_shows_calibration_and_corruption_per_model(full_page: t
 def test_beyond_accuracy_says_sample_and_smoke(smoke_page: dict[str, str]) -> None:
     section = smoke_page["10. Beyond accuracy"].lower()
     assert "sample data" in section and "4,119 training" in section
-    assert "the corrupted test set holds 100 test images (a full run: 1,000)." in section
-    assert "2 epochs (the seed: 100)" in section
+    assert "**smoke corruption:** cnn, resnet and fast: 100 test images (1,000 in a full run)." in section
+    assert (
+        "**smoke training:** cnn and resnet: 2 epochs (100 in a full run); fast: 2 epochs (14 in a full run)."
+        in section
+    )
 
 
 # --- numbers beside the seed's -----------------------------------------------------------------
@@ -819,9 +866,11 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 def test_the_attribution_section_reads_its_sentence_from_the_numbers(smoke_page: dict[str, str]) -> None:
     section = smoke_page["10. Beyond accuracy"]
-    assert "### Where does it look?" in section
-    assert "**Random weights:** AlexNet has random weights" in section
-    assert "The probed Fast trained 2 epochs (fast's default: 14)." in section
+    look = section.split("### Where does it look?")[1]
+    assert "**Random weights:** AlexNet." in look
+    assert (
+        "**Smoke training:** CNN and ResNet: 2 epochs (100 in a full run); Fast: 2 epochs (14 in a full run)." in look
+    )
     assert row(section, "AlexNet (random weights)")[1:] == [
         "container ship → golden retriever (target: golden retriever)",
         "0.01 of 1.5",  # the map whose |delta| is the largest share of its own |f(x) - f(black)|: clean toward target
@@ -830,7 +879,7 @@ def test_the_attribution_section_reads_its_sentence_from_the_numbers(smoke_page:
         "75 %",
         "— (a map is all zero)",
     ]
-    assert row(section, "Fast (sample data, smoke settings)")[4] == "50 %"
+    assert row(section, "Fast (sample data, smoke training)")[4] == "50 %"
     assert "moves the IG map most on AlexNet (29 % kept in place) and least on ResNet (70 %)." in section
     assert "recomputed adversarial" not in section  # the same image as the attack section's
     assert "IG is not complete" not in section  # delta 0.03 of 8.5
@@ -971,9 +1020,9 @@ def test_the_feature_visualisation_section_reads_its_table(smoke_page: dict[str,
     alexnet = section.split("### 9.2")[0]
     assert "random weights" in alexnet.lower() and "| fft + transforms (random weights) |" in alexnet
     assert (
-        "The AlexNet visualisation ran 8 steps (512 steps in a full run), 4 naive steps (40 naive steps in a full "
-        "run) and a diversity batch of 2 (a diversity batch of 4 in a full run)."
-    ) in section
+        "**Smoke visualisation:** AlexNet: 8 steps, 4 naive steps, a diversity batch of 2 (512, 40, 4 in a full run)."
+        in (alexnet)
+    )
     assert "random weights" not in section.split("### 9.2")[1].lower()
 
 

@@ -32,11 +32,6 @@ class Alert:
 
 
 @dataclass
-class Bullets:
-    items: list[str]
-
-
-@dataclass
 class Table:
     header: list[str]
     rows: list[list[str]]
@@ -53,7 +48,7 @@ class FigureRow:
     figures: list[Figure]  # side by side in HTML, one after another in markdown
 
 
-Block = Heading | Para | Alert | Bullets | Table | Figure | FigureRow
+Block = Heading | Para | Alert | Table | Figure | FigureRow
 
 
 def pct(value: float, decimals: int = 1) -> str:
@@ -65,13 +60,18 @@ def prob(value: float) -> str:
     return f"{value:.3f}" if value >= 0.001 or value == 0 else f"{value:.1e}"
 
 
-def seed_value(value: float | int) -> str:
-    """A seed number as the seed report writes it (shortest form: 104, 62.038, 1.0)."""
-    return str(value)
+def seed_cell(value: object) -> str:
+    return NOT_REPORTED if value is None else f"{value} (seed)"
 
 
-def seed_cell(text: str) -> str:
-    return f"{text} (seed)" if text != NOT_REPORTED else text
+def seed_table(rows: list[tuple[str, object, object]]) -> Table:
+    """Rows of (label, ours, the seed's or None where the seed gives none)."""
+    return Table(["", "this run", "seed report"], [[label, str(ours), seed_cell(seed)] for label, ours, seed in rows])
+
+
+def compact(value: object) -> str:
+    """A list as 1-2-3, anything else as itself."""
+    return "-".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _md_alt(text: str) -> str:
@@ -87,8 +87,6 @@ def to_markdown(blocks: Sequence[Block]) -> str:
             out.append(block.text)
         elif isinstance(block, Alert):
             out.append(f"> ⚠️ {block.text}")
-        elif isinstance(block, Bullets):
-            out.append("\n".join(f"- {item}" for item in block.items))
         elif isinstance(block, Table):
             lines = ["| " + " | ".join(map(md_cell, block.header)) + " |", "|" + "---|" * len(block.header)]
             lines += ["| " + " | ".join(map(md_cell, row)) + " |" for row in block.rows]
@@ -137,8 +135,6 @@ def to_html(blocks: Sequence[Block], title: str) -> str:
             out.append(f"<p>{_inline(block.text)}</p>")
         elif isinstance(block, Alert):
             out.append(f'<div class="warning">⚠️ {_inline(block.text)}</div>')
-        elif isinstance(block, Bullets):
-            out.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in block.items) + "</ul>")
         elif isinstance(block, Table):
             head = "".join(f"<th>{_inline(c)}</th>" for c in block.header)
             body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in block.rows)

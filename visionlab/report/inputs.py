@@ -17,12 +17,11 @@ from typing import Generic, TypeVar
 from visionlab.core.errors import PipelineError
 from visionlab.core.io import read_text
 from visionlab.core.record import load_record
+from visionlab.models.registry import MODELS, PROBED
 from visionlab.report.blocks import Figure
 
-MODELS = ("cnn", "resnet", "fast")
-MODEL_TITLES = {"cnn": "CNN", "resnet": "ResNet", "fast": "Fast"}
+MODEL_TITLES = {"alexnet": "AlexNet", "cnn": "CNN", "resnet": "ResNet", "fast": "Fast"}
 INTERPRET = ("predict", "filters", "maximize_channels")
-PROBED = ("alexnet", *MODELS)
 ANALYSES = ("maximize_class", "attack")  # on AlexNet and each trained CIFAR model: <model>_<analysis>.json
 ATTRIBUTION = "attribution"  # attribute@<model>: a side file <model>_attribution.json and a figure, no metrics
 BEYOND = ("calibration", "corruption")  # on each trained CIFAR model: <model>_<kind>.json (metrics and info)
@@ -68,10 +67,6 @@ class Inputs:
         """The train stage's DVCLive summary: final epoch values and the training time."""
         return self.reports / "train" / model / "metrics.json"
 
-    def training_info(self, model: str) -> Path:
-        """The train stage's side file: wall time, speed and precision."""
-        return self.info(f"{model}_train")
-
     @property
     def predictions_md(self) -> Path:
         return self.reports / "predict" / "predictions.md"
@@ -92,24 +87,6 @@ class Inputs:
         return self.figures_dir / FIGURES[key]
 
 
-def metrics_names() -> list[str]:
-    """The stages' names in ``reports/metrics/<name>.json`` (filters has none: it measures nothing to compare)."""
-    interpret = [name for name in INTERPRET if name != "filters"]
-    return [
-        *MODELS,
-        *interpret,
-        *(f"{m}_{kind}" for m in PROBED for kind in ANALYSES),
-        *(f"{m}_{kind}" for m in MODELS for kind in BEYOND),
-    ]
-
-
-def info_names() -> list[str]:
-    """The names in ``reports/info/<name>.json``: every stage's side file, the train stage's as ``<model>_train``."""
-    analyses = [f"{m}_{kind}" for m in PROBED for kind in (*ANALYSES, ATTRIBUTION)]
-    beyond = [f"{m}_{kind}" for m in MODELS for kind in BEYOND]
-    return [*MODELS, *INTERPRET, *analyses, *(f"{m}_train" for m in MODELS), *beyond]
-
-
 def dep_paths(inputs: Inputs) -> list[Path]:
     """The report stage's data deps, in the order of ``dvc.yaml``: folders whose every file it reads, and files."""
     return [
@@ -126,10 +103,15 @@ def dep_paths(inputs: Inputs) -> list[Path]:
 
 def input_files(inputs: Inputs) -> list[Path]:
     """Every file the report reads or links; each lies in (or is) one of :func:`dep_paths`."""
+    analyses = [f"{m}_{kind}" for m in PROBED for kind in ANALYSES]
+    beyond = [f"{m}_{kind}" for m in MODELS for kind in BEYOND]
+    metrics = [*MODELS, *(n for n in INTERPRET if n != "filters"), *analyses, *beyond]  # filters measures nothing
+    # every stage's side file, the train stage's as <model>_train
+    info = [*MODELS, *INTERPRET, *analyses, *(f"{m}_{ATTRIBUTION}" for m in PROBED), *(f"{m}_train" for m in MODELS)]
     return [
         inputs.stats,
-        *(inputs.metrics(name) for name in metrics_names()),
-        *(inputs.info(name) for name in info_names()),
+        *map(inputs.metrics, metrics),
+        *map(inputs.info, [*info, *beyond]),
         *(inputs.training_metrics(m) for m in MODELS),
         inputs.predictions_md,
         inputs.filters_md,
@@ -152,14 +134,18 @@ class Stage(Generic[M, I]):
     info_path: Path
 
 
-def load_stage(inputs: Inputs, name: str, metrics_cls: type[M], info_cls: type[I]) -> Stage[M, I]:
-    """``reports/metrics/<name>.json`` and ``reports/info/<name>.json`` as their records."""
-    return Stage(
-        load_record(metrics_cls, inputs.metrics(name)),
-        load_record(info_cls, inputs.info(name)),
-        inputs.metrics(name),
-        inputs.info(name),
-    )
+def load_stage(
+    inputs: Inputs, name: str, metrics_cls: type[M], info_cls: type[I], metrics: Path | None = None
+) -> Stage[M, I]:
+    """``reports/metrics/<name>.json`` (or ``metrics``) and ``reports/info/<name>.json`` as their records."""
+    metrics, info = metrics or inputs.metrics(name), inputs.info(name)
+    return Stage(load_record(metrics_cls, metrics), load_record(info_cls, info), metrics, info)
+
+
+def check_model(path: Path, found: str, name: str, what: str) -> None:
+    """A file named after ``name`` must hold ``name``'s ``what``."""
+    if found != name:
+        raise PipelineError(f"{path}: holds the {what} of {found!r}, not {name!r}")
 
 
 def load_markdown(path: Path) -> str:
