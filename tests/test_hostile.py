@@ -445,8 +445,6 @@ def test_resnet_pt_holding_the_cnn_is_refused_by_the_analyses(
         "resnet",
         "--params",
         project / "params.yaml",
-        "--stats",
-        project / "stats.json",
         "--checkpoint",
         project / "models" / "resnet.pt",
         "--figure",

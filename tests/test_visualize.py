@@ -365,7 +365,7 @@ def run_visualize(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str, *
     from stages.visualize import main
 
     params = tmp_path / "params.yaml"
-    raw = {"seed": 0, "device": "cpu", "alexnet": {"weights": "none"}, "visualize": {**TINY, **section}}
+    raw = {"seed": 0, "device": "cpu", "visualize": {**TINY, **section}}
     params.write_text(yaml.safe_dump(raw))
     out = tmp_path / "out"
     argv = ["visualize", "--params", str(params), *args, "--figure", str(out / "v.png"), "--out", str(out / "v.json")]
@@ -441,9 +441,12 @@ def test_the_stage_refuses_a_cifar_model_without_colour_stats_and_writes_nothing
     assert not (tmp_path / "out").exists()
 
 
-def test_the_stage_on_random_alexnet_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_stage_on_random_alexnet_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alexnet_file: Path
+) -> None:
     models = {"alexnet": {"conv1_channels": [5], "channels": [0], "class_objectives": ["prob"]}}
-    assert run_visualize(tmp_path, monkeypatch, "--model", "alexnet", models=models) == 0
+    args = ("--model", "alexnet", "--checkpoint", str(alexnet_file))
+    assert run_visualize(tmp_path, monkeypatch, *args, models=models) == 0
     info = load_record(VisualizeInfo, tmp_path / "out" / "v.json")
     assert info.model.random_weights and "ImageNet" in info.colour and info.input_size == 224
     assert [o.key for o in info.objectives] == ["conv1_5", "conv5_0", "class_prob"]
