@@ -47,10 +47,7 @@ def _cannot_write(path: Path, err: OSError) -> PipelineError:
 @contextlib.contextmanager
 def temp_path(path: str | Path) -> Iterator[Path]:
     """Yield the path of a new, empty temporary file on the filesystem of ``path``; it is gone afterwards.
-
-    The path of an unnamed file is ``/proc/self/fd/<n>``: open it by that name (writers that pick a
-    format by suffix must be told it).
-    """
+    An unnamed one is ``/proc/self/fd/<n>``: writers that pick a format by suffix must be told it."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,11 +67,8 @@ def temp_path(path: str | Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path for ``path``; move it onto ``path`` only if the block succeeds.
-
-    An OSError while writing (a full disk, a read-only folder, ``path`` a directory) is one
-    PipelineError line naming ``path``, and leaves ``path`` as it was.
-    """
+    """Yield a temporary path for ``path``; move it onto ``path`` only if the block succeeds. An OSError
+    while writing (a full disk, a read-only folder, ``path`` a directory) is one line naming ``path``."""
     path = Path(path)
     with temp_path(path) as tmp:
         try:

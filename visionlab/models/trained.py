@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from visionlab.core.errors import PipelineError
+from visionlab.core.errors import PipelineError, short
 from visionlab.core.params import model_section, parse_section
 from visionlab.core.torchfile import (
     UnreadableFile,
@@ -51,20 +51,15 @@ class TrainedModel:
     summary: dict[str, Any]
 
 
-def _short(value: Any, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def summary_problem(summary: Any) -> str | None:
     """What is wrong with a trained checkpoint's ``summary`` (the fields evaluate and the figures read), or None."""
     if not isinstance(summary, dict):
-        return f"its summary must be a mapping, got {_short(summary)}"
+        return f"its summary must be a mapping, got {short(repr(summary), 40)}"
     for key, (kind, wanted) in SUMMARY_FIELDS.items():
         value = summary.get(key)
         wrong_kind = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
         if wrong_kind or (key in ("epochs", "train_images") and value < 1) or (key == "val_images" and value < 0):
-            return f"summary.{key} must be {wanted}, got {_short(value)}"
+            return f"summary.{key} must be {wanted}, got {short(repr(value), 40)}"
     history = summary["history"]
     if len(history) != summary["epochs"]:
         return f"summary.history has {len(history)} rows for {summary['epochs']} epochs"
@@ -75,13 +70,13 @@ def history_problem(history: list[Any], where: str) -> str | None:
     """What is wrong with a list of per-epoch rows as ``fit`` writes them (epochs 1, 2, ...), or None."""
     for epoch, row in enumerate(history, start=1):
         if not isinstance(row, dict) or row.get("epoch") != epoch:
-            return f"{where} row {epoch} must be a mapping for epoch {epoch}, got {_short(row)}"
+            return f"{where} row {epoch} must be a mapping for epoch {epoch}, got {short(repr(row), 40)}"
         for key in (*LOSSES, *ACCURACIES):
             value = row.get(key)
             number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
             if not number or value < 0 or (key in ACCURACIES and value > 1):
                 wanted = "a finite loss >= 0" if key in LOSSES else "an accuracy in [0, 1]"
-                return f"{where} row {epoch}: {key} must be {wanted}, got {_short(value)}"
+                return f"{where} row {epoch}: {key} must be {wanted}, got {short(repr(value), 40)}"
     return None
 
 
@@ -100,7 +95,7 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
         raise refuse(f"it has no {', '.join(missing)}")
     name = saved["model"]
     if not isinstance(name, str) or name not in MODELS:
-        raise refuse(f"model {_short(name)} is none of {', '.join(MODELS)}")
+        raise refuse(f"model {short(repr(name), 40)} is none of {', '.join(MODELS)}")
     if expected is not None and name != expected:
         raise PipelineError(f"{path} holds a {name} model, not {expected}")
     parse_section(model_section(name), saved["config"], f"{path} config")
@@ -110,11 +105,11 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
         or len(names) != NUM_CLASSES
         or not all(isinstance(n, str) and n for n in names)
     ):
-        raise refuse(f"class_names must be {NUM_CLASSES} names, got {_short(names)}")
+        raise refuse(f"class_names must be {NUM_CLASSES} names, got {short(repr(names), 40)}")
     if not finite_numbers(saved["mean"], 3, 0.0, 1.0):
-        raise refuse(f"mean must be 3 finite values in [0, 1], got {_short(saved['mean'])}")
+        raise refuse(f"mean must be 3 finite values in [0, 1], got {short(repr(saved['mean']), 40)}")
     if not finite_numbers(saved["std"], 3, 0.0, 1.0, low_open=True):
-        raise refuse(f"std must be 3 finite values in (0, 1], got {_short(saved['std'])}")
+        raise refuse(f"std must be 3 finite values in (0, 1], got {short(repr(saved['std']), 40)}")
     state = saved["state_dict"]
     if not isinstance(state, dict) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()

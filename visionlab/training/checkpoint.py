@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from visionlab.core.errors import PipelineError
+from visionlab.core.errors import PipelineError, short
 from visionlab.core.torchfile import UnreadableFile, first_nonfinite, load_weights_only, state_dict_problem
 from visionlab.models.trained import history_problem
 
@@ -39,13 +39,8 @@ def _differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = ""
         if isinstance(old, dict) and isinstance(new, dict):
             diffs += _differences(old, new, f"{prefix}{key}.")
         elif old != new:
-            diffs.append(f"{prefix}{key}: {_short(old)} -> {_short(new)}")
+            diffs.append(f"{prefix}{key}: {short(str(old))} -> {short(str(new))}")
     return diffs
-
-
-def _short(value: Any, limit: int = 24) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def file_digest(*paths: str | Path) -> str:
