@@ -7,6 +7,7 @@ epsilon-ball) on up to ``attack.max_images`` ships of the test split.
 """
 
 from visionlab.attack.attack import attack_records, attack_ships, attack_summary
+from visionlab.attack.figure import ship_attack_figure
 from visionlab.core.errors import run_stage
 from visionlab.core.io import save_figure
 from visionlab.core.record import write_record
@@ -18,8 +19,6 @@ def main() -> None:
     args, params, clf = probed_classifier(__doc__, "attack", data=True)
     settings = params.attack
     attack = attack_ships(clf, load_cifar10(args.data), settings)
-    from visionlab.attack.figure import ship_attack_figure  # plotting (matplotlib) loads only to draw
-
     save_figure(ship_attack_figure(clf, settings, attack), args.figure)
     metrics, info = attack_records(clf, settings, attack)
     write_record(args.info, info)

@@ -7,6 +7,7 @@ ship's class and the target: Integrated Gradients from the black image, Grad-CAM
 """
 
 from visionlab.attribution.attribution import attribute_ship, attribution_summary
+from visionlab.attribution.figure import attribution_figure
 from visionlab.core.errors import run_stage
 from visionlab.core.io import save_figure
 from visionlab.core.record import write_record
@@ -19,8 +20,6 @@ def main() -> None:
         __doc__, "attribute", data=True, outputs=("--figure", "--info"), also_reads=("attack",)
     )
     result = attribute_ship(clf, load_cifar10(args.data), params.attack, params.attribute.n_steps)
-    from visionlab.attribution.figure import attribution_figure  # plotting (matplotlib) loads only to draw
-
     save_figure(attribution_figure(clf, result), args.figure)
     write_record(args.info, result.info)
     print(attribution_summary(result))

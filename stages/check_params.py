@@ -6,16 +6,13 @@ and it stops ``dvc repro`` with one line naming the bad key. It writes the valid
 every default filled in.
 """
 
-import argparse
-
-from visionlab.core.errors import run_stage
+from visionlab.core.errors import run_stage, stage_parser
 from visionlab.core.io import write_json
 from visionlab.core.params import as_dict, load_params
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__)
     parser.add_argument("--out", default="reports/params.json")
     args = parser.parse_args()
     write_json(args.out, as_dict(load_params(args.params)))

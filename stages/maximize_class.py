@@ -6,6 +6,7 @@ the class survive them?
 """
 
 from visionlab.classmax.class_maximize import class_records, class_summary, maximize_class_with
+from visionlab.classmax.figure import class_figure
 from visionlab.core.errors import run_stage
 from visionlab.core.io import save_figure
 from visionlab.core.record import write_record
@@ -16,8 +17,6 @@ def main() -> None:
     args, params, clf = probed_classifier(__doc__, "maximize_class")
     settings = params.maximize_class
     result = maximize_class_with(clf, settings, params.seed)
-    from visionlab.classmax.figure import class_figure  # plotting (matplotlib) loads only to draw
-
     save_figure(class_figure(result, clf, {"steps": settings.steps}), args.figure)
     metrics, info = class_records(clf, settings, result)
     write_record(args.info, info)

@@ -12,6 +12,7 @@ from visionlab.core.io import save_figure
 from visionlab.core.record import load_record, write_record
 from visionlab.data.colour import ColourStats
 from visionlab.probe.probed import probed_classifier
+from visionlab.visualize.figure import visualize_figure
 from visionlab.visualize.study import study, visualize_record
 from visionlab.visualize.targets import colour_matrix
 
@@ -28,8 +29,6 @@ def main() -> None:
         covariance = stats.covariance if stats else None
         colour = f"the colour covariance of its {stats.train_images:,} training images" if stats else ""
     result = study(clf, settings, colour_matrix(clf.name, covariance), params.seed, units)
-    from visionlab.visualize.figure import visualize_figure  # plotting (matplotlib) loads only to draw
-
     record = visualize_record(clf, settings, units, colour, result)
     save_figure(visualize_figure(clf, record, result.rendered), args.figure)
     write_record(args.out, record)

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from visionlab.core.device import resolve_device
-from visionlab.core.errors import PipelineError
+from visionlab.core.errors import PipelineError, stage_parser
 from visionlab.core.params import Params, load_params
 from visionlab.models.alexnet import alexnet_classifier
 from visionlab.models.classifier import Classifier
@@ -31,11 +31,8 @@ def probed_classifier(
     ``outputs`` are the stage's (required) output flags; ``also_reads`` the params sections it reads besides its
     own; ``inputs`` further optional input paths.
     """
-    parser = argparse.ArgumentParser(description=description)
+    parser = stage_parser(description, data)
     parser.add_argument("--model", required=True, help="alexnet, or a trained CIFAR model (cnn, resnet, fast)")
-    parser.add_argument("--params", default="params.yaml")
-    if data:
-        parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--checkpoint", required=True, help="models/<model>.pt (alexnet's: the alexnet stage's)")
     for extra in inputs:
         parser.add_argument(extra)
