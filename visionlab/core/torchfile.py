@@ -9,33 +9,30 @@ from __future__ import annotations
 import math
 import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from visionlab.core.errors import PipelineError
 from visionlab.core.io import atomic_path
 
 REFUSED = "refused: it holds objects other than tensors and plain values"
 
 
-class UnreadableFile(Exception):
-    """The file could not be loaded as weights; ``str()`` is the one-line reason."""
-
-
-def load_weights_only(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
-    """``torch.load(path, weights_only=True)``; raise :class:`UnreadableFile` with a one-line reason."""
+def load_weights_only(path: str | Path, refusal: Callable[[str], str], map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)``; a file it cannot load is the PipelineError ``refusal(reason)``."""
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:  # weights_only refusals and pickles that are not pickles
         found = re.search(r"GLOBAL ([\w.]+)", str(err))
-        if found:
-            raise UnreadableFile(f"{REFUSED} ({found[1]})") from None
-        raise UnreadableFile("not a PyTorch file (an unreadable pickle)") from None
+        reason = f"{REFUSED} ({found[1]})" if found else "not a PyTorch file (an unreadable pickle)"
     except (IsADirectoryError, PermissionError) as err:
-        raise UnreadableFile(f"cannot read it ({err.strerror})") from None
+        reason = f"cannot read it ({err.strerror})"
     except Exception as err:  # zip, EOF and decoding errors of a corrupt, truncated or foreign file
-        raise UnreadableFile(f"not a PyTorch file, or a truncated one ({type(err).__name__})") from None
+        reason = f"not a PyTorch file, or a truncated one ({type(err).__name__})"
+    raise PipelineError(refusal(reason))
 
 
 def finite_numbers(value: Any, count: int, low: float, high: float, low_open: bool = False) -> bool:

@@ -9,16 +9,9 @@ from typing import Any
 
 import torch
 
+from visionlab.core import torchfile
 from visionlab.core.errors import PipelineError, short
 from visionlab.core.params import model_section, parse_section
-from visionlab.core.torchfile import (
-    UnreadableFile,
-    finite_numbers,
-    first_nonfinite,
-    load_weights_only,
-    overflow_problem,
-    state_dict_problem,
-)
 from visionlab.models.normalize import Normalized
 from visionlab.models.registry import MODELS, build_model
 
@@ -81,10 +74,7 @@ def history_problem(history: list[Any], where: str) -> str | None:
 
 
 def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
-    """Validate everything a trained checkpoint holds before any of it is used; one line naming the problem.
-
-    ``expected``: the model the caller asked for (``models/resnet.pt`` must hold a resnet).
-    """
+    """Validate everything a trained checkpoint holds before any of it is used; one line naming the problem."""
 
     def refuse(problem: str) -> PipelineError:
         return PipelineError(f"{path} is not a checkpoint written by the train stage: {problem}")
@@ -106,16 +96,16 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
         or not all(isinstance(n, str) and n for n in names)
     ):
         raise refuse(f"class_names must be {NUM_CLASSES} names, got {short(repr(names), 40)}")
-    if not finite_numbers(saved["mean"], 3, 0.0, 1.0):
+    if not torchfile.finite_numbers(saved["mean"], 3, 0.0, 1.0):
         raise refuse(f"mean must be 3 finite values in [0, 1], got {short(repr(saved['mean']), 40)}")
-    if not finite_numbers(saved["std"], 3, 0.0, 1.0, low_open=True):
+    if not torchfile.finite_numbers(saved["std"], 3, 0.0, 1.0, low_open=True):
         raise refuse(f"std must be 3 finite values in (0, 1], got {short(repr(saved['std']), 40)}")
     state = saved["state_dict"]
     if not isinstance(state, dict) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
     ):
         raise refuse("state_dict must map parameter names to tensors")
-    if (bad := first_nonfinite(state)) is not None:
+    if (bad := torchfile.first_nonfinite(state)) is not None:
         raise refuse(f"state_dict {bad} holds NaN or infinite values")
     if (problem := summary_problem(saved["summary"])) is not None:
         raise refuse(problem)
@@ -124,29 +114,26 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
 def load_trained(
     path: str | Path, map_location: str | torch.device = "cpu", expected: str | None = None
 ) -> TrainedModel:
-    """Load ``models/<name>.pt`` as written by the train stage (weights_only: no code runs), validated.
-
-    ``expected``: refuse a checkpoint of another model than this one.
-    """
+    """``models/<name>.pt`` as written by the train stage (weights_only: no code runs), validated;
+    ``expected``: the model it must hold (``models/resnet.pt`` a resnet)."""
     path = Path(path)
     if not path.is_file():
         raise PipelineError(f"trained checkpoint {path} not found: run `dvc repro train@{path.stem}` first")
-    try:
-        saved = load_weights_only(path, map_location)
-    except UnreadableFile as err:
-        raise PipelineError(f"{path} is not a checkpoint written by the train stage: {err}") from None
+    saved = torchfile.load_weights_only(
+        path, lambda why: f"{path} is not a checkpoint written by the train stage: {why}", map_location
+    )
     check_trained(saved, path, expected)
     try:
         net = build_model(saved["model"], saved["config"], num_classes=len(saved["class_names"]))
     except (TypeError, ValueError, RuntimeError) as err:  # a config the schema allows but the model cannot build
         raise PipelineError(f"{path}: cannot build its {saved['model']} ({type(err).__name__}: {err})") from None
     # a mismatch (keys, shapes, kinds of number) in one line instead of torch's report
-    if (problem := state_dict_problem(saved["state_dict"], net.state_dict())) is not None:
+    if (problem := torchfile.state_dict_problem(saved["state_dict"], net.state_dict())) is not None:
         raise PipelineError(f"{path}: its state_dict does not fit its {type(net).__name__} config: {problem}")
     net.load_state_dict(saved["state_dict"])
     wrapped = Normalized(net, saved["mean"], saved["std"])
     wrapped.to(memory_format=torch.channels_last).eval()
-    if (problem := overflow_problem(wrapped, INPUT_SIZE)) is not None:  # before any stage writes a thing
+    if (problem := torchfile.overflow_problem(wrapped, INPUT_SIZE)) is not None:  # before any stage writes a thing
         raise PipelineError(f"{path}: {problem}: retrain it")
     return TrainedModel(
         name=saved["model"],

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from visionlab.core.errors import PipelineError, short
-from visionlab.core.torchfile import UnreadableFile, first_nonfinite, load_weights_only, state_dict_problem
+from visionlab.core.torchfile import first_nonfinite, load_weights_only, state_dict_problem
 from visionlab.models.trained import history_problem
 
 # Every key `fit` writes, and its type; cuda_rng_state only on CUDA.
@@ -106,12 +106,11 @@ def resume_state_problem(state: dict[str, Any], epochs: int | None) -> str | Non
 def load_resume_checkpoint(path: str | Path, fingerprint: dict[str, Any], device: torch.device) -> dict[str, Any]:
     """Load a checkpoint to resume from; refuse one written for another model or other params, or malformed."""
     path = Path(path)
-    try:
-        # Load on the CPU: load_state_dict puts tensors where they belong, and optimizer `step`
-        # counters must stay on the CPU (on the GPU they cost a host sync per parameter per step).
-        state = load_weights_only(path, map_location="cpu")
-    except UnreadableFile as err:  # corrupt, truncated or not ours: never guess
-        raise PipelineError(f"cannot resume from {path}: not a training checkpoint ({err}); {RESUME_ADVICE}") from None
+    # Loaded on the CPU: load_state_dict puts tensors where they belong, and optimizer `step` counters
+    # must stay on the CPU (on the GPU they cost a host sync per parameter per step).
+    state = load_weights_only(
+        path, lambda why: f"cannot resume from {path}: not a training checkpoint ({why}); {RESUME_ADVICE}"
+    )
     saved = state.get("fingerprint") if isinstance(state, dict) else None
     if not isinstance(saved, dict):
         what = (
