@@ -194,12 +194,8 @@ def restore_training_state(
     generator: torch.Generator,
     path: str | Path,
 ) -> None:
-    """Load a validated resume checkpoint into the run's model, optimiser, schedule, lookahead (None
-    if off: a ``Lookahead``) and generator.
-
-    Everything is checked against those objects first, so a state that does not fit them is one
-    line naming the part, not torch's multi-line report (or a failure epochs later).
-    """
+    """Load a validated resume checkpoint into the run's model, optimiser, schedule, lookahead (None if off)
+    and generator, each checked first: a state that does not fit is one line, not torch's report."""
 
     def refuse(problem: str) -> PipelineError:
         return PipelineError(f"cannot resume from {path}: {problem}; {RESUME_ADVICE}")

@@ -107,12 +107,8 @@ def check_world_size(processes: int, size: int) -> None:
 
 def relaunch_under_torchrun(processes: int, module: str) -> int:
     """Run this stage again as ``processes`` torchrun ranks with the same arguments; return its exit status.
-
-    torchrun runs in its own process group: SIGINT and SIGTERM (Ctrl-C, DVC stopping the stage) are
-    passed on to the whole group, and no rank outlives this process. The ranks' stderr passes through,
-    but once a rank has printed its ``error:`` line, the same line from the other ranks and torchrun's
-    report of the failed children are dropped: a refusal stays one line, and the status is 1.
-    """
+    SIGINT and SIGTERM reach torchrun's whole process group, and no rank outlives this process. After a
+    rank's ``error:`` line, the same line from the others and torchrun's report are dropped: one line, status 1."""
     # The CPU's threads shared out among the ranks (torchrun would set 1, with a banner saying so).
     threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, usable_cores() // processes))
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes)]
@@ -283,10 +279,7 @@ class GlobalBatchDropout(nn.Dropout):
 
 def global_batch_modules(model: nn.Module, world: World) -> nn.Module:
     """Replace the modules that need the global batch (BatchNorm, Dropout), in place; parameters are kept.
-
-    BatchNorm becomes :class:`GlobalBatchNorm` on every device (its all-reduce runs on NCCL as on
-    gloo), so the code the GPUs run is the code the CPU tests check against one process.
-    """
+    :class:`GlobalBatchNorm` on every device, so the GPUs run the code the CPU tests check."""
     for name, child in list(model.named_children()):
         if isinstance(child, _BatchNorm):
             model.add_module(name, GlobalBatchNorm.replacing(child))
@@ -298,10 +291,7 @@ def global_batch_modules(model: nn.Module, world: World) -> nn.Module:
 
 
 def data_parallel(model: nn.Module, world: World, device: torch.device) -> nn.Module:
-    """The module to train: ``model`` itself for one process; under torchrun, DDP around it.
-
-    DDP starts every rank from rank 0's weights and averages the gradients over the ranks.
-    """
+    """The module to train: ``model`` itself for one process; under torchrun, DDP around it (rank 0's weights)."""
     if not world.active:
         return model
     if world.size > 1:
