@@ -18,7 +18,7 @@ from visionlab.data.cifar import Split, load_cifar10, train_val_split
 from visionlab.evaluation.figures import provenance_note
 from visionlab.evaluation.inference import DeviceSplit, predict_logits
 from visionlab.models.trained import load_trained
-from visionlab.probe.record import TrainingProvenance
+from visionlab.probe.record import training_provenance
 
 PARAMS = ("seed", "device", "data", "evaluate")
 
@@ -56,7 +56,7 @@ def main() -> None:
     info = CalibrationInfo(
         model=args.model,
         checkpoint=str(args.checkpoint),
-        trained_model=TrainingProvenance(*(trained.summary[k] for k in ("epochs", "subset", "train_images"))),
+        trained_model=training_provenance(trained.summary),
         validation=SplitScores(len(val.labels), *result.nll["validation"]),
         test=SplitScores(len(data.test_labels), *result.nll["test"]),
         test_accuracy=result.test_accuracy,

@@ -21,10 +21,8 @@ def centre_unit(conv: nn.Conv2d, input_size: int) -> tuple[int, int]:
 
 
 def conv_unit(conv: nn.Conv2d, normalize: nn.Module, channels: int | Sequence[int], row: int, col: int) -> Objective:
-    """Pre-ReLU activation of unit (row, col); image i of a batch scores channel ``channels[i]``.
-
-    A batch thus optimises several channels at once; the images do not interact.
-    """
+    """Pre-ReLU activation of unit (row, col); image i of a batch scores channel ``channels[i]`` (a batch
+    optimises several channels at once)."""
 
     def objective(images: torch.Tensor) -> torch.Tensor:
         # Computed directly, not with a forward hook: torchvision's AlexNet follows conv1 with
@@ -61,10 +59,8 @@ def capture(module: nn.Module) -> Iterator[Captured]:
 
 
 def channel_mean(model: nn.Module, module: nn.Module, channel: int) -> Objective:
-    """The mean over its map of ``channel`` of ``module``'s output (N, C, H, W) when ``model`` runs.
-
-    Pick the module *before* an activation for a pre-activation read-out.
-    """
+    """The mean over its map of ``channel`` of ``module``'s output (N, C, H, W) when ``model`` runs (the module
+    before an activation for a pre-activation read-out)."""
 
     def objective(images: torch.Tensor) -> torch.Tensor:
         with capture(module) as seen:

@@ -26,11 +26,8 @@ def probed_classifier(
     also_reads: Sequence[str] = (),
     inputs: Sequence[str] = (),
 ) -> tuple[argparse.Namespace, Params, Classifier]:
-    """The stage's arguments, its params (torch seeded from them) and the model it probes, on its device.
-
-    ``outputs`` are the stage's (required) output flags; ``also_reads`` the params sections it reads besides its
-    own; ``inputs`` further optional input paths.
-    """
+    """The stage's arguments, its params (torch seeded from them) and the model it probes, on its device;
+    ``outputs``: its required output flags, ``inputs``: optional input paths, ``also_reads``: other params sections."""
     parser = stage_parser(description, data)
     parser.add_argument("--model", required=True, help="alexnet, or a trained CIFAR model (cnn, resnet, fast)")
     parser.add_argument("--checkpoint", required=True, help="models/<model>.pt (alexnet's: the alexnet stage's)")

@@ -26,10 +26,13 @@ class ProbedModel:
     trained_model: TrainingProvenance | None = None
 
 
+def training_provenance(summary: dict[str, Any]) -> TrainingProvenance:
+    """From a trained checkpoint's summary (``TrainedModel.summary``)."""
+    return TrainingProvenance(summary.get("epochs"), summary.get("subset"), summary.get("train_images"))
+
+
 def probed_model(name: str, random_weights: bool, provenance: dict[str, Any]) -> ProbedModel:
     """From a classifier's name, weights flag and provenance (``Classifier.provenance``)."""
     summary = provenance.get("trained_model")
-    trained = None
-    if summary is not None:
-        trained = TrainingProvenance(summary.get("epochs"), summary.get("subset"), summary.get("train_images"))
+    trained = None if summary is None else training_provenance(summary)
     return ProbedModel(name, random_weights, provenance.get("alexnet_weights"), provenance.get("checkpoint"), trained)
