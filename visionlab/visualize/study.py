@@ -69,7 +69,7 @@ def visualize_record(
         model=probed_model(clf.name, clf.random_weights, clf.provenance),
         input_size=clf.input_size,
         colour=colour,
-        last_conv=LAST_CONV[clf.name],
+        last_conv=LAST_CONV[clf.name][1],
         naive_steps=settings.naive_steps,
         naive_step_size=settings.naive_step_size,
         steps=settings.steps,
