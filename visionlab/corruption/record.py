@@ -12,13 +12,10 @@ from pydantic_core import PydanticCustomError
 
 from visionlab.core.errors import rule
 from visionlab.core.record import Count, Fraction, Info, Metrics
+from visionlab.corruption.corruptions import CORRUPTIONS
 from visionlab.probe.record import TrainingProvenance
 
-# robustness/corruptions.py's CORRUPTIONS, in its order (the report reads these records without importing it)
-CORRUPTION_NAMES = (
-    *("gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur", "motion_blur", "zoom_blur"),
-    *("snow", "fog", "brightness", "contrast", "elastic_transform", "pixelate", "jpeg_compression"),
-)
+CORRUPTION_NAMES = tuple(CORRUPTIONS)
 Severity = rule("an integer in 1..5", int, ge=1, le=5)
 Sha256 = rule("a sha256 hex digest", str, pattern="^[0-9a-f]{64}$")
 
