@@ -1,18 +1,7 @@
-"""``fast``: a small CIFAR net built to reach good accuracy in little time (ideas from airbench and Page's ResNet-9).
-
-Layout, for 32x32 inputs::
-
-    PatchWhitening   2x2 conv, frozen, set from the training images' patch covariance (32 -> 31)
-    ConvGroup x 3    conv3x3 -> 2x2 max-pool -> BN -> GELU -> conv3x3 -> BN -> GELU   (31 -> 15 -> 7 -> 3)
-    head             global max-pool -> linear (no bias) -> logits scaled by ``logit_scale``
-
-The ingredients that make it train fast: a whitened input (the first layer needs no training),
-convs initialised as identity (``dirac``) on their first input channels so the net starts near a
-shallow one, BatchNorm with its scale frozen at 1 (only the shift learns), and a small logit
-scale that keeps early steps calm under a high learning rate. In eval mode it can average the
-logits of test-time views (``tta``): the image and its mirror, and with ``flip_shift`` also
-one-pixel shifts of both. The training recipe (SGD-Nesterov, warm-up then linear decay, label
-smoothing, lookahead) lives in the ``fast.train`` params, not here.
+"""``fast``: a small CIFAR net built to reach good accuracy in little time (ideas from airbench and Page's ResNet-9;
+docs/fast.md). For 32x32 inputs: a frozen 2x2 patch-whitening conv (32 -> 31), three :class:`ConvGroup` (31 -> 15
+-> 7 -> 3), a global max-pool and a linear head scaled by ``logit_scale``, which keeps early steps calm under a high
+learning rate. Convs start as identity (``dirac``), so the net starts near a shallow one.
 """
 
 from __future__ import annotations
