@@ -51,13 +51,7 @@ class AnalyticMax:
 
 
 def conv_unit_max(
-    conv: nn.Conv2d,
-    mean: Sequence[float],
-    std: Sequence[float],
-    channel: int,
-    row: int,
-    col: int,
-    input_size: int,
+    conv: nn.Conv2d, mean: Sequence[float], std: Sequence[float], channel: int, row: int, col: int, input_size: int
 ) -> AnalyticMax:
     """Maximum of ``conv(normalize(x))[channel, row, col]`` over x in [0, 1].
 

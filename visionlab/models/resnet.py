@@ -58,11 +58,7 @@ class ResNet(nn.Module):
     """conv1 (3x3) + BN + ReLU, four residual layers doubling ``width``, global average pool, linear."""
 
     def __init__(
-        self,
-        width: int = 64,
-        blocks: Sequence[int] = (2, 2, 2, 2),
-        kernel_size: int = 3,
-        num_classes: int = 10,
+        self, width: int = 64, blocks: Sequence[int] = (2, 2, 2, 2), kernel_size: int = 3, num_classes: int = 10
     ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, width, 3, 1, 1, bias=False)
