@@ -105,32 +105,25 @@ def resume_state_problem(state: dict[str, Any], epochs: int | None) -> str | Non
 
 def load_resume_checkpoint(path: str | Path, fingerprint: dict[str, Any], device: torch.device) -> dict[str, Any]:
     """Load a checkpoint to resume from; refuse one written for another model or other params, or malformed."""
-    path = Path(path)
+
+    def refusal(problem: str) -> str:
+        return f"cannot resume from {path}: {problem}; {RESUME_ADVICE}"
+
     # Loaded on the CPU: load_state_dict puts tensors where they belong, and optimizer `step` counters
     # must stay on the CPU (on the GPU they cost a host sync per parameter per step).
-    state = load_weights_only(
-        path, lambda why: f"cannot resume from {path}: not a training checkpoint ({why}); {RESUME_ADVICE}"
-    )
-    saved = state.get("fingerprint") if isinstance(state, dict) else None
-    if not isinstance(saved, dict):
-        what = (
-            "it holds a " + type(state).__name__
-            if not isinstance(state, dict)
-            else ("its fingerprint is " + ("missing" if saved is None else f"a {type(saved).__name__}"))
-        )
-        raise PipelineError(f"cannot resume from {path}: not a training checkpoint ({what}); {RESUME_ADVICE}")
+    state = load_weights_only(path, lambda why: refusal(f"not a training checkpoint ({why})"))
+    if not isinstance(state, dict):
+        raise PipelineError(refusal(f"not a training checkpoint (it holds a {type(state).__name__})"))
+    if not isinstance(saved := state.get("fingerprint"), dict):
+        found = "missing" if saved is None else f"a {type(saved).__name__}"
+        raise PipelineError(refusal(f"not a training checkpoint (its fingerprint is {found})"))
     if saved.get("model") != fingerprint["model"]:
-        raise PipelineError(
-            f"cannot resume from {path}: it holds a {saved.get('model')} model, not {fingerprint['model']}; "
-            f"{RESUME_ADVICE}"
-        )
+        raise PipelineError(refusal(f"it holds a {saved.get('model')} model, not {fingerprint['model']}"))
     if diffs := _differences(saved, fingerprint):
-        raise PipelineError(
-            f"cannot resume from {path}: it was trained with other params ({'; '.join(diffs[:3])}); {RESUME_ADVICE}"
-        )
+        raise PipelineError(refusal(f"it was trained with other params ({'; '.join(diffs[:3])})"))
     train = fingerprint.get("train")
     if (problem := resume_state_problem(state, train.get("epochs") if isinstance(train, dict) else None)) is not None:
-        raise PipelineError(f"cannot resume from {path}: {problem}; {RESUME_ADVICE}")
+        raise PipelineError(refusal(problem))
     return state
 
 
