@@ -1,8 +1,6 @@
-"""Where a classifier looks at the attack's ship, clean and adversarial: Integrated Gradients and Grad-CAM (Captum).
-
-The adversarial image is the seed's unbounded attack recomputed here with the attack stage's own code and
-params (deterministic: no random start), so ``attack@<model>`` stays as it is and this stage's deps are exact.
-"""
+"""Where a classifier looks at the attack's ship, clean and adversarial: Integrated Gradients and Grad-CAM (Captum). The
+adversarial image is the seed's unbounded attack recomputed here with the attack stage's own code and params
+(deterministic: no random start), so ``attack@<model>`` stays as it is and this stage's deps are exact."""
 
 from __future__ import annotations
 
@@ -37,10 +35,8 @@ def gradcam_layer(model: nn.Module, name: str) -> tuple[str, nn.Module]:
 
 @contextlib.contextmanager
 def one_view(model: nn.Module) -> Iterator[bool]:
-    """Test-time views off (the fast model's ``tta``) while Grad-CAM runs; yields whether any were on.
-
-    With them on, the last conv sees six flipped and shifted copies of the image, six maps for one image.
-    """
+    """Test-time views off (the fast model's ``tta``) while Grad-CAM runs; yields whether any were on. With them on, the
+    last conv sees six flipped and shifted copies of the image, six maps for one image."""
     views = [(m, m.tta) for m in model.modules() if getattr(m, "tta", "none") != "none"]
     for module, _ in views:
         module.tta = "none"

@@ -1,12 +1,9 @@
-"""Atomic file writes: every output appears whole under its final name, or not at all.
-
-Temporary files are created with ``O_TMPFILE`` (Linux): a file with no name until it is complete.
-A named temporary file outlives a writer that is killed (SIGKILL runs no cleanup), and when DVC then
-restores the stage from its run-cache instead of rerunning it, no code of ours runs to sweep it; an
-unnamed one is freed by the kernel when its writer dies, so a kill leaves nothing. It gets a name
-only to be renamed onto the output, two system calls later. Where ``O_TMPFILE`` is missing (macOS,
-Windows, some filesystems) a named temporary file is the fallback, removed on any error but not on a kill.
-"""
+"""Atomic file writes: every output appears whole under its final name, or not at all. Temporary files are created with
+``O_TMPFILE`` (Linux): a file with no name until it is complete. A named temporary file outlives a writer that is killed
+(SIGKILL runs no cleanup), and when DVC then restores the stage from its run-cache instead of rerunning it, no code of
+ours runs to sweep it; an unnamed one is freed by the kernel when its writer dies, so a kill leaves nothing. It gets a
+name only to be renamed onto the output, two system calls later. Where ``O_TMPFILE`` is missing (macOS, Windows, some
+filesystems) a named temporary file is the fallback, removed on any error but not on a kill."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""Loading ``.pt`` files with ``weights_only``, and refusing anything else in one line.
-
-torch's own refusal is several lines that end by suggesting ``weights_only=False``, which would
-run whatever code the file carries; the reasons here say what was found, never how to load it anyway.
-"""
+"""Loading ``.pt`` files with ``weights_only``, and refusing anything else in one line. torch's own refusal is several
+lines that end by suggesting ``weights_only=False``, which would run whatever code the file carries; the reasons here
+say what was found, never how to load it anyway."""
 
 from __future__ import annotations
 
@@ -48,11 +46,9 @@ def finite_numbers(value: Any, count: int, low: float, high: float, low_open: bo
 
 
 def state_dict_problem(saved: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> str | None:
-    """What keeps tensors ``saved`` from loading into a model whose fresh state dict is ``expected``, or None.
-
-    Besides keys and shapes, the kind of number: load_state_dict would silently cast complex values, or
-    integers where the model has floats; integer buffers (BatchNorm's step count) stay integer.
-    """
+    """What keeps tensors ``saved`` from loading into a model whose fresh state dict is ``expected``, or None. Besides
+    keys and shapes, the kind of number: load_state_dict would silently cast complex values, or integers where the model
+    has floats; integer buffers (BatchNorm's step count) stay integer."""
     found = (
         ("missing", [k for k in expected if k not in saved]),
         ("unexpected", [k for k in saved if k not in expected]),
@@ -84,11 +80,9 @@ def overflow_problem(model: torch.nn.Module, size: int) -> str | None:
 
 
 def save_torch(path: str | Path, state: dict[str, Any]) -> None:
-    """Write ``state`` with torch.save under a temporary name, then rename: a crash never leaves half a file.
-
-    torch.save names the zip records after the file it is given; through an open handle they are
-    always ``archive/...``, so the same state gives the same bytes whatever the temporary name.
-    """
+    """Write ``state`` with torch.save under a temporary name, then rename: a crash never leaves half a file. torch.save
+    names the zip records after the file it is given; through an open handle they are always ``archive/...``, so the
+    same state gives the same bytes whatever the temporary name."""
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         try:
             torch.save(state, handle)

@@ -17,10 +17,8 @@ TTA_MODES = ("none", "flip", "flip_shift")
 
 class PatchWhitening(nn.Conv2d):
     """A 2x2 conv whose filters whiten 2x2 RGB patches: ``2 * 12`` output channels (each eigenvector and its negative).
-
-    Its weight is frozen (``requires_grad=False``) and set by :meth:`fit` from sample images; the
-    bias trains. Before :meth:`fit` the weight is zero, and the net would learn nothing.
-    """
+    Its weight is frozen (``requires_grad=False``) and set by :meth:`fit` from sample images; the bias trains. Before
+    :meth:`fit` the weight is zero, and the net would learn nothing."""
 
     PATCH = 2
 
@@ -74,11 +72,9 @@ class ConvGroup(nn.Sequential):
 
 
 class FastNet(nn.Module):
-    """Patch whitening, three :class:`ConvGroup` of ``widths``, global max-pool and a scaled linear head.
-
-    Call :meth:`init_from_data` with (normalised) training images before training: it sets the
-    whitening filters. The train loop does so for any model that has this method.
-    """
+    """Patch whitening, three :class:`ConvGroup` of ``widths``, global max-pool and a scaled linear head. Call
+    :meth:`init_from_data` with (normalised) training images before training: it sets the whitening filters. The train
+    loop does so for any model that has this method."""
 
     def __init__(
         self,

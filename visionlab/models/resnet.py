@@ -12,12 +12,10 @@ from visionlab.models.layers import same_conv
 
 
 class PointwiseConv(nn.Conv2d):
-    """A 1x1 conv with a stride, computed as the plain 1x1 conv of the subsampled input (the same numbers).
-
-    PyTorch's CPU kernel for a strided 1x1 conv corrupts memory in its backward pass on channels_last
-    inputs with fewer than 8 channels (torch 2.13 on AVX2 CPUs; a narrow ``resnet.width``); the
-    subsampled form avoids that kernel. Parameters and state-dict keys are those of ``nn.Conv2d``.
-    """
+    """A 1x1 conv with a stride, computed as the plain 1x1 conv of the subsampled input (the same numbers). PyTorch's
+    CPU kernel for a strided 1x1 conv corrupts memory in its backward pass on channels_last inputs with fewer than 8
+    channels (torch 2.13 on AVX2 CPUs; a narrow ``resnet.width``); the subsampled form avoids that kernel. Parameters
+    and state-dict keys are those of ``nn.Conv2d``."""
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
         super().__init__(in_channels, out_channels, 1, stride, bias=False)

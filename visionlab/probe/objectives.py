@@ -41,11 +41,9 @@ class Captured:
 
 @contextmanager
 def capture(module: nn.Module) -> Iterator[Captured]:
-    """What ``module`` returns during the ``with`` block, as it returned it.
-
-    Cloned in the hook: a ``ReLU(inplace=True)`` after the module would otherwise rectify the very tensor
-    we hold (lucid#68, lucent#9: grey images from a post-ReLU read-out). Gradients flow through the clone.
-    """
+    """What ``module`` returns during the ``with`` block, as it returned it. Cloned in the hook: a
+    ``ReLU(inplace=True)`` after the module would otherwise rectify the very tensor we hold (lucid#68, lucent#9: grey
+    images from a post-ReLU read-out). Gradients flow through the clone."""
     seen = Captured()
 
     def hook(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:

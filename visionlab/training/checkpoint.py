@@ -57,20 +57,16 @@ def file_digest(*paths: str | Path) -> str:
 
 
 def loaded_code_digest() -> str:
-    """sha256 over the source of every project module imported so far (``visionlab.*``, ``stages.*``).
-
-    Called by the train stage after its imports, it covers exactly the code that shapes the run:
-    the same files DVC lists as the stage's code deps.
-    """
+    """sha256 over the source of every project module imported so far (``visionlab.*``, ``stages.*``). Called by the
+    train stage after its imports, it covers exactly the code that shapes the run: the same files DVC lists as the
+    stage's code deps."""
     project = [module for name, module in list(sys.modules.items()) if name.split(".")[0] in ("visionlab", "stages")]
     return file_digest(*sorted({Path(module.__file__) for module in project if getattr(module, "__file__", None)}))
 
 
 def resume_state_problem(state: dict[str, Any], epochs: int | None) -> str | None:
-    """What is wrong with the keys, types and history of a resume checkpoint, or None.
-
-    ``epochs``: ``train.epochs`` of the run; a history longer than that cannot belong to it.
-    """
+    """What is wrong with the keys, types and history of a resume checkpoint, or None. ``epochs``: ``train.epochs`` of
+    the run; a history longer than that cannot belong to it."""
     for key, kind in (*RESUME_KEYS.items(), *OPTIONAL_RESUME_KEYS.items()):
         if key not in state:
             if key in OPTIONAL_RESUME_KEYS:

@@ -1,11 +1,8 @@
-"""Data-parallel training under torchrun: the ranks, their process group, the modules that see the global batch.
-
-Every rank holds all the data and runs the same seeded random draws as one process would (the
-permutation, the augmentation, the dropout masks are drawn for the whole global batch), then keeps
-its slice of each batch. Gradients are averaged by ``DistributedDataParallel`` and BatchNorm
-statistics are taken over the global batch, so N processes train the same net as one process with
-the same ``batch_size``, to rounding.
-"""
+"""Data-parallel training under torchrun: the ranks, their process group, the modules that see the global batch. Every
+rank holds all the data and runs the same seeded random draws as one process would (the permutation, the augmentation,
+the dropout masks are drawn for the whole global batch), then keeps its slice of each batch. Gradients are averaged by
+``DistributedDataParallel`` and BatchNorm statistics are taken over the global batch, so N processes train the same net
+as one process with the same ``batch_size``, to rounding."""
 
 from __future__ import annotations
 
@@ -213,12 +210,10 @@ class AllReduceSum(torch.autograd.Function):
 
 class GlobalBatchNorm(_BatchNorm):
     """BatchNorm whose training statistics are over the global batch: per-channel sums all-reduced.
-
-    ``torch.nn.SyncBatchNorm`` refuses CPU tensors, so this serves gloo and NCCL alike. Mean, then variance
-    about it (two passes: no cancellation as in E[x^2] - E[x]^2), in float32, through the autograd
-    all-reduce, so that gradients flow to every rank's inputs. It shares the parameters and buffers
-    of the BatchNorm it replaces (a frozen scale stays frozen) and keeps its state-dict keys.
-    """
+    ``torch.nn.SyncBatchNorm`` refuses CPU tensors, so this serves gloo and NCCL alike. Mean, then variance about it
+    (two passes: no cancellation as in E[x^2] - E[x]^2), in float32, through the autograd all-reduce, so that gradients
+    flow to every rank's inputs. It shares the parameters and buffers of the BatchNorm it replaces (a frozen scale stays
+    frozen) and keeps its state-dict keys."""
 
     def _check_input_dim(self, input: torch.Tensor) -> None:
         if input.dim() < 2:
@@ -254,13 +249,10 @@ class GlobalBatchNorm(_BatchNorm):
 
 
 class GlobalBatchDropout(nn.Dropout):
-    """Dropout that draws the mask of the whole global batch and keeps this rank's slice.
-
-    The mask is ``F.dropout`` of ones shaped (and laid out) as the global batch: the same kernel, the
-    same random numbers and so the same mask as one process's ``nn.Dropout`` on that batch, on the
-    CPU and on CUDA. The generators then stay equal on all ranks, so one checkpointed RNG state
-    resumes them all. Masks are cheap next to the convolutions.
-    """
+    """Dropout that draws the mask of the whole global batch and keeps this rank's slice. The mask is ``F.dropout`` of
+    ones shaped (and laid out) as the global batch: the same kernel, the same random numbers and so the same mask as one
+    process's ``nn.Dropout`` on that batch, on the CPU and on CUDA. The generators then stay equal on all ranks, so one
+    checkpointed RNG state resumes them all. Masks are cheap next to the convolutions."""
 
     def __init__(self, p: float, world: World) -> None:
         super().__init__(p)
