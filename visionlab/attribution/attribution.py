@@ -86,8 +86,6 @@ class ShipAttribution:
     """The clean and adversarial ship and their maps, indexed [input][toward] as INPUTS x TOWARD."""
 
     ship: int  # position in the test split
-    ship_class: int
-    target: int
     images: torch.Tensor  # (2, 3, S, S): clean, adversarial
     ig: torch.Tensor  # (2, 2, 3, S, S)
     cam: torch.Tensor  # (2, 2, 1, S, S)
@@ -155,7 +153,7 @@ def attribute_ship(clf: Classifier, data: Cifar10, attack: AttackParams, n_steps
         adversarial=records[1],
         overlap=overlap,
     )
-    return ShipAttribution(ship, true, target, images, ig, cam, info)
+    return ShipAttribution(ship, images, ig, cam, info)
 
 
 def attribution_summary(result: ShipAttribution) -> str:

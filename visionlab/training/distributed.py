@@ -33,7 +33,6 @@ class World:
 
     rank: int = 0
     size: int = 1
-    local_rank: int = 0
     active: bool = False
 
     @property
@@ -187,7 +186,7 @@ def join_world(device: torch.device) -> tuple[torch.device, World]:
         dist.init_process_group("nccl", device_id=device)
     else:
         dist.init_process_group("gloo")
-    return device, World(rank, size, local_rank, active=True)
+    return device, World(rank, size, active=True)
 
 
 def leave_world() -> None:

@@ -13,14 +13,13 @@ from visionlab.probe.record import probed_model
 from visionlab.visualize.measure import high_frequency, robust_activation
 from visionlab.visualize.param import decorrelation
 from visionlab.visualize.record import ObjectiveScores, RungScores, TransformInfo, VisualizeInfo
-from visionlab.visualize.render import Rendered, Target, ladder
+from visionlab.visualize.render import Rendered, ladder
 from visionlab.visualize.targets import LAST_CONV, targets
 from visionlab.visualize.transform import draw
 
 
 @dataclass
 class Study:
-    targets: list[Target]
     rendered: list[dict[str, Rendered]]  # per target, per rung; images on the CPU
     scores: list[ObjectiveScores]
 
@@ -53,7 +52,7 @@ def study(
         rendered.append(rungs)
         scores.append(ObjectiveScores(target.key, target.title, measured))
         print(summary_line(target.title, measured))
-    return Study(found, rendered, scores)
+    return Study(rendered, scores)
 
 
 def summary_line(title: str, measured: dict[str, RungScores]) -> str:
