@@ -1,8 +1,6 @@
-"""DVC stage `alexnet`: AlexNet's weights as a DVC-tracked file, ``models/alexnet.pt``, for every AlexNet analysis.
-
-From torchvision's hash-checked IMAGENET1K_V1, a local ``.pth`` state dict, or (``alexnet.weights: none``)
-a seeded random initialisation; the file also says which.
-"""
+"""DVC stage `alexnet`: AlexNet's weights as a DVC-tracked file, ``models/alexnet.pt``, for every AlexNet analysis. From
+torchvision's hash-checked IMAGENET1K_V1, a local ``.pth`` state dict, or (``alexnet.weights: none``) a seeded random
+initialisation; the file also says which."""
 
 from visionlab.core.errors import run_stage, stage_parser
 from visionlab.core.params import load_params

@@ -1,10 +1,8 @@
 """DVC stage `attack@<model>`: turn a CIFAR-10 ship into the model's target class (seed 5), then a bounded sweep.
-
-``--model alexnet`` attacks ImageNet AlexNet (target 207), a CIFAR model (target 5, dog), each from its
-``--checkpoint`` (models/<model>.pt). First the seed's unbounded attack on one ship (clamped raw-gradient
-ascent on p(target)); then a targeted L-infinity attack (signed gradient, projected to the
-epsilon-ball) on up to ``attack.max_images`` ships of the test split.
-"""
+``--model alexnet`` attacks ImageNet AlexNet (target 207), a CIFAR model (target 5, dog), each from its ``--checkpoint``
+(models/<model>.pt). First the seed's unbounded attack on one ship (clamped raw-gradient ascent on p(target)); then a
+targeted L-infinity attack (signed gradient, projected to the epsilon-ball) on up to ``attack.max_images`` ships of the
+test split."""
 
 from visionlab.attack.attack import attack_records, attack_ships, attack_summary
 from visionlab.attack.figure import ship_attack_figure

@@ -1,10 +1,8 @@
-"""DVC stage `attribute@<model>`: where the model looks at the attack's ship, clean and adversarial.
-
-``--model <model>`` probes AlexNet or a CIFAR model, read from its ``--checkpoint`` (models/<model>.pt).
-The ship (``attack.ship_index``) and its adversarial version (the seed's unbounded attack toward
-``attack.target_class.<model>``, recomputed with the attack stage's code and params) are attributed toward the
-ship's class and the target: Integrated Gradients from the black image, Grad-CAM at the last conv activation.
-"""
+"""DVC stage `attribute@<model>`: where the model looks at the attack's ship, clean and adversarial. ``--model <model>``
+probes AlexNet or a CIFAR model, read from its ``--checkpoint`` (models/<model>.pt). The ship (``attack.ship_index``)
+and its adversarial version (the seed's unbounded attack toward ``attack.target_class.<model>``, recomputed with the
+attack stage's code and params) are attributed toward the ship's class and the target: Integrated Gradients from the
+black image, Grad-CAM at the last conv activation."""
 
 from visionlab.attribution.attribution import attribute_ship, attribution_summary
 from visionlab.attribution.figure import attribution_figure

@@ -1,7 +1,5 @@
-"""DVC stage `maximize_channels`: gradient ascent on the centre unit of conv1 channels (seed 3a-3d).
-
-Each unit is maximised before its ReLU and compared with its analytic maximum over [0, 1] images.
-"""
+"""DVC stage `maximize_channels`: gradient ascent on the centre unit of conv1 channels (seed 3a-3d). Each unit is
+maximised before its ReLU and compared with its analytic maximum over [0, 1] images."""
 
 from pathlib import Path
 

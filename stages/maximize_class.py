@@ -1,9 +1,6 @@
-"""DVC stage `maximize_class@<model>`: gradient ascent on a class from seeded noise (seed 4).
-
-``--model alexnet`` probes ImageNet AlexNet (class 207), a CIFAR model (class 5, dog), each from its
-``--checkpoint`` (models/<model>.pt). The result is re-scored after small random shifts and rescales: does
-the class survive them?
-"""
+"""DVC stage `maximize_class@<model>`: gradient ascent on a class from seeded noise (seed 4). ``--model alexnet`` probes
+ImageNet AlexNet (class 207), a CIFAR model (class 5, dog), each from its ``--checkpoint`` (models/<model>.pt). The
+result is re-scored after small random shifts and rescales: does the class survive them?"""
 
 from visionlab.classmax.class_maximize import class_records, class_summary, maximize_class_with
 from visionlab.classmax.figure import class_figure

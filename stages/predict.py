@@ -1,8 +1,6 @@
-"""DVC stage `predict`: AlexNet's top-k classes with and without ImageNet normalisation (seed 1a/1b).
-
-Inputs: matplotlib's sample photograph, the first ``predict.cifar_images`` CIFAR-10 test images
-(upscaled to 224), and every readable image in ``predict.input_dir``.
-"""
+"""DVC stage `predict`: AlexNet's top-k classes with and without ImageNet normalisation (seed 1a/1b). Inputs:
+matplotlib's sample photograph, the first ``predict.cifar_images`` CIFAR-10 test images (upscaled to 224), and every
+readable image in ``predict.input_dir``."""
 
 import itertools
 

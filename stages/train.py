@@ -1,9 +1,7 @@
 """DVC stage `train@<model>`: train the CNN or the ResNet with the seed recipe (`train`), or `fast` with its own
-(`fast.train`); log curves with DVCLive.
-
-With `train.processes` > 1 it runs itself again under torchrun, as that many data-parallel ranks
-(the same command line, so dvc.yaml's cmd stays as it is); rank 0 alone logs and writes the outputs.
-"""
+(`fast.train`); log curves with DVCLive. With `train.processes` > 1 it runs itself again under torchrun, as that many
+data-parallel ranks (the same command line, so dvc.yaml's cmd stays as it is); rank 0 alone logs and writes the
+outputs."""
 
 import sys
 

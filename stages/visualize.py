@@ -1,11 +1,8 @@
-"""DVC stage `visualize@<model>`: feature visualisation four ways, from the seed's naive ascent to Lucid's ladder.
-
-Each objective (AlexNet: the seed's conv1 centre units, a conv5 channel, class 207; a CIFAR model: two
-channels of its last conv layer and class dog) is rendered by the seed's pixel ascent, then on a
-Fourier-space colour-decorrelated image, then with random transforms at every step, then as a diverse
-batch. Each result's activation, robust activation and high-frequency share go to ``--out``, the images
-to ``--figure``.
-"""
+"""DVC stage `visualize@<model>`: feature visualisation four ways, from the seed's naive ascent to Lucid's ladder. Each
+objective (AlexNet: the seed's conv1 centre units, a conv5 channel, class 207; a CIFAR model: two channels of its last
+conv layer and class dog) is rendered by the seed's pixel ascent, then on a Fourier-space colour-decorrelated image,
+then with random transforms at every step, then as a diverse batch. Each result's activation, robust activation and
+high-frequency share go to ``--out``, the images to ``--figure``."""
 
 from visionlab.core.errors import run_stage
 from visionlab.core.io import save_figure
