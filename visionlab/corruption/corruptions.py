@@ -1,11 +1,9 @@
 """CIFAR-10-C-style corruptions (Hendrycks & Dietterich, ICLR 2019) from numpy, torch and Pillow (docs/robustness.md).
-
 Every constant below is the CIFAR one of their ``make_cifar_c.py`` (github.com/hendrycks/robustness,
 ``ImageNet-C/create_c/make_cifar_c.py``), one tuple per severity 1..5; the code, which redoes their scikit-image,
-OpenCV, SciPy and ImageMagick calls, is ours. Left out: ``frost`` (it blends in six photographs that are not here)
-and their four extra "validation" corruptions. Each image of a batch draws from its own generator (the same result
-in any batch). Results are rounded to uint8 (ours: their ``np.uint8`` truncates, half a grey level down on average).
-"""
+OpenCV, SciPy and ImageMagick calls, is ours. Left out: ``frost`` (it blends in six photographs that are not here) and
+their four extra "validation" corruptions. Each image of a batch draws from its own generator (the same result in any
+batch). Results are rounded to uint8 (ours: their ``np.uint8`` truncates, half a grey level down on average)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,8 @@
-"""torchvision's AlexNet with ImageNet, local or random weights, wrapped to take [0, 1] pixels.
-
-``alexnet.weights``: ``IMAGENET1K_V1`` (torchvision's checkpoint in ``torch.hub.get_dir()/checkpoints``, which
-honours ``TORCH_HOME``; downloaded and hash-checked only if missing), a path to a ``.pth`` state dict, or ``none``
-(random, for tests and offline runs; every output says so). The alexnet stage writes them to the DVC-tracked
-``models/alexnet.pt`` (:func:`save_alexnet`), which every AlexNet analysis reads (:func:`read_alexnet`).
-"""
+"""torchvision's AlexNet with ImageNet, local or random weights, wrapped to take [0, 1] pixels. ``alexnet.weights``:
+``IMAGENET1K_V1`` (torchvision's checkpoint in ``torch.hub.get_dir()/checkpoints``, which honours ``TORCH_HOME``;
+downloaded and hash-checked only if missing), a path to a ``.pth`` state dict, or ``none`` (random, for tests and
+offline runs; every output says so). The alexnet stage writes them to the DVC-tracked ``models/alexnet.pt``
+(:func:`save_alexnet`), which every AlexNet analysis reads (:func:`read_alexnet`)."""
 
 from __future__ import annotations
 

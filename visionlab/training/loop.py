@@ -72,9 +72,8 @@ def build_scheduler(
 
 @dataclass(frozen=True)
 class LinearWarmupDecay:
-    """Up from ~0 to 1 over the ``warmup`` fraction of the steps, then down to 0 at the last step.
-
-    A class rather than a lambda: the scheduler's state dict, which holds it, is checkpointed."""
+    """Up from ~0 to 1 over the ``warmup`` fraction of the steps, then down to 0 at the last step. A class rather than a
+    lambda: the scheduler's state dict, which holds it, is checkpointed."""
 
     total_steps: int
     warmup: float

@@ -1,8 +1,7 @@
 """Seeded random transformations of a batch, ours (not Lucent's ``standard_transforms``: docs/visualize.md,
-"Transforms"): per image, a uniform whole-pixel shift of -shift..shift per axis, a uniform scale and rotation about
-the centre, then a shift of -jitter..jitter, as one resampling at the image's own size (the seed's CNN takes exactly
-32 px); grey (0.5) comes in from outside, so every result stays in [0, 1].
-"""
+"Transforms"): per image, a uniform whole-pixel shift of -shift..shift per axis, a uniform scale and rotation about the
+centre, then a shift of -jitter..jitter, as one resampling at the image's own size (the seed's CNN takes exactly 32 px);
+grey (0.5) comes in from outside, so every result stays in [0, 1]."""
 
 from __future__ import annotations
 
