@@ -1,7 +1,5 @@
 """The adversarial ship (seed 5): unbounded gradient ascent on p(target), then a bounded sweep over ships."""
 
-from __future__ import annotations
-
 import statistics
 from dataclasses import dataclass
 from typing import Any

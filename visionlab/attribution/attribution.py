@@ -2,8 +2,6 @@
 adversarial image is the seed's unbounded attack recomputed here with the attack stage's own code and params
 (deterministic: no random start), so ``attack@<model>`` stays as it is and this stage's deps are exact."""
 
-from __future__ import annotations
-
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass

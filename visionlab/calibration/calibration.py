@@ -3,8 +3,6 @@ ECE is torchmetrics' ``MulticlassCalibrationError(num_classes=10, n_bins=15, nor
 the top-1 confidences the same way (``torch.bucketize`` on 15 equal bins, right edges closed to the next bin, so a
 confidence of exactly 1 has a bin of its own), and its bins give that ECE back (the tests check both)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import torch

@@ -2,8 +2,6 @@
 is affine in the pixels, ``bias + sum w * (x - mean) / std``, so over the box [0, 1] its maximum sets each pixel to 1
 where ``w / std > 0`` and to 0 where it is negative."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 

@@ -1,8 +1,6 @@
 """The maximize_channels stage's files: ``reports/metrics/maximize_channels.json`` and its info file, each
 mapping a conv1 channel number (a string: JSON keys are strings) to that channel's values."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from visionlab.core.record import Count, Info, Metrics, NonEmpty, NonNegative

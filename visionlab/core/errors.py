@@ -1,8 +1,6 @@
 """One error type for every problem a user can fix, the entry point's flags and the wrapper that prints it, and
 the schema rules whose failures read as one of its lines."""
 
-from __future__ import annotations
-
 import argparse
 import sys
 import traceback

@@ -5,8 +5,6 @@ ours runs to sweep it; an unnamed one is freed by the kernel when its writer die
 name only to be renamed onto the output, two system calls later. Where ``O_TMPFILE`` is missing (macOS, Windows, some
 filesystems) a named temporary file is the fallback, removed on any error but not on a kill."""
 
-from __future__ import annotations
-
 import contextlib
 import errno
 import json

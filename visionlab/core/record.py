@@ -2,8 +2,6 @@
 by field by whoever reads them. Keys a dataclass does not name are ignored (DVCLive adds its own to the train
 stage's summary)."""
 
-from __future__ import annotations
-
 import dataclasses
 import functools
 import json

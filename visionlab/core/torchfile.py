@@ -2,8 +2,6 @@
 lines that end by suggesting ``weights_only=False``, which would run whatever code the file carries; the reasons here
 say what was found, never how to load it anyway."""
 
-from __future__ import annotations
-
 import math
 import pickle
 import re

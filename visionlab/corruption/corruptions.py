@@ -5,8 +5,6 @@ OpenCV, SciPy and ImageMagick calls, is ours. Left out: ``frost`` (it blends in 
 their four extra "validation" corruptions. Each image of a batch draws from its own generator (the same result in any
 batch). Results are rounded to uint8 (ours: their ``np.uint8`` truncates, half a grey level down on average)."""
 
-from __future__ import annotations
-
 import io
 from collections.abc import Callable, Sequence
 

@@ -1,8 +1,6 @@
 """The corrupted test set's index (``data/cifar10_c.json``) and the corruption stage's files:
 ``reports/metrics/<model>_corruption.json`` and ``reports/info/<model>_corruption.json``."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any

@@ -1,7 +1,5 @@
 """A trained CIFAR model on the corrupted test set: accuracy per corruption and severity, and the records."""
 
-from __future__ import annotations
-
 import numpy as np
 import torch
 from torch import nn

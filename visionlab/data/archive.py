@@ -2,8 +2,6 @@
 read with :class:`SafeUnpickler`, which resolves only the few numpy globals an array needs, so a tampered archive cannot
 run code."""
 
-from __future__ import annotations
-
 import codecs
 import gzip
 import hashlib

@@ -2,8 +2,6 @@
 stage writes it to ``data/colour.json`` (:class:`ColourStats`), a file apart from ``data/stats.json`` so that the train
 stages, which read that one, do not rerun for it."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Annotated
 

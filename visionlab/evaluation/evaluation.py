@@ -1,7 +1,5 @@
 """Test-set evaluation of a trained CIFAR model: loss, accuracy, per-class accuracy, confusion matrix."""
 
-from __future__ import annotations
-
 import csv
 import io
 from collections.abc import Sequence

@@ -1,7 +1,5 @@
 """Figures of a trained CIFAR model: learning curves, confusion heatmap, misclassified images."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any
 

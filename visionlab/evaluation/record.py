@@ -1,8 +1,6 @@
 """The evaluate stage's files: test metrics ``reports/metrics/<model>.json`` and ``reports/info/<model>.json``;
 the last epoch's training and validation scores are the train stage's metrics, not repeated here."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 

@@ -1,8 +1,6 @@
 """The filters stage's side file ``reports/info/filters.json``; no metrics file: the shapes and weight statistics
 describe the loaded weights, not a result that changes between experiments."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from visionlab.core.record import Count, Info, NonNegative

@@ -4,8 +4,6 @@ downloaded and hash-checked only if missing), a path to a ``.pth`` state dict, o
 offline runs; every output says so). The alexnet stage writes them to the DVC-tracked ``models/alexnet.pt``
 (:func:`save_alexnet`), which every AlexNet analysis reads (:func:`read_alexnet`)."""
 
-from __future__ import annotations
-
 import socket
 from dataclasses import dataclass
 from pathlib import Path

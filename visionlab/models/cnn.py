@@ -1,7 +1,5 @@
 """The seed's 4-conv CNN: four Conv-BN-ReLU-MaxPool-Dropout blocks, then four linear layers."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import torch

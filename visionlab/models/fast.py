@@ -3,8 +3,6 @@ docs/fast.md). For 32x32 inputs: a frozen 2x2 patch-whitening conv (32 -> 31), t
 (31 -> 15 -> 7 -> 3), a global max-pool and a linear head scaled by ``logit_scale``, which keeps early steps calm
 under a high learning rate. Convs start as identity (``dirac``), so the net starts near a shallow one."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import torch

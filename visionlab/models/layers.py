@@ -1,7 +1,5 @@
 """Small building blocks shared by the CIFAR models."""
 
-from __future__ import annotations
-
 from torch import nn
 
 

@@ -1,8 +1,6 @@
 """The one list of models: the CIFAR-10 ones by name, each built from its params section (``fast``: ``fast.model``),
 and AlexNet beside them where the analyses probe."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from torch import nn

@@ -1,7 +1,5 @@
 """The seed's ResNet: conv1, four layers of BasicBlocks (64 -> 512 channels), average pool, linear."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import torch

@@ -1,7 +1,5 @@
 """Loading a trained CIFAR model as written by the train stage (``models/<name>.pt``)."""
 
-from __future__ import annotations
-
 import math
 from dataclasses import dataclass
 from pathlib import Path

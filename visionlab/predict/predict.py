@@ -1,7 +1,5 @@
 """Top-k ImageNet predictions of AlexNet with and without its input normalisation (seed 1a/1b)."""
 
-from __future__ import annotations
-
 import csv
 import itertools
 import re

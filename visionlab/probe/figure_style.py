@@ -1,7 +1,5 @@
 """What every interpretability figure shares: image conversion, short labels, titles and the random-weights banner."""
 
-from __future__ import annotations
-
 import matplotlib
 
 matplotlib.use("Agg")  # headless: stages run without a display

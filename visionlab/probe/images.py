@@ -1,7 +1,5 @@
 """Getting pictures into 224x224 [0, 1] tensors: photographs (files, matplotlib's sample) and CIFAR images."""
 
-from __future__ import annotations
-
 import contextlib
 import os
 import re

@@ -1,7 +1,5 @@
 """What to maximise: functions from a batch of [0, 1] images (N, 3, H, W) to one score per image (N,)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass

@@ -1,7 +1,5 @@
 """Gradient ascent in pixel space from seeded noise: the seed's clamped loop, and a bounded L-infinity variant."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import torch

@@ -1,7 +1,5 @@
 """What the probed analyses share: their command line, and the model ``--model`` names, AlexNet or a CIFAR model."""
 
-from __future__ import annotations
-
 import argparse
 import json
 from collections.abc import Sequence

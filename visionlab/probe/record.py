@@ -1,7 +1,5 @@
 """What an analysis probed: AlexNet (which weights) or a trained CIFAR model (which checkpoint, trained how)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 

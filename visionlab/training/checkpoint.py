@@ -1,7 +1,5 @@
 """Per-epoch training checkpoints: atomic saves, weights-only loads, and refusing foreign ones."""
 
-from __future__ import annotations
-
 import hashlib
 import math
 import sys

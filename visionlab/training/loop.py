@@ -1,7 +1,5 @@
 """The training loop: data as tensors on the device, batched augmentation, one sync per check interval."""
 
-from __future__ import annotations
-
 import copy
 import math
 import time

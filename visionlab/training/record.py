@@ -1,8 +1,6 @@
 """The train stage's files: DVCLive's summary ``reports/train/<model>/metrics.json`` (the last epoch's values, its
 ``step`` and ``timing.train_seconds``) and the side file ``reports/info/<model>_train.json`` (timing details)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from visionlab.core.record import Count, Fraction, Info, Metrics, NonNegative

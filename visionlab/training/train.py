@@ -1,7 +1,5 @@
 """Train one CIFAR model and write its model file (``models/<name>.pt``): the train stage and the GPU check."""
 
-from __future__ import annotations
-
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path

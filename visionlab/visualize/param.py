@@ -2,8 +2,6 @@
 from Lucent's ``optvis/param/spatial.py`` and ``color.py`` and the Distill article "Feature Visualization" (Olah et al.,
 2017); our own code."""
 
-from __future__ import annotations
-
 import torch
 
 # ImageNet's colour correlation as Lucid publishes it: ``color_correlation_svd_sqrt`` in

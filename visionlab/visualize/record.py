@@ -1,8 +1,6 @@
 """The feature-visualisation stage's file ``reports/visualize/<model>.json``: a cached output, not a DVC metric
 (four numbers per objective and rung would not fit the metrics budget)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from visionlab.core.record import Count, Fraction, Info, NonEmpty, NonNegative

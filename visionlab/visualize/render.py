@@ -8,8 +8,6 @@
    objectives are batch means, so a weight here means what it means there).
 """
 
-from __future__ import annotations
-
 import time
 from dataclasses import dataclass
 

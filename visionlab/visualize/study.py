@@ -1,7 +1,5 @@
 """The whole ladder on one model: every target, every rung, each result measured; its record and log lines."""
 
-from __future__ import annotations
-
 import dataclasses
 from dataclasses import dataclass
 

@@ -2,8 +2,6 @@
 channels and its class, always read before the activation that follows (pre-ReLU); the diversity rung's Gram matrices
 after it, where Lucent's examples read theirs (docs/visualize.md: measured both ways), except AlexNet's conv1 units."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

@@ -3,8 +3,6 @@
 centre, then a shift of -jitter..jitter, as one resampling at the image's own size (the seed's CNN takes exactly 32 px);
 grey (0.5) comes in from outside, so every result stays in [0, 1]."""
 
-from __future__ import annotations
-
 import math
 
 import torch
