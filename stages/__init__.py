@@ -3,12 +3,12 @@ the checkout's own ``visionlab`` comes first on ``sys.path``, whatever an editab
 
 import argparse
 
+from visionlab.core.errors import stage_parser
+
 
 def trained_model_parser(description: str | None) -> argparse.ArgumentParser:
     """The flags of the stages over one trained CIFAR model (evaluate, calibrate, corruption)."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = stage_parser(description, data=True)
     parser.add_argument("--model", required=True)
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--checkpoint", required=True)
     return parser

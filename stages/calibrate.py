@@ -7,6 +7,7 @@ import torch
 
 from stages import trained_model_parser
 from visionlab.calibration.calibration import bins_csv, calibrate
+from visionlab.calibration.figure import reliability_figure
 from visionlab.calibration.record import CalibrationInfo, CalibrationMetrics, ReliabilityBin, SplitScores
 from visionlab.core.device import resolve_device
 from visionlab.core.errors import PipelineError, run_stage
@@ -15,10 +16,11 @@ from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.data.cifar import Split, load_cifar10, train_val_split
 from visionlab.data.params import DataParams
+from visionlab.evaluation.figures import provenance_note
 from visionlab.evaluation.inference import DeviceSplit, predict_logits
 from visionlab.evaluation.params import EvaluateParams
 from visionlab.models.trained import load_trained
-from visionlab.probe.record import TrainingProvenance
+from visionlab.probe.record import training_provenance
 
 
 def main() -> None:
@@ -47,23 +49,16 @@ def main() -> None:
         return predict_logits(model, DeviceSplit.from_split(split, device), batch).cpu(), torch.from_numpy(split.labels)
 
     result = calibrate(*logits(val), *logits(data.test))
-    from visionlab.calibration.figure import reliability_figure  # matplotlib loads only to draw
-    from visionlab.evaluation.figures import provenance_note
-
     note = provenance_note(trained.summary, model_name=args.model)
     save_figure(reliability_figure(result, args.model, len(data.test_labels), note), args.figure)
     write_text(Path(args.plot) / "before.csv", bins_csv(result.bins))
     write_text(Path(args.plot) / "after.csv", bins_csv(result.bins_temperature))
-
-    def split(name: str, images: int) -> SplitScores:
-        return SplitScores(images, *result.nll[name])
-
     info = CalibrationInfo(
         model=args.model,
         checkpoint=str(args.checkpoint),
-        trained_model=TrainingProvenance(*(trained.summary[k] for k in ("epochs", "subset", "train_images"))),
-        validation=split("validation", len(val.labels)),
-        test=split("test", len(data.test_labels)),
+        trained_model=training_provenance(trained.summary),
+        validation=SplitScores(len(val.labels), *result.nll["validation"]),
+        test=SplitScores(len(data.test_labels), *result.nll["test"]),
         test_accuracy=result.test_accuracy,
         bins=[ReliabilityBin(**vars(b)) for b in result.bins],
         bins_temperature=[ReliabilityBin(**vars(b)) for b in result.bins_temperature],

@@ -1,19 +1,15 @@
-"""DVC stage `check_params`: validate every key of params.yaml, whichever stages read it.
+"""DVC stage `check_params`: validate every key of params.yaml, whichever stages read it. Each stage lists and
+checks only the params it reads, so a misspelt key (``train.epoch``) would otherwise change no stage and pass
+silently. This stage alone knows every section's schema and depends on the whole file, so any edit reruns it, and it
+stops ``dvc repro`` with one line naming the bad key. It writes the validated params with every default filled in."""
 
-Each stage lists only the params it reads, and checks only those, so a misspelt key (``train.epoch``)
-would otherwise change no stage and pass silently. This stage alone knows every section's schema and
-depends on the whole file, so any edit reruns it, and it stops ``dvc repro`` with one line naming the
-bad key. It writes the validated params with every default filled in.
-"""
-
-import argparse
 import dataclasses
 
 from visionlab.attack.params import AttackParams
 from visionlab.attribution.params import AttributeParams
 from visionlab.channels.params import MaximizeChannelsParams
 from visionlab.classmax.params import MaximizeClassParams
-from visionlab.core.errors import run_stage
+from visionlab.core.errors import run_stage, stage_parser
 from visionlab.core.io import write_json
 from visionlab.core.params import TOP, load_params
 from visionlab.corruption.params import CorruptParams
@@ -42,8 +38,7 @@ SECTIONS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__)
     parser.add_argument("--out", default="reports/params.json")
     args = parser.parse_args()
     write_json(args.out, dataclasses.asdict(load_params(args.params, *TOP, whole=True, **SECTIONS)))

@@ -1,9 +1,7 @@
 """DVC stage `corrupt`: a CIFAR-10-C-style copy of the first `corrupt.images` test images, every corruption
 at every severity, seeded, written batch by batch (`data/cifar10_c.npy` and its index `data/cifar10_c.json`)."""
 
-import argparse
-
-from visionlab.core.errors import run_stage
+from visionlab.core.errors import run_stage, stage_parser
 from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.corruption.corrupted_set import first_images, write_corrupted
@@ -12,9 +10,7 @@ from visionlab.data.cifar import load_cifar10
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--data", default="data/cifar10.npz")
+    parser = stage_parser(__doc__, data=True)
     parser.add_argument("--out", required=True, help="the corrupted images (.npy)")
     parser.add_argument("--index", required=True, help="what the .npy holds, and the digest of its clean images")
     args = parser.parse_args()

@@ -1,16 +1,13 @@
 """DVC stage `download`: fetch and verify the CIFAR-10 archive, convert it to one .npz of arrays."""
 
-import argparse
-
-from visionlab.core.errors import run_stage
+from visionlab.core.errors import run_stage, stage_parser
 from visionlab.core.params import load_params
 from visionlab.data.archive import prepare_cifar10
 from visionlab.data.params import DataParams
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__)
     parser.add_argument("--out", default="data/cifar10.npz")
     args = parser.parse_args()
 

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pandas as pd
+
 from stages import trained_model_parser
 from visionlab.core.device import resolve_device
 from visionlab.core.errors import run_stage
@@ -10,6 +12,7 @@ from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.data.cifar import load_cifar10
 from visionlab.evaluation.evaluation import evaluate_test, evaluation_records, per_class_csv
+from visionlab.evaluation.figures import confusion_heatmap, learning_curves, misclassified_grid, provenance_note
 from visionlab.evaluation.params import EvaluateParams
 from visionlab.models.trained import load_trained
 
@@ -29,18 +32,7 @@ def main() -> None:
     data = load_cifar10(args.data)
     names = trained.class_names
     test = evaluate_test(trained.model.to(device), data.test, device, params.evaluate.batch_size, len(names))
-    # pandas and plotting (matplotlib, seaborn) load only once there is something to write
-    import pandas as pd
-
-    from visionlab.evaluation.figures import (
-        confusion_heatmap,
-        learning_curves,
-        misclassified_grid,
-        provenance_note,
-    )
-
     note = provenance_note(trained.summary, model_name=args.model)
-
     figures = Path(args.figures)
     save_figure(learning_curves(trained.summary["history"], args.model, note), figures / "curves.png")
     title = f"{args.model}: test accuracy {test.accuracy:.3f} on {len(test.labels):,} images"

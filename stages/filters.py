@@ -5,6 +5,7 @@ import argparse
 from visionlab.core.errors import run_stage
 from visionlab.core.io import save_figure, write_text
 from visionlab.core.record import write_record
+from visionlab.filters.figure import filters_figure
 from visionlab.filters.filters import conv_shapes, filter_images
 from visionlab.filters.record import ConvShape, FiltersInfo, WeightStats
 from visionlab.models.alexnet import INPUT_SIZE, read_alexnet
@@ -53,8 +54,6 @@ def main() -> None:
         shapes["conv2"],
         WeightStats(min=float(weight.min()), max=float(weight.max()), std=float(weight.std())),
     )
-    from visionlab.filters.figure import filters_figure  # plotting (matplotlib) loads only to draw
-
     save_figure(filters_figure(filter_images(alex.conv1), alex.random_weights, alex.weights), args.figure)
     write_text(args.markdown, summary_markdown(shapes, alex.weights, alex.random_weights))
     write_record(args.info, info)

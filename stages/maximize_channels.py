@@ -1,18 +1,16 @@
-"""DVC stage `maximize_channels`: gradient ascent on the centre unit of conv1 channels (seed 3a-3d).
+"""DVC stage `maximize_channels`: gradient ascent on the centre unit of conv1 channels (seed 3a-3d). Each unit is
+maximised before its ReLU and compared with its analytic maximum over [0, 1] images."""
 
-Each unit is maximised before its ReLU and compared with its analytic maximum over [0, 1] images.
-"""
-
-import argparse
 from pathlib import Path
 
 import torch
 
+from visionlab.channels.figure import channel_figure, channels_panel
 from visionlab.channels.maximize import maximize_conv1_channels
 from visionlab.channels.params import MaximizeChannelsParams
 from visionlab.channels.record import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
 from visionlab.core.device import resolve_device
-from visionlab.core.errors import run_stage
+from visionlab.core.errors import run_stage, stage_parser
 from visionlab.core.io import save_figure
 from visionlab.core.params import load_params
 from visionlab.core.record import write_record
@@ -24,8 +22,7 @@ SEED_ACTIVATIONS = SEED_ALEXNET["maximize_channels"]["activations"]  # 30 steps 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__)
     parser.add_argument("--checkpoint", default="models/alexnet.pt", help="the alexnet stage's AlexNet")
     parser.add_argument("--figures", default="reports/figures/maximize_channels")
     parser.add_argument("--metrics", default="reports/metrics/maximize_channels.json")
@@ -51,8 +48,6 @@ def main() -> None:
         channels={str(r.channel): ChannelDetail(r.initial_activation, r.analytic.value) for r in results},
     )
     figures = Path(args.figures)
-    from visionlab.channels.figure import channel_figure, channels_panel  # plotting loads only to draw
-
     for r in results:
         fig = channel_figure(r, SEED_ACTIVATIONS.get(r.channel), alex.random_weights, alex.weights)
         save_figure(fig, figures / f"channel_{r.channel:02d}.png")

@@ -1,21 +1,19 @@
-"""DVC stage `predict`: AlexNet's top-k classes with and without ImageNet normalisation (seed 1a/1b).
+"""DVC stage `predict`: AlexNet's top-k classes with and without ImageNet normalisation (seed 1a/1b). Inputs:
+matplotlib's sample photograph, the first ``predict.cifar_images`` CIFAR-10 test images (upscaled to 224), and every
+readable image in ``predict.input_dir``."""
 
-Inputs: matplotlib's sample photograph, the first ``predict.cifar_images`` CIFAR-10 test images
-(upscaled to 224), and every readable image in ``predict.input_dir``.
-"""
-
-import argparse
 import itertools
 
 import torch
 
 from visionlab.core.device import resolve_device
-from visionlab.core.errors import PipelineError, run_stage
+from visionlab.core.errors import PipelineError, run_stage, stage_parser
 from visionlab.core.io import save_figure, write_text
 from visionlab.core.params import load_params
 from visionlab.core.record import write_record
 from visionlab.data.cifar import load_cifar10
 from visionlab.models.alexnet import read_alexnet
+from visionlab.predict.figure import predictions_figure
 from visionlab.predict.params import PredictParams
 from visionlab.predict.predict import predict, prediction_records, predictions_markdown, write_predictions
 from visionlab.probe.images import cifar_inputs, folder_photos, sample_photo
@@ -23,10 +21,8 @@ from visionlab.probe.record import ProbedModel
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__, data=True)
     parser.add_argument("--checkpoint", default="models/alexnet.pt", help="the alexnet stage's AlexNet")
-    parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--csv", default="reports/predict/predictions.csv")
     parser.add_argument("--markdown", default="reports/predict/predictions.md")
     parser.add_argument("--figure", default="reports/figures/predict.png")
@@ -57,8 +53,6 @@ def main() -> None:
     model = ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights)
     metrics, info = prediction_records(top1s, model, str(device), settings.top_k)
     write_text(args.markdown, predictions_markdown(shown, len(top1s), alex))
-    from visionlab.predict.figure import predictions_figure  # plotting (matplotlib) loads only to draw
-
     save_figure(predictions_figure(shown, len(top1s), alex.random_weights, alex.weights), args.figure)
     write_record(args.info, info)
     write_record(args.metrics, metrics)

@@ -1,8 +1,6 @@
 """DVC stage `stats`: the training split's per-channel mean and std (validation held out), and colour covariance."""
 
-import argparse
-
-from visionlab.core.errors import run_stage
+from visionlab.core.errors import run_stage, stage_parser
 from visionlab.core.io import write_json
 from visionlab.core.params import load_params
 from visionlab.core.record import write_record
@@ -12,9 +10,7 @@ from visionlab.data.params import DataParams
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--data", default="data/cifar10.npz")
+    parser = stage_parser(__doc__, data=True)
     parser.add_argument("--out", default="data/stats.json")
     # A file of its own: the train stages read data/stats.json, which stays as it was.
     parser.add_argument("--colour", help="also write the 3x3 colour covariance here (data/colour.json, for visualize@)")

@@ -1,7 +1,5 @@
 """The adversarial ship (seed 5): unbounded gradient ascent on p(target), then a bounded sweep over ships."""
 
-from __future__ import annotations
-
 import statistics
 from dataclasses import dataclass
 from typing import Any
@@ -93,11 +91,9 @@ def bounded_sweep(
     steps: int,
     batch_size: int = BATCH_SIZE,
 ) -> dict[str, Any]:
-    """Targeted L-infinity attack on every image (uint8, N x 3 x 32 x 32), upscaled to the model's size.
-
-    Success is judged after the last step, and again after rounding the image to 8-bit pixels (what
-    saving it as a PNG would do).
-    """
+    """Targeted L-infinity attack on every image (uint8, N x 3 x 32 x 32), upscaled to the model's size. Success is
+    judged after the last step, and again after rounding the image to 8-bit pixels (what saving it as a PNG would
+    do)."""
     device = next(clf.model.parameters()).device
     batches = []  # per batch: steps to success, success, success after rounding, clean prediction, L-inf
     for start in range(0, len(images), batch_size):

@@ -1,7 +1,5 @@
 """The figure of the attack stages: original, adversarial and difference, unbounded and bounded."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import matplotlib.pyplot as plt

@@ -1,7 +1,5 @@
 """The attack stage's files (attack@<model>): metrics and info."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from visionlab.core.record import Count, Fraction, Info, Metrics, NonNegative

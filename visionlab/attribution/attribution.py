@@ -1,10 +1,6 @@
-"""Where a classifier looks at the attack's ship, clean and adversarial: Integrated Gradients and Grad-CAM (Captum).
-
-The adversarial image is the seed's unbounded attack recomputed here with the attack stage's own code and
-params (deterministic: no random start), so ``attack@<model>`` stays as it is and this stage's deps are exact.
-"""
-
-from __future__ import annotations
+"""Where a classifier looks at the attack's ship, clean and adversarial: Integrated Gradients and Grad-CAM (Captum). The
+adversarial image is the seed's unbounded attack recomputed here with the attack stage's own code and params
+(deterministic: no random start), so ``attack@<model>`` stays as it is and this stage's deps are exact."""
 
 import contextlib
 from collections.abc import Iterator
@@ -37,10 +33,8 @@ def gradcam_layer(model: nn.Module, name: str) -> tuple[str, nn.Module]:
 
 @contextlib.contextmanager
 def one_view(model: nn.Module) -> Iterator[bool]:
-    """Test-time views off (the fast model's ``tta``) while Grad-CAM runs; yields whether any were on.
-
-    With them on, the last conv sees six flipped and shifted copies of the image, six maps for one image.
-    """
+    """Test-time views off (the fast model's ``tta``) while Grad-CAM runs; yields whether any were on. With them on, the
+    last conv sees six flipped and shifted copies of the image, six maps for one image."""
     views = [(m, m.tta) for m in model.modules() if getattr(m, "tta", "none") != "none"]
     for module, _ in views:
         module.tta = "none"
@@ -90,8 +84,6 @@ class ShipAttribution:
     """The clean and adversarial ship and their maps, indexed [input][toward] as INPUTS x TOWARD."""
 
     ship: int  # position in the test split
-    ship_class: int
-    target: int
     images: torch.Tensor  # (2, 3, S, S): clean, adversarial
     ig: torch.Tensor  # (2, 2, 3, S, S)
     cam: torch.Tensor  # (2, 2, 1, S, S)
@@ -159,7 +151,7 @@ def attribute_ship(clf: Classifier, data: Cifar10, attack: AttackParams, n_steps
         adversarial=records[1],
         overlap=overlap,
     )
-    return ShipAttribution(ship, true, target, images, ig, cam, info)
+    return ShipAttribution(ship, images, ig, cam, info)
 
 
 def attribution_summary(result: ShipAttribution) -> str:

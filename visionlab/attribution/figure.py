@@ -1,7 +1,5 @@
 """The figure of the attribute stages: the ship, clean and adversarial, beside its IG and Grad-CAM maps."""
 
-from __future__ import annotations
-
 import matplotlib.pyplot as plt
 import torch
 

@@ -1,8 +1,6 @@
 """The attribute stage's side file (attribute@<model>): where the model looks at the attack's ship, clean and
 adversarial, by Integrated Gradients and Grad-CAM. No metrics file: its numbers are details, not headlines."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from visionlab.core.record import Count, Fraction, Info, NonNegative

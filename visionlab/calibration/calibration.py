@@ -1,12 +1,7 @@
-"""Confidence calibration: expected calibration error, the reliability table, temperature scaling (Guo et al. 2017).
-
-The ECE is torchmetrics' ``MulticlassCalibrationError(num_classes=10, n_bins=15, norm="l1")``; the
-reliability table bins the top-1 confidences the same way (``torch.bucketize`` on 15 equal bins, right
-edges closed to the next bin, so a confidence of exactly 1 has a bin of its own), and its bins give
-that ECE back (the tests check both).
-"""
-
-from __future__ import annotations
+"""Confidence calibration: expected calibration error, the reliability table, temperature scaling (Guo et al. 2017). The
+ECE is torchmetrics' ``MulticlassCalibrationError(num_classes=10, n_bins=15, norm="l1")``; the reliability table bins
+the top-1 confidences the same way (``torch.bucketize`` on 15 equal bins, right edges closed to the next bin, so a
+confidence of exactly 1 has a bin of its own), and its bins give that ECE back (the tests check both)."""
 
 from dataclasses import dataclass
 
@@ -71,10 +66,8 @@ def nll(logits: torch.Tensor, labels: torch.Tensor, temperature: float = 1.0) ->
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """The temperature T minimising the NLL of ``softmax(logits / T)``, by LBFGS on log T from T = 1.
-
-    Never worse than T = 1 on these logits: if the search ends higher (or not finite), T = 1 is returned.
-    """
+    """The temperature T minimising the NLL of ``softmax(logits / T)``, by LBFGS on log T from T = 1; never worse
+    than T = 1 on these logits: if the search ends higher (or not finite), T = 1 is returned."""
     _check(logits, labels)
     logits = logits.detach().double()
     log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)

@@ -1,7 +1,5 @@
 """The reliability diagram of one model: accuracy against confidence per bin, before and after temperature scaling."""
 
-from __future__ import annotations
-
 import matplotlib
 
 matplotlib.use("Agg")  # headless: stages run without a display

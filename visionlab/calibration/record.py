@@ -1,8 +1,6 @@
 """The calibrate stage's files: ``reports/metrics/<model>_calibration.json`` and
 ``reports/info/<model>_calibration.json``."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from visionlab.core.errors import rule

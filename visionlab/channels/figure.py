@@ -1,7 +1,5 @@
 """Figures of the maximize_channels stage: each maximised conv1 unit, its receptive field and analytic optimum."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt

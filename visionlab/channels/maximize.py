@@ -1,10 +1,6 @@
-"""Activation maximisation of AlexNet conv1 units (seed 3), against their analytic maximum.
-
-A conv unit before its ReLU is affine in the pixels, ``bias + sum w * (x - mean) / std``, so over
-the box [0, 1] its maximum sets each pixel to 1 where ``w / std > 0`` and to 0 where it is negative.
-"""
-
-from __future__ import annotations
+"""Activation maximisation of AlexNet conv1 units (seed 3), against their analytic maximum. A conv unit before its ReLU
+is affine in the pixels, ``bias + sum w * (x - mean) / std``, so over the box [0, 1] its maximum sets each pixel to 1
+where ``w / std > 0`` and to 0 where it is negative."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,18 +47,10 @@ class AnalyticMax:
 
 
 def conv_unit_max(
-    conv: nn.Conv2d,
-    mean: Sequence[float],
-    std: Sequence[float],
-    channel: int,
-    row: int,
-    col: int,
-    input_size: int,
+    conv: nn.Conv2d, mean: Sequence[float], std: Sequence[float], channel: int, row: int, col: int, input_size: int
 ) -> AnalyticMax:
-    """Maximum of ``conv(normalize(x))[channel, row, col]`` over x in [0, 1].
-
-    Zero padding is added after normalisation, so padded positions contribute nothing.
-    """
+    """Maximum of ``conv(normalize(x))[channel, row, col]`` over x in [0, 1]. Zero padding is added after normalisation,
+    so padded positions contribute nothing."""
     field = receptive_field(conv, row, col, input_size)
     with torch.no_grad():
         weight = conv.weight[channel].detach().double().cpu()

@@ -1,11 +1,5 @@
-"""The maximize_channels stage's files: ``reports/metrics/maximize_channels.json`` and its info file.
-
-Both map a conv1 channel number (as a string: JSON keys are strings) to that channel's values: the metrics
-the final activation (the number the seed reports), the info where it started and the analytic maximum
-it is measured against.
-"""
-
-from __future__ import annotations
+"""The maximize_channels stage's files: ``reports/metrics/maximize_channels.json`` and its info file, each
+mapping a conv1 channel number (a string: JSON keys are strings) to that channel's values."""
 
 from dataclasses import dataclass
 

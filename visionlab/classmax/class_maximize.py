@@ -1,8 +1,6 @@
 """Class maximisation (seed 4): ascend a class's probability (or logit) from seeded noise, then check
 whether the result survives small random shifts and rescales."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import torch

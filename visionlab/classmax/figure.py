@@ -1,7 +1,5 @@
 """The figure of the class-maximisation stages: noise, the result, its top-5 and jittered copies."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import matplotlib.pyplot as plt

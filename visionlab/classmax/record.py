@@ -1,7 +1,5 @@
 """The class-maximisation stage's files (maximize_class@<model>): metrics and info."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from visionlab.core.record import Count, Fraction, Info, Metrics, NonNegative

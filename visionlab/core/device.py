@@ -1,7 +1,5 @@
 """Choosing the torch device from the ``device`` param."""
 
-from __future__ import annotations
-
 import torch
 
 from visionlab.core.errors import PipelineError

@@ -1,8 +1,7 @@
-"""One error type for every problem a user can fix, the entry-point wrapper that prints it, and the
-schema rules whose failures read as one of its lines."""
+"""One error type for every problem a user can fix, the entry point's flags and the wrapper that prints it, and
+the schema rules whose failures read as one of its lines."""
 
-from __future__ import annotations
-
+import argparse
 import sys
 import traceback
 from collections.abc import Callable, Iterable
@@ -13,10 +12,16 @@ from pydantic_core import PydanticCustomError
 
 
 class PipelineError(Exception):
-    """A problem with the input (params, data, checkpoints) that the user can fix.
+    """A problem with the input (params, data, checkpoints) that the user can fix: one line (:func:`run_stage`)."""
 
-    Stage entry points turn it into one line on stderr and exit status 1.
-    """
+
+def stage_parser(description: str | None, data: bool = False) -> argparse.ArgumentParser:
+    """A stage's command line with ``--params`` and, with ``data``, ``--data`` (the converted CIFAR-10 arrays)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--params", default="params.yaml")
+    if data:
+        parser.add_argument("--data", default="data/cifar10.npz")
+    return parser
 
 
 def run_stage(main: Callable[[], None]) -> None:
@@ -39,6 +44,11 @@ def run_stage(main: Callable[[], None]) -> None:
         kind = "out of memory" if isinstance(err, MemoryError) else "internal"
         print(f"error: {kind}: {what} ({where.filename}:{where.lineno})", file=sys.stderr)
         sys.exit(1)
+
+
+def short(text: str, width: int = 24) -> str:
+    """``text`` cut to ``width`` characters, the last one an ellipsis, for a message or a figure's title."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def rule(phrase: str, base: Any, item: str | None = None, **constraints: Any) -> Any:

@@ -1,14 +1,9 @@
-"""Atomic file writes: every output appears whole under its final name, or not at all.
-
-Temporary files are created with ``O_TMPFILE`` (Linux): a file with no name until it is complete.
-A named temporary file outlives a writer that is killed (SIGKILL runs no cleanup), and when DVC then
-restores the stage from its run-cache instead of rerunning it, no code of ours runs to sweep it; an
-unnamed one is freed by the kernel when its writer dies, so a kill leaves nothing. It gets a name
-only to be renamed onto the output, two system calls later. Where ``O_TMPFILE`` is missing (macOS,
-Windows, some filesystems) a named temporary file is the fallback, removed on any error but not on a kill.
-"""
-
-from __future__ import annotations
+"""Atomic file writes: every output appears whole under its final name, or not at all. Temporary files are created with
+``O_TMPFILE`` (Linux): a file with no name until it is complete. A named temporary file outlives a writer that is killed
+(SIGKILL runs no cleanup), and when DVC then restores the stage from its run-cache instead of rerunning it, no code of
+ours runs to sweep it; an unnamed one is freed by the kernel when its writer dies, so a kill leaves nothing. It gets a
+name only to be renamed onto the output, two system calls later. Where ``O_TMPFILE`` is missing (macOS, Windows, some
+filesystems) a named temporary file is the fallback, removed on any error but not on a kill."""
 
 import contextlib
 import errno
@@ -47,10 +42,7 @@ def _cannot_write(path: Path, err: OSError) -> PipelineError:
 @contextlib.contextmanager
 def temp_path(path: str | Path) -> Iterator[Path]:
     """Yield the path of a new, empty temporary file on the filesystem of ``path``; it is gone afterwards.
-
-    The path of an unnamed file is ``/proc/self/fd/<n>``: open it by that name (writers that pick a
-    format by suffix must be told it).
-    """
+    An unnamed one is ``/proc/self/fd/<n>``: writers that pick a format by suffix must be told it."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,11 +62,8 @@ def temp_path(path: str | Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path for ``path``; move it onto ``path`` only if the block succeeds.
-
-    An OSError while writing (a full disk, a read-only folder, ``path`` a directory) is one
-    PipelineError line naming ``path``, and leaves ``path`` as it was.
-    """
+    """Yield a temporary path for ``path``; move it onto ``path`` only if the block succeeds. An OSError
+    while writing (a full disk, a read-only folder, ``path`` a directory) is one line naming ``path``."""
     path = Path(path)
     with temp_path(path) as tmp:
         try:

@@ -1,7 +1,5 @@
 """Progress bars only on a terminal: in CI logs and files they are noise (one line per epoch is printed anyway)."""
 
-from __future__ import annotations
-
 import sys
 from typing import TextIO
 

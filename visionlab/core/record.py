@@ -1,17 +1,6 @@
-"""Typed JSON records: written by the stage that produces them, checked field by field by whoever reads them.
-
-A record is a dataclass, checked by pydantic: :func:`write_record` checks it and writes it as JSON (optional
-fields that are None are left out); :func:`load_record` reads a file back into the dataclass and stops at
-the first missing or malformed field with one :class:`PipelineError` line naming the file and the field,
-e.g. ``reports/metrics/alexnet_attack.json: missing bounded.success_rate``. Keys the dataclass does not name are
-ignored (DVCLive, which writes the train stage's summary, may add its own).
-
-Two kinds of records: :class:`Metrics` (declared under ``metrics:`` in dvc.yaml; numbers only, the
-ones worth comparing between experiments) and :class:`Info` (a cached side file beside them: what the
-numbers were measured on, names, settings and details).
-"""
-
-from __future__ import annotations
+"""Typed JSON records, dataclasses checked by pydantic: written by the stage that produces them, checked field
+by field by whoever reads them. Keys a dataclass does not name are ignored (DVCLive adds its own to the train
+stage's summary)."""
 
 import dataclasses
 import functools
@@ -37,7 +26,7 @@ PHRASES = {"dataclass_type": "an object", "dict_type": "an object", "too_short":
 
 
 class Metrics:
-    """Base of the records DVC tracks as metrics: every field a number (or a nested record of numbers)."""
+    """Base of the records under ``metrics:`` in dvc.yaml: numbers worth comparing between experiments."""
 
     __pydantic_config__ = STRICT
 

@@ -1,41 +1,34 @@
-"""Loading ``.pt`` files with ``weights_only``, and refusing anything else in one line.
-
-torch's own refusal is several lines that end by suggesting ``weights_only=False``, which would
-run whatever code the file carries; the reasons here say what was found, never how to load it anyway.
-"""
-
-from __future__ import annotations
+"""Loading ``.pt`` files with ``weights_only``, and refusing anything else in one line. torch's own refusal is several
+lines that end by suggesting ``weights_only=False``, which would run whatever code the file carries; the reasons here
+say what was found, never how to load it anyway."""
 
 import math
 import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from visionlab.core.errors import PipelineError
 from visionlab.core.io import atomic_path
 
 REFUSED = "refused: it holds objects other than tensors and plain values"
 
 
-class UnreadableFile(Exception):
-    """The file could not be loaded as weights; ``str()`` is the one-line reason."""
-
-
-def load_weights_only(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
-    """``torch.load(path, weights_only=True)``; raise :class:`UnreadableFile` with a one-line reason."""
+def load_weights_only(path: str | Path, refusal: Callable[[str], str], map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)``; a file it cannot load is the PipelineError ``refusal(reason)``."""
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:  # weights_only refusals and pickles that are not pickles
         found = re.search(r"GLOBAL ([\w.]+)", str(err))
-        if found:
-            raise UnreadableFile(f"{REFUSED} ({found[1]})") from None
-        raise UnreadableFile("not a PyTorch file (an unreadable pickle)") from None
+        reason = f"{REFUSED} ({found[1]})" if found else "not a PyTorch file (an unreadable pickle)"
     except (IsADirectoryError, PermissionError) as err:
-        raise UnreadableFile(f"cannot read it ({err.strerror})") from None
+        reason = f"cannot read it ({err.strerror})"
     except Exception as err:  # zip, EOF and decoding errors of a corrupt, truncated or foreign file
-        raise UnreadableFile(f"not a PyTorch file, or a truncated one ({type(err).__name__})") from None
+        reason = f"not a PyTorch file, or a truncated one ({type(err).__name__})"
+    raise PipelineError(refusal(reason))
 
 
 def finite_numbers(value: Any, count: int, low: float, high: float, low_open: bool = False) -> bool:
@@ -51,11 +44,9 @@ def finite_numbers(value: Any, count: int, low: float, high: float, low_open: bo
 
 
 def state_dict_problem(saved: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> str | None:
-    """What keeps tensors ``saved`` from loading into a model whose fresh state dict is ``expected``, or None.
-
-    Besides keys and shapes, the kind of number: load_state_dict would silently cast complex values, or
-    integers where the model has floats; integer buffers (BatchNorm's step count) stay integer.
-    """
+    """What keeps tensors ``saved`` from loading into a model whose fresh state dict is ``expected``, or None. Besides
+    keys and shapes, the kind of number: load_state_dict would silently cast complex values, or integers where the model
+    has floats; integer buffers (BatchNorm's step count) stay integer."""
     found = (
         ("missing", [k for k in expected if k not in saved]),
         ("unexpected", [k for k in saved if k not in expected]),
@@ -87,11 +78,9 @@ def overflow_problem(model: torch.nn.Module, size: int) -> str | None:
 
 
 def save_torch(path: str | Path, state: dict[str, Any]) -> None:
-    """Write ``state`` with torch.save under a temporary name, then rename: a crash never leaves half a file.
-
-    torch.save names the zip records after the file it is given; through an open handle they are
-    always ``archive/...``, so the same state gives the same bytes whatever the temporary name.
-    """
+    """Write ``state`` with torch.save under a temporary name, then rename: a crash never leaves half a file. torch.save
+    names the zip records after the file it is given; through an open handle they are always ``archive/...``, so the
+    same state gives the same bytes whatever the temporary name."""
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         try:
             torch.save(state, handle)

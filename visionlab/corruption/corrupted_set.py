@@ -1,8 +1,6 @@
 """The corrupted test set on disk: written batch by batch into one ``.npy`` (memory bounded by a batch),
 read back memory-mapped, and refused when it does not match the test split it was made from."""
 
-from __future__ import annotations
-
 import hashlib
 import os
 from collections.abc import Sequence

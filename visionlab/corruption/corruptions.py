@@ -1,18 +1,9 @@
-"""CIFAR-10-C-style corruptions (Hendrycks & Dietterich, ICLR 2019) made from numpy, torch and Pillow.
-
+"""CIFAR-10-C-style corruptions (Hendrycks & Dietterich, ICLR 2019) from numpy, torch and Pillow (docs/robustness.md).
 Every constant below is the CIFAR one of their ``make_cifar_c.py`` (github.com/hendrycks/robustness,
-``ImageNet-C/create_c/make_cifar_c.py``), one tuple per severity 1..5; the code is ours. Their script
-calls scikit-image, OpenCV, SciPy and ImageMagick (Wand); here each operation is redone with numpy or
-torch (Gaussian filters, bilinear resampling, the affine warp) or Pillow (pixelate, JPEG). Left out:
-``frost`` (it blends in six photographs of frost that are not here), and their four extra
-"validation" corruptions (speckle noise, Gaussian blur, spatter, saturate).
-
-A batch is uint8 (B, 3, 32, 32); each image draws its randomness from its own generator, so an image
-comes out the same whatever batch it is in. Results are rounded to uint8 (their ``np.uint8`` truncates,
-moving every pixel half a grey level down on average).
-"""
-
-from __future__ import annotations
+``ImageNet-C/create_c/make_cifar_c.py``), one tuple per severity 1..5; the code, which redoes their scikit-image,
+OpenCV, SciPy and ImageMagick calls, is ours. Left out: ``frost`` (it blends in six photographs that are not here) and
+their four extra "validation" corruptions. Each image of a batch draws from its own generator (the same result in any
+batch). Results are rounded to uint8 (ours: their ``np.uint8`` truncates, half a grey level down on average)."""
 
 import io
 from collections.abc import Callable, Sequence

@@ -1,8 +1,6 @@
 """The corrupted test set's index (``data/cifar10_c.json``) and the corruption stage's files:
 ``reports/metrics/<model>_corruption.json`` and ``reports/info/<model>_corruption.json``."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -12,13 +10,10 @@ from pydantic_core import PydanticCustomError
 
 from visionlab.core.errors import rule
 from visionlab.core.record import Count, Fraction, Info, Metrics
+from visionlab.corruption.corruptions import CORRUPTIONS
 from visionlab.probe.record import TrainingProvenance
 
-# robustness/corruptions.py's CORRUPTIONS, in its order (the report reads these records without importing it)
-CORRUPTION_NAMES = (
-    *("gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur", "motion_blur", "zoom_blur"),
-    *("snow", "fog", "brightness", "contrast", "elastic_transform", "pixelate", "jpeg_compression"),
-)
+CORRUPTION_NAMES = tuple(CORRUPTIONS)
 Severity = rule("an integer in 1..5", int, ge=1, le=5)
 Sha256 = rule("a sha256 hex digest", str, pattern="^[0-9a-f]{64}$")
 

@@ -1,7 +1,5 @@
 """A trained CIFAR model on the corrupted test set: accuracy per corruption and severity, and the records."""
 
-from __future__ import annotations
-
 import numpy as np
 import torch
 from torch import nn
@@ -12,7 +10,7 @@ from visionlab.corruption.record import CorruptedSet, CorruptionInfo, Corruption
 from visionlab.data.cifar import Split
 from visionlab.evaluation.inference import DeviceSplit, loss_and_accuracy
 from visionlab.models.trained import TrainedModel
-from visionlab.probe.record import TrainingProvenance
+from visionlab.probe.record import training_provenance
 
 
 def score_corrupted(
@@ -31,11 +29,6 @@ def score_corrupted(
     return accuracy(clean.images), table
 
 
-def trained_provenance(trained: TrainedModel) -> TrainingProvenance:
-    summary = trained.summary
-    return TrainingProvenance(summary["epochs"], summary["subset"], summary["train_images"])
-
-
 def corruption_records(
     trained: TrainedModel, checkpoint: str, index: CorruptedSet, clean_accuracy: float, table: dict[str, list[float]]
 ) -> tuple[CorruptionMetrics, CorruptionInfo]:
@@ -46,7 +39,7 @@ def corruption_records(
     info = CorruptionInfo(
         trained.name,
         str(checkpoint),
-        trained_provenance(trained),
+        training_provenance(trained.summary),
         index.images,
         index.severities,
         scores,

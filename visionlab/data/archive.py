@@ -1,10 +1,6 @@
-"""Fetch, verify and convert the official CIFAR-10 "python version" archive.
-
-The archive's batches are pickles. They are read with :class:`SafeUnpickler`, which resolves
-only the few numpy globals an array needs, so a tampered archive cannot run code.
-"""
-
-from __future__ import annotations
+"""Fetch, verify and convert the official CIFAR-10 "python version" archive. The archive's batches are pickles. They are
+read with :class:`SafeUnpickler`, which resolves only the few numpy globals an array needs, so a tampered archive cannot
+run code."""
 
 import codecs
 import gzip
@@ -102,10 +98,8 @@ def download(url: str, dest: Path, chunk_size: int = 1 << 20) -> None:
 
 
 def fetch_verified(url: str, expected_md5: str, scratch: Path) -> Path:
-    """Return a local path to the archive at ``url`` whose md5 equals ``expected_md5``.
-
-    A local archive is read in place; a remote one is downloaded to ``scratch``.
-    """
+    """Return a local path to the archive at ``url`` whose md5 equals ``expected_md5``. A local archive is read in
+    place; a remote one is downloaded to ``scratch``."""
     path = local_path(url)
     if path is None:
         path = scratch
@@ -123,11 +117,9 @@ def fetch_verified(url: str, expected_md5: str, scratch: Path) -> Path:
 
 
 class _BoundedStream:
-    """The decompressed archive as tarfile reads it, refusing any read or seek past ``limit`` bytes.
-
-    A gzip stream may expand to anything, and tar headers (pax, GNU long names) may announce any
-    size; both are stopped here before they are decompressed into memory.
-    """
+    """The decompressed archive as tarfile reads it, refusing any read or seek past ``limit`` bytes. A gzip stream may
+    expand to anything, and tar headers (pax, GNU long names) may announce any size; both are stopped here before they
+    are decompressed into memory."""
 
     def __init__(self, raw: gzip.GzipFile, limit: int, name: str) -> None:
         self._raw, self._limit, self._name = raw, limit, name
@@ -160,11 +152,9 @@ class _BoundedStream:
 
 
 def _read_members(archive: Path) -> dict[str, bytes]:
-    """Read the batch files out of the tarball into memory (nothing is extracted to disk).
-
-    Every size the archive declares is checked before it is read: no member beyond the size of an
-    official one, no decompressed stream beyond :data:`MAX_TAR_BYTES`.
-    """
+    """Read the batch files out of the tarball into memory (nothing is extracted to disk). Every size the archive
+    declares is checked before it is read: no member beyond the size of an official one, no decompressed stream beyond
+    :data:`MAX_TAR_BYTES`."""
     wanted = {f"{BATCH_DIR}/{name}" for name in (*TRAIN_BATCHES, TEST_BATCH, META)}
     found: dict[str, bytes] = {}
     try:

@@ -83,10 +83,8 @@ def train_val_split(data: Cifar10, val_fraction: float, seed: int) -> tuple[Spli
 
 
 def channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
-    """Exact per-channel mean and std of uint8 images (N, 3, H, W), in [0, 1] pixel units.
-
-    A 256-bin histogram per channel is exact and needs no float copy of the images.
-    """
+    """Exact per-channel mean and std of uint8 images (N, 3, H, W), in [0, 1] pixel units. A 256-bin histogram per
+    channel is exact and needs no float copy of the images."""
     if images.dtype != np.uint8 or images.ndim != 4:
         raise ValueError(f"expected uint8 images (N, C, H, W), got {images.dtype} {images.shape}")
     levels = np.arange(256, dtype=np.float64) / 255.0

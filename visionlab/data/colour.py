@@ -1,10 +1,6 @@
-"""The colour covariance of the training images, which feature visualisation decorrelates its colours with.
-
-The stats stage writes it to ``data/colour.json`` (:class:`ColourStats`), a file apart from
-``data/stats.json`` so that the train stages, which read that one, do not rerun for it.
-"""
-
-from __future__ import annotations
+"""The colour covariance of the training images, which feature visualisation decorrelates its colours with. The stats
+stage writes it to ``data/colour.json`` (:class:`ColourStats`), a file apart from ``data/stats.json`` so that the train
+stages, which read that one, do not rerun for it."""
 
 from dataclasses import dataclass
 from typing import Annotated

@@ -1,7 +1,5 @@
 """Test-set evaluation of a trained CIFAR model: loss, accuracy, per-class accuracy, confusion matrix."""
 
-from __future__ import annotations
-
 import csv
 import io
 from collections.abc import Sequence
@@ -42,12 +40,7 @@ def evaluate_test(model: nn.Module, test: Split, device: torch.device, batch_siz
 def evaluation_records(
     model_name: str, config: dict[str, Any], result: TestResult, summary: dict[str, Any], class_names: Sequence[str]
 ) -> tuple[EvalMetrics, EvalInfo]:
-    """The metrics file of one model's evaluation (accuracies are fractions in 0..1) and its info file.
-
-    A pure function of params and data: two CPU runs with the same params write identical files.
-    The last epoch's training and validation scores and the training time are the train stage's
-    metrics (its DVCLive ``metrics.json``); they are not repeated here.
-    """
+    """The metrics file of one model's evaluation and its info file (a pure function of params and data)."""
     metrics = EvalMetrics(EvalScores(accuracy=result.accuracy, loss=result.loss))
     info = EvalInfo(
         model=model_name,

@@ -1,7 +1,5 @@
 """Figures of a trained CIFAR model: learning curves, confusion heatmap, misclassified images."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,10 +16,8 @@ from visionlab.models.params import FAST_RECIPE
 
 
 def provenance_note(summary: dict[str, Any], seed_epochs: int = 100, model_name: str | None = None) -> str:
-    """One line saying what this model was trained on, flagging the sample archive and short runs.
-
-    A short run is one below the seed's epochs; for ``fast`` (its own short recipe), below its default's.
-    """
+    """One line saying what this model was trained on, flagging the sample archive and short runs. A short run is one
+    below the seed's epochs; for ``fast`` (its own short recipe), below its default's."""
     parts = [f"{summary['epochs']} epochs on {summary['device']}, {summary['train_images']:,} training images"]
     if summary.get("subset"):
         parts.append("SAMPLE SUBSET of CIFAR-10 (the full training set has 50,000)")

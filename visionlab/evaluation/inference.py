@@ -1,7 +1,4 @@
-"""Running a trained model on a split: data as tensors on the device, bf16 where the hardware has it natively.
-
-The one way every stage runs a model on images it holds (validation in training, test, the corrupted set).
-"""
+"""Running a trained model on a split: data as tensors on the device, bf16 where the hardware has it natively."""
 
 from __future__ import annotations
 
@@ -48,12 +45,8 @@ def cpu_has_native_bf16() -> bool:
 
 
 def resolve_precision(requested: str, device: torch.device) -> str:
-    """The precision a run actually uses: ``fp32`` or ``bf16``.
-
-    ``auto`` is bf16 on CUDA and fp32 elsewhere (exactly repeatable CPU runs). ``bf16`` is honoured
-    on CUDA and on CPUs with native bf16 (AVX-512-BF16 or AMX); elsewhere (MPS, older CPUs) it
-    falls back to fp32, and :func:`precision_note` says so.
-    """
+    """The precision a run uses: ``auto`` is bf16 on CUDA, fp32 elsewhere (exactly repeatable CPU runs); ``bf16``
+    is honoured on CUDA and CPUs with native bf16, elsewhere fp32 (:func:`precision_note` says so)."""
     if requested == "fp32":
         return "fp32"
     if device.type == "cuda":

@@ -1,11 +1,5 @@
-"""The evaluate stage's files: test metrics ``reports/metrics/<model>.json`` and ``reports/info/<model>.json``.
-
-The training and validation scores of the last epoch are not repeated here: they are the train
-stage's metrics (DVCLive's summary, :mod:`visionlab.training.record`). Per-class accuracies are a
-plot (``reports/eval/<model>/per_class.csv``).
-"""
-
-from __future__ import annotations
+"""The evaluate stage's files: test metrics ``reports/metrics/<model>.json`` and ``reports/info/<model>.json``;
+the last epoch's training and validation scores are the train stage's metrics, not repeated here."""
 
 from dataclasses import dataclass
 from typing import Any

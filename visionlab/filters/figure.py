@@ -1,7 +1,5 @@
 """The figure of the filters stage: AlexNet's conv1 filters as an RGB grid."""
 
-from __future__ import annotations
-
 import matplotlib.pyplot as plt
 import torch
 

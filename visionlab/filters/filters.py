@@ -1,7 +1,5 @@
 """conv1 filters as RGB images, and the shapes of AlexNet's conv layers."""
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 

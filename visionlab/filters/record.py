@@ -1,10 +1,5 @@
-"""The filters stage's side file ``reports/info/filters.json``.
-
-The stage has no metrics file: the shapes and weight statistics of AlexNet's conv layers describe the
-loaded weights, not a result that changes between experiments.
-"""
-
-from __future__ import annotations
+"""The filters stage's side file ``reports/info/filters.json``; no metrics file: the shapes and weight statistics
+describe the loaded weights, not a result that changes between experiments."""
 
 from dataclasses import dataclass
 

@@ -1,16 +1,8 @@
-"""torchvision's AlexNet with ImageNet, local or random weights, wrapped to take [0, 1] pixels.
-
-The alexnet stage loads the weights ``alexnet.weights`` names and writes them to ``models/alexnet.pt``
-(:func:`save_alexnet`), which every AlexNet analysis reads (:func:`read_alexnet`): a DVC-tracked file, so the
-weights travel through the DVC remote like any other artifact. ``alexnet.weights`` is one of:
-
-- ``IMAGENET1K_V1``: torchvision's checkpoint, read from ``torch.hub.get_dir()/checkpoints``
-  (which honours ``TORCH_HOME``); downloaded there, hash-checked, only if it is not already cached;
-- a path to a ``.pth`` AlexNet state dict;
-- ``none``: random initialisation (for tests and offline runs; every output then says so).
-"""
-
-from __future__ import annotations
+"""torchvision's AlexNet with ImageNet, local or random weights, wrapped to take [0, 1] pixels. ``alexnet.weights``:
+``IMAGENET1K_V1`` (torchvision's checkpoint in ``torch.hub.get_dir()/checkpoints``, which honours ``TORCH_HOME``;
+downloaded and hash-checked only if missing), a path to a ``.pth`` state dict, or ``none`` (random, for tests and
+offline runs; every output says so). The alexnet stage writes them to the DVC-tracked ``models/alexnet.pt``
+(:func:`save_alexnet`), which every AlexNet analysis reads (:func:`read_alexnet`)."""
 
 import socket
 from dataclasses import dataclass
@@ -21,16 +13,9 @@ import torch
 from torch import nn
 from torchvision.models import AlexNet, AlexNet_Weights, alexnet
 
+from visionlab.core import torchfile
 from visionlab.core.errors import PipelineError
 from visionlab.core.progress import progress_enabled
-from visionlab.core.torchfile import (
-    UnreadableFile,
-    first_nonfinite,
-    load_weights_only,
-    overflow_problem,
-    save_torch,
-    state_dict_problem,
-)
 from visionlab.models.classifier import Classifier
 from visionlab.models.normalize import Normalize, Normalized
 
@@ -106,16 +91,13 @@ def _loaded(net: AlexNet, weights: str, random_weights: bool, device: torch.devi
 def save_alexnet(alex: LoadedAlexNet, path: str | Path) -> None:
     """``models/alexnet.pt``: the weights as loaded, and the ``alexnet.weights`` they came from."""
     saved = {"weights": alex.weights, "random_weights": alex.random_weights, "state_dict": alex.net.state_dict()}
-    save_torch(path, saved)
+    torchfile.save_torch(path, saved)
 
 
 def read_alexnet(path: str | Path, device: torch.device | str = "cpu") -> LoadedAlexNet:
     """AlexNet as :func:`save_alexnet` wrote it, checked as strictly as the weights it was made from."""
     path = Path(path)
-    try:
-        saved = load_weights_only(path, map_location="cpu")
-    except UnreadableFile as err:
-        raise PipelineError(f"{path} is not an AlexNet file of the alexnet stage ({err})") from None
+    saved = torchfile.load_weights_only(path, lambda why: f"{path} is not an AlexNet file of the alexnet stage ({why})")
     if not (
         isinstance(saved, dict)
         and set(saved) == {"weights", "random_weights", "state_dict"}
@@ -162,10 +144,7 @@ def _cached_imagenet_weights() -> Path:
 
 
 def _state_dict_from_file(path: Path) -> dict[str, Any]:
-    try:
-        saved = load_weights_only(path, map_location="cpu")
-    except UnreadableFile as err:  # pickle, zip and EOF errors, objects beyond tensors: anything but weights
-        raise PipelineError(f"{path} is not a PyTorch state dict file ({err})") from None
+    saved = torchfile.load_weights_only(path, lambda why: f"{path} is not a PyTorch state dict file ({why})")
     # Accept a bare state dict or one wrapped as {"state_dict": ...} (a common checkpoint layout).
     if isinstance(saved, dict) and isinstance(saved.get("state_dict"), dict):
         saved = saved["state_dict"]
@@ -178,10 +157,11 @@ def _load_into(net: AlexNet, state_dict: dict[str, Any], source: Path) -> None:
     """Strict load, with any mismatch (keys, shapes, kinds of number) or a NaN in one line, not torch's report."""
     if not all(isinstance(value, torch.Tensor) for value in state_dict.values()):
         raise PipelineError(f"{source} is not an AlexNet state dict: it holds values that are not tensors")
-    if (problem := state_dict_problem(state_dict, net.state_dict())) is not None:
+    if (problem := torchfile.state_dict_problem(state_dict, net.state_dict())) is not None:
         raise PipelineError(f"{source} is not an AlexNet state dict: {problem}")
-    if (bad := first_nonfinite(state_dict)) is not None:
+    if (bad := torchfile.first_nonfinite(state_dict)) is not None:
         raise PipelineError(f"{source}: {bad} holds NaN or infinite values")
     net.load_state_dict(state_dict)
-    if (problem := overflow_problem(Normalized(net, IMAGENET_MEAN, IMAGENET_STD).eval(), INPUT_SIZE)) is not None:
+    model = Normalized(net, IMAGENET_MEAN, IMAGENET_STD).eval()
+    if (problem := torchfile.overflow_problem(model, INPUT_SIZE)) is not None:
         raise PipelineError(f"{source}: {problem}")

@@ -1,7 +1,5 @@
 """One interface over the networks the analyses can probe: ImageNet AlexNet or a trained CIFAR model."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any

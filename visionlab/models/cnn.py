@@ -1,7 +1,5 @@
 """The seed's 4-conv CNN: four Conv-BN-ReLU-MaxPool-Dropout blocks, then four linear layers."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import torch
@@ -11,10 +9,8 @@ from visionlab.models.layers import same_conv
 
 
 class CNN(nn.Module):
-    """Four conv blocks ("same" conv, kernels 7, 5, 3, 2 by default) and four fully connected layers.
-
-    Each block halves the resolution, so a 32x32 input ends as 2x2 maps of ``channels[-1]``.
-    """
+    """Four conv blocks ("same" conv, kernels 7, 5, 3, 2 by default) and four fully connected layers. Each block halves
+    the resolution, so a 32x32 input ends as 2x2 maps of ``channels[-1]``."""
 
     def __init__(
         self,

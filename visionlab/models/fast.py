@@ -1,21 +1,7 @@
-"""``fast``: a small CIFAR net built to reach good accuracy in little time (ideas from airbench and Page's ResNet-9).
-
-Layout, for 32x32 inputs::
-
-    PatchWhitening   2x2 conv, frozen, set from the training images' patch covariance (32 -> 31)
-    ConvGroup x 3    conv3x3 -> 2x2 max-pool -> BN -> GELU -> conv3x3 -> BN -> GELU   (31 -> 15 -> 7 -> 3)
-    head             global max-pool -> linear (no bias) -> logits scaled by ``logit_scale``
-
-The ingredients that make it train fast: a whitened input (the first layer needs no training),
-convs initialised as identity (``dirac``) on their first input channels so the net starts near a
-shallow one, BatchNorm with its scale frozen at 1 (only the shift learns), and a small logit
-scale that keeps early steps calm under a high learning rate. In eval mode it can average the
-logits of test-time views (``tta``): the image and its mirror, and with ``flip_shift`` also
-one-pixel shifts of both. The training recipe (SGD-Nesterov, warm-up then linear decay, label
-smoothing, lookahead) lives in the ``fast.train`` params, not here.
-"""
-
-from __future__ import annotations
+"""``fast``: a small CIFAR net built to reach good accuracy in little time (ideas from airbench and Page's ResNet-9;
+docs/fast.md). For 32x32 inputs: a frozen 2x2 patch-whitening conv (32 -> 31), three :class:`ConvGroup`
+(31 -> 15 -> 7 -> 3), a global max-pool and a linear head scaled by ``logit_scale``, which keeps early steps calm
+under a high learning rate. Convs start as identity (``dirac``), so the net starts near a shallow one."""
 
 from collections.abc import Sequence
 
@@ -28,10 +14,8 @@ TTA_MODES = ("none", "flip", "flip_shift")
 
 class PatchWhitening(nn.Conv2d):
     """A 2x2 conv whose filters whiten 2x2 RGB patches: ``2 * 12`` output channels (each eigenvector and its negative).
-
-    Its weight is frozen (``requires_grad=False``) and set by :meth:`fit` from sample images; the
-    bias trains. Before :meth:`fit` the weight is zero, and the net would learn nothing.
-    """
+    Its weight is frozen (``requires_grad=False``) and set by :meth:`fit` from sample images; the bias trains. Before
+    :meth:`fit` the weight is zero, and the net would learn nothing."""
 
     PATCH = 2
 
@@ -85,11 +69,9 @@ class ConvGroup(nn.Sequential):
 
 
 class FastNet(nn.Module):
-    """Patch whitening, three :class:`ConvGroup` of ``widths``, global max-pool and a scaled linear head.
-
-    Call :meth:`init_from_data` with (normalised) training images before training: it sets the
-    whitening filters. The train loop does so for any model that has this method.
-    """
+    """Patch whitening, three :class:`ConvGroup` of ``widths``, global max-pool and a scaled linear head. Call
+    :meth:`init_from_data` with (normalised) training images before training: it sets the whitening filters. The train
+    loop does so for any model that has this method."""
 
     def __init__(
         self,

@@ -1,16 +1,11 @@
 """Small building blocks shared by the CIFAR models."""
 
-from __future__ import annotations
-
 from torch import nn
 
 
 def same_conv(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:
-    """A stride-1 conv whose output keeps the input size, for odd and even kernels alike.
-
-    Even kernels (the seed's size 2) need asymmetric padding, which ``padding="same"`` does by
-    copying the input on every call; an explicit ZeroPad2d states it once.
-    """
+    """A stride-1 conv whose output keeps the input size, for odd and even kernels alike. Even kernels (the seed's
+    2) need asymmetric padding, which ``padding="same"`` does by copying the input on every call; ZeroPad2d does not."""
     total = kernel_size - 1
     before, after = total // 2, total - total // 2
     return nn.Sequential(

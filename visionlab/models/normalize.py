@@ -1,7 +1,5 @@
 """Input normalisation as a module, so every model takes images in [0, 1] pixel space."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import torch

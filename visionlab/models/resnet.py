@@ -1,7 +1,5 @@
 """The seed's ResNet: conv1, four layers of BasicBlocks (64 -> 512 channels), average pool, linear."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import torch
@@ -12,12 +10,10 @@ from visionlab.models.layers import same_conv
 
 
 class PointwiseConv(nn.Conv2d):
-    """A 1x1 conv with a stride, computed as the plain 1x1 conv of the subsampled input (the same numbers).
-
-    PyTorch's CPU kernel for a strided 1x1 conv corrupts memory in its backward pass on channels_last
-    inputs with fewer than 8 channels (torch 2.13 on AVX2 CPUs; a narrow ``resnet.width``); the
-    subsampled form avoids that kernel. Parameters and state-dict keys are those of ``nn.Conv2d``.
-    """
+    """A 1x1 conv with a stride, computed as the plain 1x1 conv of the subsampled input (the same numbers). PyTorch's
+    CPU kernel for a strided 1x1 conv corrupts memory in its backward pass on channels_last inputs with fewer than 8
+    channels (torch 2.13 on AVX2 CPUs; a narrow ``resnet.width``); the subsampled form avoids that kernel. Parameters
+    and state-dict keys are those of ``nn.Conv2d``."""
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
         super().__init__(in_channels, out_channels, 1, stride, bias=False)
@@ -58,11 +54,7 @@ class ResNet(nn.Module):
     """conv1 (3x3) + BN + ReLU, four residual layers doubling ``width``, global average pool, linear."""
 
     def __init__(
-        self,
-        width: int = 64,
-        blocks: Sequence[int] = (2, 2, 2, 2),
-        kernel_size: int = 3,
-        num_classes: int = 10,
+        self, width: int = 64, blocks: Sequence[int] = (2, 2, 2, 2), kernel_size: int = 3, num_classes: int = 10
     ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, width, 3, 1, 1, bias=False)

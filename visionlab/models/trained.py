@@ -1,7 +1,5 @@
 """Loading a trained CIFAR model as written by the train stage (``models/<name>.pt``)."""
 
-from __future__ import annotations
-
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,16 +7,9 @@ from typing import Any
 
 import torch
 
-from visionlab.core.errors import PipelineError
+from visionlab.core import torchfile
+from visionlab.core.errors import PipelineError, short
 from visionlab.core.params import parse_section
-from visionlab.core.torchfile import (
-    UnreadableFile,
-    finite_numbers,
-    first_nonfinite,
-    load_weights_only,
-    overflow_problem,
-    state_dict_problem,
-)
 from visionlab.models.normalize import Normalized
 from visionlab.models.registry import MODEL_CONFIGS, MODELS, build_model
 
@@ -51,20 +42,15 @@ class TrainedModel:
     summary: dict[str, Any]
 
 
-def _short(value: Any, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def summary_problem(summary: Any) -> str | None:
     """What is wrong with a trained checkpoint's ``summary`` (the fields evaluate and the figures read), or None."""
     if not isinstance(summary, dict):
-        return f"its summary must be a mapping, got {_short(summary)}"
+        return f"its summary must be a mapping, got {short(repr(summary), 40)}"
     for key, (kind, wanted) in SUMMARY_FIELDS.items():
         value = summary.get(key)
         wrong_kind = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
         if wrong_kind or (key in ("epochs", "train_images") and value < 1) or (key == "val_images" and value < 0):
-            return f"summary.{key} must be {wanted}, got {_short(value)}"
+            return f"summary.{key} must be {wanted}, got {short(repr(value), 40)}"
     history = summary["history"]
     if len(history) != summary["epochs"]:
         return f"summary.history has {len(history)} rows for {summary['epochs']} epochs"
@@ -75,21 +61,18 @@ def history_problem(history: list[Any], where: str) -> str | None:
     """What is wrong with a list of per-epoch rows as ``fit`` writes them (epochs 1, 2, ...), or None."""
     for epoch, row in enumerate(history, start=1):
         if not isinstance(row, dict) or row.get("epoch") != epoch:
-            return f"{where} row {epoch} must be a mapping for epoch {epoch}, got {_short(row)}"
+            return f"{where} row {epoch} must be a mapping for epoch {epoch}, got {short(repr(row), 40)}"
         for key in (*LOSSES, *ACCURACIES):
             value = row.get(key)
             number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
             if not number or value < 0 or (key in ACCURACIES and value > 1):
                 wanted = "a finite loss >= 0" if key in LOSSES else "an accuracy in [0, 1]"
-                return f"{where} row {epoch}: {key} must be {wanted}, got {_short(value)}"
+                return f"{where} row {epoch}: {key} must be {wanted}, got {short(repr(value), 40)}"
     return None
 
 
 def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
-    """Validate everything a trained checkpoint holds before any of it is used; one line naming the problem.
-
-    ``expected``: the model the caller asked for (``models/resnet.pt`` must hold a resnet).
-    """
+    """Validate everything a trained checkpoint holds before any of it is used; one line naming the problem."""
 
     def refuse(problem: str) -> PipelineError:
         return PipelineError(f"{path} is not a checkpoint written by the train stage: {problem}")
@@ -100,7 +83,7 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
         raise refuse(f"it has no {', '.join(missing)}")
     name = saved["model"]
     if not isinstance(name, str) or name not in MODELS:
-        raise refuse(f"model {_short(name)} is none of {', '.join(MODELS)}")
+        raise refuse(f"model {short(repr(name), 40)} is none of {', '.join(MODELS)}")
     if expected is not None and name != expected:
         raise PipelineError(f"{path} holds a {name} model, not {expected}")
     parse_section("fast.model" if name == "fast" else name, MODEL_CONFIGS[name], saved["config"], f"{path} config")
@@ -110,17 +93,17 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
         or len(names) != NUM_CLASSES
         or not all(isinstance(n, str) and n for n in names)
     ):
-        raise refuse(f"class_names must be {NUM_CLASSES} names, got {_short(names)}")
-    if not finite_numbers(saved["mean"], 3, 0.0, 1.0):
-        raise refuse(f"mean must be 3 finite values in [0, 1], got {_short(saved['mean'])}")
-    if not finite_numbers(saved["std"], 3, 0.0, 1.0, low_open=True):
-        raise refuse(f"std must be 3 finite values in (0, 1], got {_short(saved['std'])}")
+        raise refuse(f"class_names must be {NUM_CLASSES} names, got {short(repr(names), 40)}")
+    if not torchfile.finite_numbers(saved["mean"], 3, 0.0, 1.0):
+        raise refuse(f"mean must be 3 finite values in [0, 1], got {short(repr(saved['mean']), 40)}")
+    if not torchfile.finite_numbers(saved["std"], 3, 0.0, 1.0, low_open=True):
+        raise refuse(f"std must be 3 finite values in (0, 1], got {short(repr(saved['std']), 40)}")
     state = saved["state_dict"]
     if not isinstance(state, dict) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
     ):
         raise refuse("state_dict must map parameter names to tensors")
-    if (bad := first_nonfinite(state)) is not None:
+    if (bad := torchfile.first_nonfinite(state)) is not None:
         raise refuse(f"state_dict {bad} holds NaN or infinite values")
     if (problem := summary_problem(saved["summary"])) is not None:
         raise refuse(problem)
@@ -129,29 +112,26 @@ def check_trained(saved: Any, path: Path, expected: str | None = None) -> None:
 def load_trained(
     path: str | Path, map_location: str | torch.device = "cpu", expected: str | None = None
 ) -> TrainedModel:
-    """Load ``models/<name>.pt`` as written by the train stage (weights_only: no code runs), validated.
-
-    ``expected``: refuse a checkpoint of another model than this one.
-    """
+    """``models/<name>.pt`` as written by the train stage (weights_only: no code runs), validated;
+    ``expected``: the model it must hold (``models/resnet.pt`` a resnet)."""
     path = Path(path)
     if not path.is_file():
         raise PipelineError(f"trained checkpoint {path} not found: run `dvc repro train@{path.stem}` first")
-    try:
-        saved = load_weights_only(path, map_location)
-    except UnreadableFile as err:
-        raise PipelineError(f"{path} is not a checkpoint written by the train stage: {err}") from None
+    saved = torchfile.load_weights_only(
+        path, lambda why: f"{path} is not a checkpoint written by the train stage: {why}", map_location
+    )
     check_trained(saved, path, expected)
     try:
         net = build_model(saved["model"], saved["config"], num_classes=len(saved["class_names"]))
     except (TypeError, ValueError, RuntimeError) as err:  # a config the schema allows but the model cannot build
         raise PipelineError(f"{path}: cannot build its {saved['model']} ({type(err).__name__}: {err})") from None
     # a mismatch (keys, shapes, kinds of number) in one line instead of torch's report
-    if (problem := state_dict_problem(saved["state_dict"], net.state_dict())) is not None:
+    if (problem := torchfile.state_dict_problem(saved["state_dict"], net.state_dict())) is not None:
         raise PipelineError(f"{path}: its state_dict does not fit its {type(net).__name__} config: {problem}")
     net.load_state_dict(saved["state_dict"])
     wrapped = Normalized(net, saved["mean"], saved["std"])
     wrapped.to(memory_format=torch.channels_last).eval()
-    if (problem := overflow_problem(wrapped, INPUT_SIZE)) is not None:  # before any stage writes a thing
+    if (problem := torchfile.overflow_problem(wrapped, INPUT_SIZE)) is not None:  # before any stage writes a thing
         raise PipelineError(f"{path}: {problem}: retrain it")
     return TrainedModel(
         name=saved["model"],

@@ -1,7 +1,5 @@
 """The figure of the predict stage: each input with its top-1 class, without and with ImageNet normalisation."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt

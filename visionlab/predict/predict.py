@@ -1,7 +1,5 @@
 """Top-k ImageNet predictions of AlexNet with and without its input normalisation (seed 1a/1b)."""
 
-from __future__ import annotations
-
 import csv
 import itertools
 import re
@@ -121,10 +119,8 @@ def predictions_markdown(predictions: list[Prediction], total: int, alex: Loaded
 def prediction_records(
     images: list[ImagePrediction], model: ProbedModel, device: str, top_k: int
 ) -> tuple[PredictMetrics, PredictInfo]:
-    """The predict stage's metrics (summaries over the images) and info (each image's top-1, both ways).
-
-    The seed's five photos are not ours: its numbers live in visionlab.core.seed_report, beside these in the report.
-    """
+    """The predict stage's metrics (summaries over the images) and info (each image's top-1, both ways). The seed's five
+    photos are not ours: its numbers live in visionlab.core.seed_report, beside these in the report."""
 
     def scores(mode: str) -> ModeScores:
         confidences = [getattr(image, mode).confidence for image in images]

@@ -1,7 +1,5 @@
 """The predict stage's files: ``reports/metrics/predict.json`` and ``reports/info/predict.json``."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from visionlab.core.record import Count, Fraction, Info, Metrics

@@ -1,7 +1,5 @@
 """What every interpretability figure shares: image conversion, short labels, titles and the random-weights banner."""
 
-from __future__ import annotations
-
 import matplotlib
 
 matplotlib.use("Agg")  # headless: stages run without a display
@@ -10,6 +8,7 @@ import numpy as np
 import torch
 from matplotlib.transforms import offset_copy
 
+from visionlab.core.errors import short as short  # the figures import it from here
 from visionlab.models.classifier import RANDOM_WEIGHTS_NOTE, Classifier
 
 BANNER_COLOUR = "#c00000"
@@ -18,10 +17,6 @@ BANNER_COLOUR = "#c00000"
 def rgb(image: torch.Tensor) -> np.ndarray:
     """(3, H, W) [0, 1] tensor -> (H, W, 3) array for imshow."""
     return image.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy()
-
-
-def short(name: str, width: int = 24) -> str:
-    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def prob_label(probability: float) -> str:

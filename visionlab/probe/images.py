@@ -1,7 +1,5 @@
 """Getting pictures into 224x224 [0, 1] tensors: photographs (files, matplotlib's sample) and CIFAR images."""
 
-from __future__ import annotations
-
 import contextlib
 import os
 import re
@@ -72,10 +70,8 @@ def photo_pixels(image: Image.Image, resize: int = RESIZE, crop: int = CROP) -> 
 
 
 def read_photo(path: Path) -> torch.Tensor:
-    """Raises OSError / UnidentifiedImageError / ValueError if ``path`` is not a readable image.
-
-    The size comes from the header (``Image.open`` decodes nothing); it is checked before ``load``.
-    """
+    """Raises OSError / UnidentifiedImageError / ValueError if ``path`` is not a readable image; the size is
+    checked on the header (``Image.open`` decodes nothing), before ``load``."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -105,11 +101,8 @@ def sample_photo() -> InputImage | None:
 
 
 def special_entry(folder: Path) -> str | None:
-    """The first entry under ``folder`` that is neither a regular file nor a folder, described; or None.
-
-    Devices, pipes, sockets and symlinks to anything but a regular file have no place among photos,
-    and DVC, which hashes the whole folder as predict's dependency, would block reading them.
-    """
+    """The first entry under ``folder`` that is neither a regular file nor a folder, described; or None
+    (DVC, which hashes the folder as predict's dependency, would block reading a device or pipe)."""
     for root, dirs, files in os.walk(folder):
         for name in sorted(dirs + files):
             path = Path(root, name)
@@ -125,15 +118,10 @@ def special_entry(folder: Path) -> str | None:
 
 
 def folder_photos(folder: str | Path) -> Iterator[InputImage]:
-    """Every readable image in ``folder`` (sorted by name, dotfiles and subfolders ignored), each read
-    only when iterated to, so that memory does not grow with the folder; the folder is checked at once.
-
-    An unreadable file is skipped with a warning naming it. If the folder holds files but none is
-    readable, that is an error even when other inputs exist: the user clearly meant to add
-    pictures, and predicting only the defaults would hide the mistake. Anything that is not a
-    regular file or folder (a device, a pipe, a symlink to one) is an error: the folder holds
-    regular image files only.
-    """
+    """Every readable image in ``folder`` (sorted by name, dotfiles and subfolders ignored), each read only when
+    iterated to (memory does not grow with the folder); the folder is checked at once. An unreadable file is
+    skipped with a warning; none readable is an error (the user meant to add pictures), as is anything but
+    regular files and folders."""
     folder = Path(folder)
     if not folder.is_dir():
         raise PipelineError(f"predict.input_dir={folder}: no such folder (create it, or point it at your images)")

@@ -1,7 +1,5 @@
 """What to maximise: functions from a batch of [0, 1] images (N, 3, H, W) to one score per image (N,)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,10 +19,8 @@ def centre_unit(conv: nn.Conv2d, input_size: int) -> tuple[int, int]:
 
 
 def conv_unit(conv: nn.Conv2d, normalize: nn.Module, channels: int | Sequence[int], row: int, col: int) -> Objective:
-    """Pre-ReLU activation of unit (row, col); image i of a batch scores channel ``channels[i]``.
-
-    A batch thus optimises several channels at once; the images do not interact.
-    """
+    """Pre-ReLU activation of unit (row, col); image i of a batch scores channel ``channels[i]`` (a batch
+    optimises several channels at once)."""
 
     def objective(images: torch.Tensor) -> torch.Tensor:
         # Computed directly, not with a forward hook: torchvision's AlexNet follows conv1 with
@@ -43,11 +39,9 @@ class Captured:
 
 @contextmanager
 def capture(module: nn.Module) -> Iterator[Captured]:
-    """What ``module`` returns during the ``with`` block, as it returned it.
-
-    Cloned in the hook: a ``ReLU(inplace=True)`` after the module would otherwise rectify the very tensor
-    we hold (lucid#68, lucent#9: grey images from a post-ReLU read-out). Gradients flow through the clone.
-    """
+    """What ``module`` returns during the ``with`` block, as it returned it. Cloned in the hook: a
+    ``ReLU(inplace=True)`` after the module would otherwise rectify the very tensor we hold (lucid#68, lucent#9: grey
+    images from a post-ReLU read-out). Gradients flow through the clone."""
     seen = Captured()
 
     def hook(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
@@ -61,10 +55,8 @@ def capture(module: nn.Module) -> Iterator[Captured]:
 
 
 def channel_mean(model: nn.Module, module: nn.Module, channel: int) -> Objective:
-    """The mean over its map of ``channel`` of ``module``'s output (N, C, H, W) when ``model`` runs.
-
-    Pick the module *before* an activation for a pre-activation read-out.
-    """
+    """The mean over its map of ``channel`` of ``module``'s output (N, C, H, W) when ``model`` runs (the module
+    before an activation for a pre-activation read-out)."""
 
     def objective(images: torch.Tensor) -> torch.Tensor:
         with capture(module) as seen:

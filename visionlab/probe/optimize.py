@@ -1,7 +1,5 @@
 """Gradient ascent in pixel space from seeded noise: the seed's clamped loop, and a bounded L-infinity variant."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import torch
@@ -13,11 +11,8 @@ from visionlab.probe.objectives import Objective
 
 
 def noise_image(size: int, mean: float, std: float, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """A (1, 3, size, size) image of N(mean, std) pixels, clamped to [0, 1].
-
-    Drawn on the CPU from its own generator so the same seed gives the same image on any device
-    and regardless of what else consumed the global RNG.
-    """
+    """A (1, 3, size, size) image of N(mean, std) pixels, clamped to [0, 1]; drawn on the CPU from its own
+    generator, so the same seed gives the same image on any device, whatever else drew from the global RNG."""
     generator = torch.Generator().manual_seed(seed)
     image = mean + std * torch.randn((1, 3, size, size), generator=generator)
     return image.clamp_(0, 1).to(device)
@@ -32,11 +27,8 @@ class AscentResult:
 def gradient_ascent(
     objective: Objective, init: torch.Tensor, steps: int, step_size: float, desc: str | None = None
 ) -> AscentResult:
-    """``img = img + step_size * grad; img.clamp_(0, 1)`` for ``steps`` steps, as in the seed.
-
-    The raw (unnormalised) gradient is used on purpose, to reproduce the seed's numbers; images of a
-    batch are optimised independently (the models are in eval mode, so they do not interact).
-    """
+    """``img = img + step_size * grad; img.clamp_(0, 1)`` for ``steps`` steps: the seed's raw gradient, on
+    purpose, to reproduce its numbers. The images of a batch do not interact (the models are in eval mode)."""
     image = init.detach().clone()
     values = []
     for _ in tqdm(range(steps), desc=desc, disable=None, leave=False):
@@ -67,11 +59,8 @@ def targeted_linf_attack(
     steps: int,
     desc: str | None = None,
 ) -> AttackResult:
-    """Projected signed-gradient ascent on log p(target), within ``epsilon`` (L-infinity) of ``images``.
-
-    Starts from the clean images (no random start, so it is deterministic); after each step the
-    image is projected back onto the epsilon-ball intersected with [0, 1].
-    """
+    """Projected signed-gradient ascent on log p(target) within ``epsilon`` (L-infinity) of ``images`` and [0, 1],
+    from the clean images (no random start: deterministic)."""
     lower = (images - epsilon).clamp(min=0)
     upper = (images + epsilon).clamp(max=1)
     rows = torch.arange(images.shape[0], device=images.device)

@@ -1,7 +1,5 @@
 """What the probed analyses share: their command line, and the model ``--model`` names, AlexNet or a CIFAR model."""
 
-from __future__ import annotations
-
 import argparse
 import json
 from collections.abc import Sequence
@@ -11,7 +9,7 @@ from typing import Any
 import torch
 
 from visionlab.core.device import resolve_device
-from visionlab.core.errors import PipelineError
+from visionlab.core.errors import PipelineError, stage_parser
 from visionlab.core.params import load_params
 from visionlab.models.alexnet import alexnet_classifier
 from visionlab.models.classifier import Classifier
@@ -26,16 +24,11 @@ def probed_classifier(
     inputs: Sequence[str] = (),
     **sections: type,
 ) -> tuple[argparse.Namespace, Any, Classifier]:
-    """The stage's arguments, its params (torch seeded from them) and the model it probes, on its device.
-
-    ``outputs`` are the stage's (required) output flags; ``inputs`` further optional input paths; ``sections``
-    the params sections it reads (besides seed and device), each with its schema.
-    """
-    parser = argparse.ArgumentParser(description=description)
+    """The stage's arguments, its params (torch seeded from them) and the model it probes, on its device;
+    ``outputs``: its required output flags, ``inputs``: optional input paths, ``sections``: the params sections
+    it reads besides seed and device, each with its schema."""
+    parser = stage_parser(description, data)
     parser.add_argument("--model", required=True, help="alexnet, or a trained CIFAR model (cnn, resnet, fast)")
-    parser.add_argument("--params", default="params.yaml")
-    if data:
-        parser.add_argument("--data", default="data/cifar10.npz")
     parser.add_argument("--checkpoint", required=True, help="models/<model>.pt (alexnet's: the alexnet stage's)")
     for extra in inputs:
         parser.add_argument(extra)

@@ -1,7 +1,5 @@
 """What an analysis probed: AlexNet (which weights) or a trained CIFAR model (which checkpoint, trained how)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +24,13 @@ class ProbedModel:
     trained_model: TrainingProvenance | None = None
 
 
+def training_provenance(summary: dict[str, Any]) -> TrainingProvenance:
+    """From a trained checkpoint's summary (``TrainedModel.summary``)."""
+    return TrainingProvenance(summary.get("epochs"), summary.get("subset"), summary.get("train_images"))
+
+
 def probed_model(name: str, random_weights: bool, provenance: dict[str, Any]) -> ProbedModel:
     """From a classifier's name, weights flag and provenance (``Classifier.provenance``)."""
     summary = provenance.get("trained_model")
-    trained = None
-    if summary is not None:
-        trained = TrainingProvenance(summary.get("epochs"), summary.get("subset"), summary.get("train_images"))
+    trained = None if summary is None else training_provenance(summary)
     return ProbedModel(name, random_weights, provenance.get("alexnet_weights"), provenance.get("checkpoint"), trained)

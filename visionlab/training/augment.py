@@ -1,7 +1,5 @@
 """Augmentation on whole batches of uint8 images, on whatever device they live on."""
 
-from __future__ import annotations
-
 import torch
 import torch.nn.functional as F
 

@@ -1,7 +1,5 @@
 """Per-epoch training checkpoints: atomic saves, weights-only loads, and refusing foreign ones."""
 
-from __future__ import annotations
-
 import hashlib
 import math
 import sys
@@ -11,8 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from visionlab.core.errors import PipelineError
-from visionlab.core.torchfile import UnreadableFile, first_nonfinite, load_weights_only, state_dict_problem
+from visionlab.core.errors import PipelineError, short
+from visionlab.core.torchfile import first_nonfinite, load_weights_only, state_dict_problem
 from visionlab.models.trained import history_problem
 
 # Every key `fit` writes, and its type; cuda_rng_state only on CUDA.
@@ -39,13 +37,8 @@ def _differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = ""
         if isinstance(old, dict) and isinstance(new, dict):
             diffs += _differences(old, new, f"{prefix}{key}.")
         elif old != new:
-            diffs.append(f"{prefix}{key}: {_short(old)} -> {_short(new)}")
+            diffs.append(f"{prefix}{key}: {short(str(old))} -> {short(str(new))}")
     return diffs
-
-
-def _short(value: Any, limit: int = 24) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def file_digest(*paths: str | Path) -> str:
@@ -62,20 +55,16 @@ def file_digest(*paths: str | Path) -> str:
 
 
 def loaded_code_digest() -> str:
-    """sha256 over the source of every project module imported so far (``visionlab.*``, ``stages.*``).
-
-    Called by the train stage after its imports, it covers exactly the code that shapes the run:
-    the same files DVC lists as the stage's code deps.
-    """
+    """sha256 over the source of every project module imported so far (``visionlab.*``, ``stages.*``). Called by the
+    train stage after its imports, it covers exactly the code that shapes the run: the same files DVC lists as the
+    stage's code deps."""
     project = [module for name, module in list(sys.modules.items()) if name.split(".")[0] in ("visionlab", "stages")]
     return file_digest(*sorted({Path(module.__file__) for module in project if getattr(module, "__file__", None)}))
 
 
 def resume_state_problem(state: dict[str, Any], epochs: int | None) -> str | None:
-    """What is wrong with the keys, types and history of a resume checkpoint, or None.
-
-    ``epochs``: ``train.epochs`` of the run; a history longer than that cannot belong to it.
-    """
+    """What is wrong with the keys, types and history of a resume checkpoint, or None. ``epochs``: ``train.epochs`` of
+    the run; a history longer than that cannot belong to it."""
     for key, kind in (*RESUME_KEYS.items(), *OPTIONAL_RESUME_KEYS.items()):
         if key not in state:
             if key in OPTIONAL_RESUME_KEYS:
@@ -110,33 +99,25 @@ def resume_state_problem(state: dict[str, Any], epochs: int | None) -> str | Non
 
 def load_resume_checkpoint(path: str | Path, fingerprint: dict[str, Any], device: torch.device) -> dict[str, Any]:
     """Load a checkpoint to resume from; refuse one written for another model or other params, or malformed."""
-    path = Path(path)
-    try:
-        # Load on the CPU: load_state_dict puts tensors where they belong, and optimizer `step`
-        # counters must stay on the CPU (on the GPU they cost a host sync per parameter per step).
-        state = load_weights_only(path, map_location="cpu")
-    except UnreadableFile as err:  # corrupt, truncated or not ours: never guess
-        raise PipelineError(f"cannot resume from {path}: not a training checkpoint ({err}); {RESUME_ADVICE}") from None
-    saved = state.get("fingerprint") if isinstance(state, dict) else None
-    if not isinstance(saved, dict):
-        what = (
-            "it holds a " + type(state).__name__
-            if not isinstance(state, dict)
-            else ("its fingerprint is " + ("missing" if saved is None else f"a {type(saved).__name__}"))
-        )
-        raise PipelineError(f"cannot resume from {path}: not a training checkpoint ({what}); {RESUME_ADVICE}")
+
+    def refusal(problem: str) -> str:
+        return f"cannot resume from {path}: {problem}; {RESUME_ADVICE}"
+
+    # Loaded on the CPU: load_state_dict puts tensors where they belong, and optimizer `step` counters
+    # must stay on the CPU (on the GPU they cost a host sync per parameter per step).
+    state = load_weights_only(path, lambda why: refusal(f"not a training checkpoint ({why})"))
+    if not isinstance(state, dict):
+        raise PipelineError(refusal(f"not a training checkpoint (it holds a {type(state).__name__})"))
+    if not isinstance(saved := state.get("fingerprint"), dict):
+        found = "missing" if saved is None else f"a {type(saved).__name__}"
+        raise PipelineError(refusal(f"not a training checkpoint (its fingerprint is {found})"))
     if saved.get("model") != fingerprint["model"]:
-        raise PipelineError(
-            f"cannot resume from {path}: it holds a {saved.get('model')} model, not {fingerprint['model']}; "
-            f"{RESUME_ADVICE}"
-        )
+        raise PipelineError(refusal(f"it holds a {saved.get('model')} model, not {fingerprint['model']}"))
     if diffs := _differences(saved, fingerprint):
-        raise PipelineError(
-            f"cannot resume from {path}: it was trained with other params ({'; '.join(diffs[:3])}); {RESUME_ADVICE}"
-        )
+        raise PipelineError(refusal(f"it was trained with other params ({'; '.join(diffs[:3])})"))
     train = fingerprint.get("train")
     if (problem := resume_state_problem(state, train.get("epochs") if isinstance(train, dict) else None)) is not None:
-        raise PipelineError(f"cannot resume from {path}: {problem}; {RESUME_ADVICE}")
+        raise PipelineError(refusal(problem))
     return state
 
 
@@ -200,12 +181,8 @@ def restore_training_state(
     generator: torch.Generator,
     path: str | Path,
 ) -> None:
-    """Load a validated resume checkpoint into the run's model, optimiser, schedule, lookahead (None
-    if off: a ``Lookahead``) and generator.
-
-    Everything is checked against those objects first, so a state that does not fit them is one
-    line naming the part, not torch's multi-line report (or a failure epochs later).
-    """
+    """Load a validated resume checkpoint into the run's model, optimiser, schedule, lookahead (None if off)
+    and generator, each checked first: a state that does not fit is one line, not torch's report."""
 
     def refuse(problem: str) -> PipelineError:
         return PipelineError(f"cannot resume from {path}: {problem}; {RESUME_ADVICE}")

@@ -1,11 +1,8 @@
-"""Data-parallel training under torchrun: the ranks, their process group, the modules that see the global batch.
-
-Every rank holds all the data and runs the same seeded random draws as one process would (the
-permutation, the augmentation, the dropout masks are drawn for the whole global batch), then keeps
-its slice of each batch. Gradients are averaged by ``DistributedDataParallel`` and BatchNorm
-statistics are taken over the global batch, so N processes train the same net as one process with
-the same ``batch_size``, to rounding.
-"""
+"""Data-parallel training under torchrun: the ranks, their process group, the modules that see the global batch. Every
+rank holds all the data and runs the same seeded random draws as one process would (the permutation, the augmentation,
+the dropout masks are drawn for the whole global batch), then keeps its slice of each batch. Gradients are averaged by
+``DistributedDataParallel`` and BatchNorm statistics are taken over the global batch, so N processes train the same net
+as one process with the same ``batch_size``, to rounding."""
 
 from __future__ import annotations
 
@@ -36,7 +33,6 @@ class World:
 
     rank: int = 0
     size: int = 1
-    local_rank: int = 0
     active: bool = False
 
     @property
@@ -107,12 +103,8 @@ def check_world_size(processes: int, size: int) -> None:
 
 def relaunch_under_torchrun(processes: int, module: str) -> int:
     """Run this stage again as ``processes`` torchrun ranks with the same arguments; return its exit status.
-
-    torchrun runs in its own process group: SIGINT and SIGTERM (Ctrl-C, DVC stopping the stage) are
-    passed on to the whole group, and no rank outlives this process. The ranks' stderr passes through,
-    but once a rank has printed its ``error:`` line, the same line from the other ranks and torchrun's
-    report of the failed children are dropped: a refusal stays one line, and the status is 1.
-    """
+    SIGINT and SIGTERM reach torchrun's whole process group, and no rank outlives this process. After a
+    rank's ``error:`` line, the same line from the others and torchrun's report are dropped: one line, status 1."""
     # The CPU's threads shared out among the ranks (torchrun would set 1, with a banner saying so).
     threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, usable_cores() // processes))
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes)]
@@ -194,7 +186,7 @@ def join_world(device: torch.device) -> tuple[torch.device, World]:
         dist.init_process_group("nccl", device_id=device)
     else:
         dist.init_process_group("gloo")
-    return device, World(rank, size, local_rank, active=True)
+    return device, World(rank, size, active=True)
 
 
 def leave_world() -> None:
@@ -217,12 +209,10 @@ class AllReduceSum(torch.autograd.Function):
 
 class GlobalBatchNorm(_BatchNorm):
     """BatchNorm whose training statistics are over the global batch: per-channel sums all-reduced.
-
-    ``torch.nn.SyncBatchNorm`` refuses CPU tensors, so this serves gloo and NCCL alike. Mean, then variance
-    about it (two passes: no cancellation as in E[x^2] - E[x]^2), in float32, through the autograd
-    all-reduce, so that gradients flow to every rank's inputs. It shares the parameters and buffers
-    of the BatchNorm it replaces (a frozen scale stays frozen) and keeps its state-dict keys.
-    """
+    ``torch.nn.SyncBatchNorm`` refuses CPU tensors, so this serves gloo and NCCL alike. Mean, then variance about it
+    (two passes: no cancellation as in E[x^2] - E[x]^2), in float32, through the autograd all-reduce, so that gradients
+    flow to every rank's inputs. It shares the parameters and buffers of the BatchNorm it replaces (a frozen scale stays
+    frozen) and keeps its state-dict keys."""
 
     def _check_input_dim(self, input: torch.Tensor) -> None:
         if input.dim() < 2:
@@ -258,13 +248,10 @@ class GlobalBatchNorm(_BatchNorm):
 
 
 class GlobalBatchDropout(nn.Dropout):
-    """Dropout that draws the mask of the whole global batch and keeps this rank's slice.
-
-    The mask is ``F.dropout`` of ones shaped (and laid out) as the global batch: the same kernel, the
-    same random numbers and so the same mask as one process's ``nn.Dropout`` on that batch, on the
-    CPU and on CUDA. The generators then stay equal on all ranks, so one checkpointed RNG state
-    resumes them all. Masks are cheap next to the convolutions.
-    """
+    """Dropout that draws the mask of the whole global batch and keeps this rank's slice. The mask is ``F.dropout`` of
+    ones shaped (and laid out) as the global batch: the same kernel, the same random numbers and so the same mask as one
+    process's ``nn.Dropout`` on that batch, on the CPU and on CUDA. The generators then stay equal on all ranks, so one
+    checkpointed RNG state resumes them all. Masks are cheap next to the convolutions."""
 
     def __init__(self, p: float, world: World) -> None:
         super().__init__(p)
@@ -283,10 +270,7 @@ class GlobalBatchDropout(nn.Dropout):
 
 def global_batch_modules(model: nn.Module, world: World) -> nn.Module:
     """Replace the modules that need the global batch (BatchNorm, Dropout), in place; parameters are kept.
-
-    BatchNorm becomes :class:`GlobalBatchNorm` on every device (its all-reduce runs on NCCL as on
-    gloo), so the code the GPUs run is the code the CPU tests check against one process.
-    """
+    :class:`GlobalBatchNorm` on every device, so the GPUs run the code the CPU tests check."""
     for name, child in list(model.named_children()):
         if isinstance(child, _BatchNorm):
             model.add_module(name, GlobalBatchNorm.replacing(child))
@@ -298,10 +282,7 @@ def global_batch_modules(model: nn.Module, world: World) -> nn.Module:
 
 
 def data_parallel(model: nn.Module, world: World, device: torch.device) -> nn.Module:
-    """The module to train: ``model`` itself for one process; under torchrun, DDP around it.
-
-    DDP starts every rank from rank 0's weights and averages the gradients over the ranks.
-    """
+    """The module to train: ``model`` itself for one process; under torchrun, DDP around it (rank 0's weights)."""
     if not world.active:
         return model
     if world.size > 1:

@@ -1,7 +1,5 @@
 """The training loop: data as tensors on the device, batched augmentation, one sync per check interval."""
 
-from __future__ import annotations
-
 import copy
 import math
 import time
@@ -72,9 +70,8 @@ def build_scheduler(
 
 @dataclass(frozen=True)
 class LinearWarmupDecay:
-    """Up from ~0 to 1 over the ``warmup`` fraction of the steps, then down to 0 at the last step.
-
-    A class rather than a lambda: the scheduler's state dict, which holds it, is checkpointed."""
+    """Up from ~0 to 1 over the ``warmup`` fraction of the steps, then down to 0 at the last step. A class rather than a
+    lambda: the scheduler's state dict, which holds it, is checkpointed."""
 
     total_steps: int
     warmup: float
@@ -92,12 +89,8 @@ def steps_per_epoch(n_images: int, batch_size: int) -> int:
 
 
 class Lookahead:
-    """Slow weights that trail the trained ones (Zhang et al. 2019, as airbench uses it).
-
-    Every ``every`` steps the slow weights move ``1 - decay`` of the way to the trained ones and the
-    model jumps back to them; buffers (BatchNorm statistics) are copied as they are. The slow
-    weights are state: checkpoints carry them, so a resumed run equals an uninterrupted one.
-    """
+    """Slow weights that trail the trained ones (Zhang et al. 2019, as airbench uses it): every ``every`` steps
+    they move ``1 - decay`` of the way to the trained ones, and the model jumps back to them; buffers are copied."""
 
     def __init__(self, model: nn.Module, decay: float, every: int = 5) -> None:
         self.decay, self.every, self.count = decay, every, 0
@@ -142,11 +135,8 @@ def train_epoch(
     lookahead: Lookahead | None = None,
     world: World = SINGLE,
 ) -> EpochResult:
-    """One pass over ``data`` in shuffled full batches; raise on the first non-finite loss.
-
-    Under torchrun ``model`` is the DDP-wrapped net and each rank trains on its slice of every
-    global batch; the losses and accuracy returned are those of the global batches, on every rank.
-    """
+    """One pass over ``data`` in shuffled full batches; raise on the first non-finite loss. Under torchrun
+    ``model`` is DDP-wrapped, and the losses and accuracy returned are the global batches', on every rank."""
     device = data.images.device
     model.train()
     batch_size = min(params.batch_size, len(data))
@@ -160,9 +150,7 @@ def train_epoch(
     checked = 0  # losses[:checked] are the global batches' (summed over the ranks, then averaged)
     for step in bar:
         index = order[step * batch_size : (step + 1) * batch_size]
-        # Every rank augments the whole global batch with the shared generator and keeps its slice:
-        # the crops and flips are those of one process, and the generator stays the same on all
-        # ranks (augmentation is a few cheap batch ops, nothing next to the forward pass).
+        # Every rank augments the whole global batch (one process's draws, the generators stay equal), keeps its slice.
         images = random_crop(data.images[index], params.augment.crop_padding, generator)
         if params.augment.flip:
             images = random_flip(images, generator)
@@ -270,16 +258,10 @@ def init_from_data(model: nn.Module, data: DeviceSplit) -> None:
 
 
 def fit(run: TrainingRun, model: nn.Module) -> dict[str, Any]:
-    """Train ``model`` for ``params.epochs``, checkpointing every epoch; return the run's summary.
-
-    With ``run.resume`` and a matching checkpoint, training continues after its last epoch,
-    with the optimiser, schedule and random-number states restored, so the result equals an
-    uninterrupted run.
-
-    Under torchrun (``run.world``) every rank calls it with the same run: each trains on its slice of
-    every global batch, and rank 0 alone prints, logs and writes the checkpoints. ``model`` itself is
-    left unwrapped (its BatchNorm and Dropout see the global batch), to be saved as it is.
-    """
+    """Train ``model`` for ``params.epochs``, checkpointing every epoch; return the run's summary. With
+    ``run.resume`` it continues a matching checkpoint (optimiser, schedule, lookahead and random states
+    restored: the same result as an uninterrupted run). Under torchrun every rank calls it with the same run;
+    rank 0 alone prints and writes, and ``model`` itself stays unwrapped, to be saved as it is."""
     device = run.train.images.device
     params, world = run.params, run.world
     say = print if world.is_main else lambda *args: None

@@ -1,11 +1,5 @@
-"""The train stage's files: DVCLive's summary ``reports/train/<model>/metrics.json`` (the metrics) and the
-side file ``reports/info/<model>_train.json``.
-
-DVCLive writes the summary (the last epoch's values, its ``step``, and ``timing.train_seconds``); the report
-reads it. The side file holds the timing details a person reads but rarely compares column by column.
-"""
-
-from __future__ import annotations
+"""The train stage's files: DVCLive's summary ``reports/train/<model>/metrics.json`` (the last epoch's values, its
+``step`` and ``timing.train_seconds``) and the side file ``reports/info/<model>_train.json`` (timing details)."""
 
 from dataclasses import dataclass
 

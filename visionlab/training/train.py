@@ -1,7 +1,5 @@
 """Train one CIFAR model and write its model file (``models/<name>.pt``): the train stage and the GPU check."""
 
-from __future__ import annotations
-
 import contextlib
 import dataclasses
 from collections.abc import Iterator
@@ -41,12 +39,9 @@ def train_model(
     progress: bool = True,
     resume: bool = False,
 ) -> tuple[dict[str, Any], TrainingInfo]:
-    """Train ``name`` on ``data``'s training images less the validation split; write its model file ``out``.
-
-    Every epoch is checkpointed to ``resume_path`` (resumed from with ``resume``); with ``live``,
-    the curves go to DVCLive there. Under torchrun every rank calls it and rank 0 alone prints, logs
-    and writes. Returns the model file's summary and the run's timings (never in the model file).
-    """
+    """Train ``name`` on ``data``'s training images less the validation split; write its model file ``out``,
+    checkpoint every epoch to ``resume_path`` and, with ``live``, log the curves with DVCLive there. Returns the
+    model file's summary and the run's timings (never in the model file: the same run writes the same bytes)."""
     mean, std = stats
     train, val = train_val_split(data, val_fraction, seed)
     torch.manual_seed(seed)  # the initial weights are part of the run
@@ -106,9 +101,7 @@ def train_model(
 
         run.log_epoch = log_epoch
     summary = fit(run, model)
-    # Timings are measurements, not results: they go to the metrics and the side file, never into the
-    # model file, so the same training always writes a byte-identical models/<model>.pt. The metrics
-    # keep one timing column; the details go to the side file.
+    # Timings go to the metrics (one column) and the side file (the details).
     info = TrainingInfo(
         wall_seconds=summary.pop("wall_seconds"),
         images_per_second=summary.pop("images_per_second"),

@@ -1,7 +1,5 @@
 """The feature-visualisation figure: one row per objective, one column per rung, each image's numbers under it."""
 
-from __future__ import annotations
-
 import math
 
 import matplotlib.pyplot as plt

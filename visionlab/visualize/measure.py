@@ -1,7 +1,5 @@
 """What each rendered image scores: its activation, that activation under random transforms, its high frequencies."""
 
-from __future__ import annotations
-
 import torch
 
 from visionlab.probe.objectives import Objective

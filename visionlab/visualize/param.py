@@ -1,10 +1,6 @@
-"""The image as Lucid parametrises it: a Fourier spectrum scaled by 1/f, colours decorrelated, a sigmoid to [0, 1].
-
-Read from Lucent's ``optvis/param/spatial.py`` and ``color.py`` and the Distill article "Feature
-Visualization" (Olah et al., 2017); our own code.
-"""
-
-from __future__ import annotations
+"""The image as Lucid parametrises it: a Fourier spectrum scaled by 1/f, colours decorrelated, a sigmoid to [0, 1]. Read
+from Lucent's ``optvis/param/spatial.py`` and ``color.py`` and the Distill article "Feature Visualization" (Olah et al.,
+2017); our own code."""
 
 import torch
 

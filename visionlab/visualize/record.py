@@ -1,9 +1,5 @@
-"""The feature-visualisation stage's file (visualize@<model>): ``reports/visualize/<model>.json``.
-
-A cached output, not a DVC metric: four numbers per objective and rung would not fit the metrics budget.
-"""
-
-from __future__ import annotations
+"""The feature-visualisation stage's file ``reports/visualize/<model>.json``: a cached output, not a DVC metric
+(four numbers per objective and rung would not fit the metrics budget)."""
 
 from dataclasses import dataclass
 

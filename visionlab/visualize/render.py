@@ -1,14 +1,8 @@
-"""The ladder: each objective rendered four ways, every rung from the same seed.
-
-1. ``naive``: the seed's pixel-space ascent (:func:`~visionlab.probe.optimize.gradient_ascent`), unchanged;
-2. ``fft``: Adam on a Fourier-space, colour-decorrelated image (:class:`FourierImage`);
-3. ``fft_transforms``: the same, through a fresh random transform at every step;
-4. ``diversity``: the third rung for a batch, its objective's batch mean minus ``diversity_weight`` times the
-   similarity of the batch's Gram matrices at a layer (Lucent's ``objective - 1e2 * diversity(layer)``: Lucent's
-   objectives are batch means, so a weight here means what it means there).
-"""
-
-from __future__ import annotations
+"""The ladder: each objective rendered four ways, every rung from the same seed: ``naive`` (the seed's pixel-space
+ascent, unchanged), ``fft`` (Adam on a Fourier-space, colour-decorrelated :class:`FourierImage`), ``fft_transforms``
+(the same through a fresh random transform at every step) and ``diversity`` (the third rung for a batch: its
+objective's batch mean minus ``diversity_weight`` times the similarity of the batch's Gram matrices at a layer, as
+Lucent's ``objective - 1e2 * diversity(layer)``, whose objectives are batch means too)."""
 
 import time
 from dataclasses import dataclass

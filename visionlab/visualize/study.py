@@ -1,7 +1,5 @@
 """The whole ladder on one model: every target, every rung, each result measured; its record and log lines."""
 
-from __future__ import annotations
-
 import dataclasses
 from dataclasses import dataclass
 
@@ -13,14 +11,13 @@ from visionlab.visualize.measure import high_frequency, robust_activation
 from visionlab.visualize.param import decorrelation
 from visionlab.visualize.params import VisualizedModel, VisualizeParams
 from visionlab.visualize.record import ObjectiveScores, RungScores, TransformInfo, VisualizeInfo
-from visionlab.visualize.render import Rendered, Target, ladder
+from visionlab.visualize.render import Rendered, ladder
 from visionlab.visualize.targets import LAST_CONV, targets
 from visionlab.visualize.transform import draw
 
 
 @dataclass
 class Study:
-    targets: list[Target]
     rendered: list[dict[str, Rendered]]  # per target, per rung; images on the CPU
     scores: list[ObjectiveScores]
 
@@ -53,7 +50,7 @@ def study(
         rendered.append(rungs)
         scores.append(ObjectiveScores(target.key, target.title, measured))
         print(summary_line(target.title, measured))
-    return Study(found, rendered, scores)
+    return Study(rendered, scores)
 
 
 def summary_line(title: str, measured: dict[str, RungScores]) -> str:
@@ -69,7 +66,7 @@ def visualize_record(
         model=probed_model(clf.name, clf.random_weights, clf.provenance),
         input_size=clf.input_size,
         colour=colour,
-        last_conv=LAST_CONV[clf.name],
+        last_conv=LAST_CONV[clf.name][1],
         naive_steps=settings.naive_steps,
         naive_step_size=settings.naive_step_size,
         steps=settings.steps,

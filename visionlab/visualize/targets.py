@@ -2,7 +2,8 @@
 channels and its class, always read before the activation that follows (pre-ReLU); the diversity rung's Gram matrices
 after it, where Lucent's examples read theirs (docs/visualize.md: measured both ways), except AlexNet's conv1 units."""
 
-from __future__ import annotations
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -14,32 +15,26 @@ from visionlab.visualize.param import IMAGENET_COLOUR_SQRT, colour_sqrt
 from visionlab.visualize.params import VisualizedModel
 from visionlab.visualize.render import Target
 
-LAST_CONV = {  # the module whose output feeds each model's last conv activation, and what it is
-    "alexnet": "conv5",
-    "cnn": "the last conv block's BatchNorm (before its ReLU)",
-    "resnet": "layer4's last BatchNorm (before the residual sum and its ReLU)",
-    "fast": "the last conv group's BatchNorm (before its GELU)",
+# The module whose output feeds each model's last conv activation, and what it is.
+LAST_CONV: dict[str, tuple[Callable[[Any], nn.Module], str]] = {
+    "alexnet": (lambda net: net.features[10], "conv5"),  # features[11] is ReLU(inplace=True)
+    "cnn": (lambda net: net.features[-1][1], "the last conv block's BatchNorm (before its ReLU)"),
+    "resnet": (lambda net: net.layer4[-1].bn2, "layer4's last BatchNorm (before the residual sum and its ReLU)"),
+    "fast": (lambda net: net.layers[-1][5], "the last conv group's BatchNorm (before its GELU)"),
 }
 
 
 def last_conv(name: str, net: nn.Module) -> nn.Module:
     """The module of :data:`LAST_CONV` in ``net`` (the network inside the :class:`Normalized` wrapper)."""
-    if name == "alexnet":
-        return net.features[10]  # conv5; features[11] is ReLU(inplace=True)
-    if name == "cnn":
-        return net.features[-1][1]  # conv, BatchNorm, ReLU(inplace=True), pool, dropout
-    if name == "resnet":
-        return net.layer4[-1].bn2
-    if name == "fast":
-        return net.layers[-1][5]  # conv, pool, BN, GELU, conv, BN, GELU
-    raise ValueError(f"no last conv layer known for {name!r}")
+    return LAST_CONV[name][0](net)
 
 
 def targets(clf: Classifier, units: VisualizedModel) -> list[Target]:
     """What to render on ``clf``, checked against the network (channel and class ranges)."""
     key = f"visualize.models.{clf.name}"
     net, normalize = clf.model.net, clf.model[0]
-    layer, gram_layer = last_conv(clf.name, net), last_activation(clf.name, net)
+    gram_layer = last_activation(clf.name, net)  # first: a model it does not know is refused in one line
+    layer = last_conv(clf.name, net)
     found: list[Target] = []
     if units.conv1_channels:
         if clf.name != "alexnet":

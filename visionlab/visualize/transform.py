@@ -1,15 +1,7 @@
-"""Seeded random transformations of a batch, ours: shift, scale, rotate, shift, as one resampling.
-
-Each image gets its own draw, resampled once at its own size (the seed's CNN takes exactly 32 px): a uniform
-whole-pixel shift of -shift..shift per axis, a uniform scale and rotation about the centre, then a shift of
--jitter..jitter. What comes in from outside the image is grey (0.5), so every result stays in [0, 1].
-Lucent's ``standard_transforms`` differ: they pad a grey border (the image grows, nothing moves), jitter by
-0..d-1 pixels in one direction, draw scale and angle from lists, fill black beyond the border, resample four
-times and use one draw for the whole batch. AlexNet's settings match the spread of Lucent's shift instead
-(docs/visualize.md, "Transforms").
-"""
-
-from __future__ import annotations
+"""Seeded random transformations of a batch, ours (not Lucent's ``standard_transforms``: docs/visualize.md,
+"Transforms"): per image, a uniform whole-pixel shift of -shift..shift per axis, a uniform scale and rotation about the
+centre, then a shift of -jitter..jitter, as one resampling at the image's own size (the seed's CNN takes exactly 32 px);
+grey (0.5) comes in from outside, so every result stays in [0, 1]."""
 
 import math
 
