@@ -6,8 +6,10 @@ retyped field fails here; every expected string is typed out, not computed by th
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import io
 import json
 import os
 import re
@@ -37,7 +39,7 @@ from visionlab.calibration.record import CalibrationInfo, CalibrationMetrics, Re
 from visionlab.calibration.record import SplitScores as NLLScores
 from visionlab.channels.record import ChannelDetail, ChannelScores, ChannelsInfo, ChannelsMetrics, ReceptiveField, Unit
 from visionlab.classmax.record import ClassInfo, ClassMetrics, Guess, RobustnessInfo
-from visionlab.core.errors import PipelineError
+from visionlab.core.errors import PipelineError, run_stage
 from visionlab.core.record import record_dict
 from visionlab.corruption.record import CorruptionInfo, CorruptionMetrics, CorruptionScore
 from visionlab.evaluation.record import DataCounts, EvalInfo, EvalMetrics, EvalScores
@@ -388,26 +390,25 @@ def edit_json(path: Path, change: Callable[[dict[str, Any]], Any]) -> None:
 
 
 def run_report(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "stages.report",
-            "--reports",
-            "reports",
-            "--stats",
-            "data/stats.json",
-            "--out",
-            "reports/README.md",
-            "--html",
-            "reports/index.html",
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    """The report stage's command line, run in this process: its imports are paid once, not per test."""
+    from stages.report import main
+
+    argv = ["report", "--reports", "reports", "--stats", "data/stats.json"]
+    argv += ["--out", "reports/README.md", "--html", "reports/index.html"]
+    out, err, cwd, saved = io.StringIO(), io.StringIO(), Path.cwd(), sys.argv
+    try:
+        os.chdir(root)
+        sys.argv = argv
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                run_stage(main)
+                code = 0
+            except SystemExit as exit_:
+                code = int(exit_.code or 0)
+    finally:
+        os.chdir(cwd)
+        sys.argv = saved
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 def sections(markdown: str) -> dict[str, str]:
