@@ -1,8 +1,6 @@
 """Sections 3-7: the AlexNet analyses beside the seed's numbers (class maximisation and the attack also serve
 section 8, on our CIFAR models)."""
 
-from __future__ import annotations
-
 import re
 from itertools import groupby
 from pathlib import Path

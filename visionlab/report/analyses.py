@@ -1,7 +1,5 @@
 """Sections 8-9: the AlexNet analyses repeated on our CIFAR models, and feature visualisation on all four."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from visionlab.attack.record import AttackInfo, AttackMetrics

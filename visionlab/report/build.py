@@ -2,8 +2,6 @@
 analyses beside the seed's numbers; 8: two of them on our CIFAR models; 9: feature visualisation; 10: beyond
 accuracy), both files written atomically."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from visionlab.attack.record import AttackInfo, AttackMetrics

@@ -5,8 +5,6 @@ paths as deps (the metrics, side-file and figure folders whole, every file of wh
 links), so DVC reruns it exactly when one of them changes.
 """
 
-from __future__ import annotations
-
 import json
 import math
 import os
