@@ -24,9 +24,7 @@ class Para:
 
 @dataclass
 class Alert:
-    """A warning box: results that do not compare with the seed's, and why."""
-
-    text: str
+    text: str  # a warning box: results that do not compare with the seed's, and why
 
 
 @dataclass
