@@ -99,8 +99,7 @@ def channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
 
 def check_normalisable(std: list[float], source: str | Path) -> None:
     """Refuse channel stds the models cannot divide by (constant or nearly constant images)."""
-    flat = [(name, s) for name, s in zip(CHANNELS, std, strict=True) if not s >= MIN_STD]  # also NaN
-    if flat:
+    if flat := [(name, s) for name, s in zip(CHANNELS, std, strict=True) if not s >= MIN_STD]:  # also NaN
         channels = ", ".join(f"{name} {s:.2g}" for name, s in flat)
         raise PipelineError(
             f"{source}: the training images cannot be normalised: channel std {channels} (below {MIN_STD:g}; "
