@@ -49,8 +49,7 @@ SHORT = (  # the settings below a full run's that the page names: (field, phrase
     ("diversity_batch", "a diversity batch of {}"),
     ("robust_trials", "{} re-scoring transforms"),
 )
-# Which rung wins each measure: the highest activations, the lowest high-frequency share and time.
-MEASURES = (
+MEASURES = (  # which rung wins each measure
     ("activation", "highest activation", max),
     ("robust_activation", "highest robust activation", max),
     ("high_frequency", "lowest high-frequency share", min),
