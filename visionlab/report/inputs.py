@@ -167,8 +167,7 @@ def load_markdown(path: Path) -> list[Block]:
 
 
 def _cells(line: str) -> list[str]:
-    inner = line.strip().removeprefix("|").removesuffix("|")
-    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", inner)]
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.removeprefix("|").removesuffix("|"))]
 
 
 def figure_block(inputs: Inputs, key: str, page_dir: Path, caption: str) -> Figure:
