@@ -1,6 +1,8 @@
 """Sections 3-7: the AlexNet analyses beside the seed's numbers (class maximisation and the attack also serve
 section 8, on our CIFAR models)."""
 
+import re
+from itertools import groupby
 from pathlib import Path
 
 from visionlab.attack.params import AttackParams
@@ -17,6 +19,29 @@ from visionlab.report.inputs import Inputs, Stage, figure_block, load_markdown
 from visionlab.report.provenance import Provenance, probed_provenance, section
 
 FULL_SWEEP_SHIPS = AttackParams().max_images  # fewer is a smoke setting
+
+
+def included(markdown: str) -> list[Block]:
+    """A stage's markdown (headings, paragraphs, pipe tables) as blocks, its headings demoted below ours."""
+    blocks: list[Block] = []
+    lines = (line.strip() for line in markdown.splitlines())
+    for kind, group in groupby(lines, key=lambda line: line[:1] if line[:1] in ("", "#", "|") else "text"):
+        if kind == "#":
+            for line in group:
+                level = len(line) - len(line.lstrip("#"))
+                blocks.append(Heading(min(6, level + 2), line[level:].strip()))
+        elif kind == "|":
+            rows = [_cells(line) for line in group]
+            body = [r for r in rows[1:] if not all(re.fullmatch(r":?-+:?", c) for c in r)]
+            blocks.append(Table(rows[0], body))
+        elif kind == "text":
+            blocks.append(Para(" ".join(group)))
+    return blocks
+
+
+def _cells(line: str) -> list[str]:
+    inner = line.strip().removeprefix("|").removesuffix("|")
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", inner)]
 
 
 def predict_section(
@@ -47,7 +72,7 @@ def predict_section(
         ),
         seed_table(rows),
         figure_block(inputs, "predict", page_dir, "Top predictions with and without normalisation"),
-        *load_markdown(inputs.predictions_md),
+        *included(load_markdown(inputs.predictions_md)),
     )
 
 
@@ -64,7 +89,7 @@ def filters_section(inputs: Inputs, info: FiltersInfo, page_dir: Path) -> tuple[
         probed_provenance(info.model),
         seed_table(rows),
         figure_block(inputs, "filters", page_dir, "The 64 conv1 filters, each min–max normalised to [0, 1], as RGB"),
-        *load_markdown(inputs.filters_md),
+        *included(load_markdown(inputs.filters_md)),
     )
 
 

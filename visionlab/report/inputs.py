@@ -7,9 +7,7 @@ links), so DVC reruns it exactly when one of them changes.
 
 import math
 import os
-import re
 from dataclasses import dataclass
-from itertools import groupby
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -18,7 +16,7 @@ from visionlab.core.io import read_text
 from visionlab.core.record import load_record
 from visionlab.core.torchfile import finite_numbers
 from visionlab.models.registry import MODELS, PROBED
-from visionlab.report.blocks import Block, Figure, Heading, Para, Table
+from visionlab.report.blocks import Figure
 
 MODEL_TITLES = {"alexnet": "AlexNet", "cnn": "CNN", "resnet": "ResNet", "fast": "Fast"}
 INTERPRET = ("predict", "filters", "maximize_channels")
@@ -148,26 +146,8 @@ def check_model(path: Path, found: str, name: str, what: str) -> None:
         raise PipelineError(f"{path}: holds the {what} of {found!r}, not {name!r}")
 
 
-def load_markdown(path: Path) -> list[Block]:
-    """A stage's markdown (headings, paragraphs, pipe tables) as blocks, its headings demoted below ours."""
-    blocks: list[Block] = []
-    lines = (line.strip() for line in read_text(path, _missing(path)).splitlines())
-    for kind, group in groupby(lines, key=lambda line: line[:1] if line[:1] in ("", "#", "|") else "text"):
-        if kind == "#":
-            for line in group:
-                level = len(line) - len(line.lstrip("#"))
-                blocks.append(Heading(min(6, level + 2), line[level:].strip()))
-        elif kind == "|":
-            rows = [_cells(line) for line in group]
-            body = [r for r in rows[1:] if not all(re.fullmatch(r":?-+:?", c) for c in r)]
-            blocks.append(Table(rows[0], body))
-        elif kind == "text":
-            blocks.append(Para(" ".join(group)))
-    return blocks
-
-
-def _cells(line: str) -> list[str]:
-    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.removeprefix("|").removesuffix("|"))]
+def load_markdown(path: Path) -> str:
+    return read_text(path, _missing(path))
 
 
 def figure_block(inputs: Inputs, key: str, page_dir: Path, caption: str) -> Figure:
