@@ -47,13 +47,9 @@ def main() -> None:
     alex = read_alexnet(args.checkpoint)  # CPU: one forward pass of zeros, nothing to speed up
     shapes = conv_shapes(alex.net.features, INPUT_SIZE, count=2)
     weight = alex.conv1.weight.detach()
-    info = FiltersInfo(
-        ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights),
-        INPUT_SIZE,
-        shapes["conv1"],
-        shapes["conv2"],
-        WeightStats(min=float(weight.min()), max=float(weight.max()), std=float(weight.std())),
-    )
+    model = ProbedModel("alexnet", alex.random_weights, alexnet_weights=alex.weights)
+    stats = WeightStats(min=float(weight.min()), max=float(weight.max()), std=float(weight.std()))
+    info = FiltersInfo(model, INPUT_SIZE, shapes["conv1"], shapes["conv2"], stats)
     save_figure(filters_figure(filter_images(alex.conv1), alex.random_weights, alex.weights), args.figure)
     write_text(args.markdown, summary_markdown(shapes, alex.weights, alex.random_weights))
     write_record(args.info, info)

@@ -1,7 +1,4 @@
-"""DVC stage `report`: the one-page report (reports/README.md and reports/index.html) from metrics and figures.
-
-Reads only what ``dvc.yaml`` lists as this stage's deps (see visionlab.report.inputs.dep_paths).
-"""
+"""DVC stage `report`: the one-page report (reports/README.md and reports/index.html) from metrics and figures."""
 
 import argparse
 from pathlib import Path

@@ -48,16 +48,8 @@ def reliability_bins(probabilities: torch.Tensor, labels: torch.Tensor) -> list[
     for i in index.unique().tolist():
         inside = index == i
         upper = float(edges[i + 1]) if i < N_BINS else 1.0
-        bins.append(
-            Bin(
-                i,
-                float(edges[i]),
-                upper,
-                int(inside.sum()),
-                float(confidence[inside].mean()),
-                float(correct[inside].mean()),
-            )
-        )
+        mean_confidence, accuracy = float(confidence[inside].mean()), float(correct[inside].mean())
+        bins.append(Bin(i, float(edges[i]), upper, int(inside.sum()), mean_confidence, accuracy))
     return bins
 
 

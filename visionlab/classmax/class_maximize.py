@@ -102,14 +102,9 @@ def class_records(
     robustness = None
     if settings.robustness_trials:
         kept = float((result.jittered_top1 == result.class_index).float().mean())
-        probabilities = result.jittered_probabilities
+        p = result.jittered_probabilities
         robustness = RobustnessInfo(
-            settings.robustness_trials,
-            settings.max_shift,
-            settings.max_scale,
-            float(probabilities.mean()),
-            float(probabilities.min()),
-            kept,
+            settings.robustness_trials, settings.max_shift, settings.max_scale, float(p.mean()), float(p.min()), kept
         )
     metrics = ClassMetrics(result.probability)
     info = ClassInfo(

@@ -1,7 +1,5 @@
 """The seed report's own numbers (../shared/seed-report.md), shown beside the pipeline's."""
 
-from __future__ import annotations
-
 from typing import Any
 
 # Part 1: CIFAR-10 classifiers. Accuracies are fractions in 0..1.

@@ -52,8 +52,7 @@ def state_dict_problem(saved: dict[str, torch.Tensor], expected: dict[str, torch
         ("unexpected", [k for k in saved if k not in expected]),
         ("wrong shape", [k for k in expected if k in saved and saved[k].shape != expected[k].shape]),
     )
-    parts = [f"{len(keys)} {label} key(s), e.g. {keys[0]}" for label, keys in found if keys]
-    if parts:
+    if parts := [f"{len(keys)} {label} key(s), e.g. {keys[0]}" for label, keys in found if keys]:
         return "; ".join(parts)
     for key, value in saved.items():
         if value.is_complex() or value.is_floating_point() != expected[key].is_floating_point():

@@ -176,8 +176,7 @@ def _read_members(archive: Path) -> dict[str, bytes]:
                     found[name] = handle.read(member.size)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
         raise PipelineError(f"corrupt or truncated archive {archive.name}: {err}") from None
-    missing = [name for name in (*TRAIN_BATCHES, TEST_BATCH, META) if name not in found]
-    if missing:
+    if missing := [name for name in (*TRAIN_BATCHES, TEST_BATCH, META) if name not in found]:
         raise PipelineError(f"archive {archive.name} is missing {', '.join(f'{BATCH_DIR}/{m}' for m in missing)}")
     return found
 

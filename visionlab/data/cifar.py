@@ -1,7 +1,5 @@
 """The converted CIFAR-10 arrays: loading, the seeded train/validation split, channel statistics."""
 
-from __future__ import annotations
-
 import json
 import zipfile
 from dataclasses import dataclass
@@ -17,6 +15,12 @@ CHANNELS = ("red", "green", "blue")
 # The smallest channel std the stats stage accepts, in [0, 1] units (a quarter of one grey level):
 # normalising divides by it, and below it a near-constant channel becomes noise blown up to huge values.
 MIN_STD = 1e-3
+
+
+@dataclass(frozen=True)
+class Split:
+    images: np.ndarray
+    labels: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -36,12 +40,6 @@ class Cifar10:
     @property
     def test(self) -> Split:
         return Split(self.test_images, self.test_labels)
-
-
-@dataclass(frozen=True)
-class Split:
-    images: np.ndarray
-    labels: np.ndarray
 
 
 def load_cifar10(path: str | Path = "data/cifar10.npz") -> Cifar10:
@@ -101,8 +99,7 @@ def channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
 
 def check_normalisable(std: list[float], source: str | Path) -> None:
     """Refuse channel stds the models cannot divide by (constant or nearly constant images)."""
-    flat = [(name, s) for name, s in zip(CHANNELS, std, strict=True) if not s >= MIN_STD]  # also NaN
-    if flat:
+    if flat := [(name, s) for name, s in zip(CHANNELS, std, strict=True) if not s >= MIN_STD]:  # also NaN
         channels = ", ".join(f"{name} {s:.2g}" for name, s in flat)
         raise PipelineError(
             f"{source}: the training images cannot be normalised: channel std {channels} (below {MIN_STD:g}; "

@@ -28,13 +28,8 @@ def evaluate_test(model: nn.Module, test: Split, device: torch.device, batch_siz
     data = DeviceSplit.from_split(test, device)
     loss, predictions = loss_and_predictions(model, data, batch_size)
     confusion = np.bincount(test.labels * num_classes + predictions, minlength=num_classes**2)
-    return TestResult(
-        loss=loss,
-        accuracy=float((predictions == test.labels).mean()),
-        predictions=predictions,
-        labels=test.labels,
-        confusion=confusion.reshape(num_classes, num_classes),
-    )
+    accuracy = float((predictions == test.labels).mean())
+    return TestResult(loss, accuracy, predictions, test.labels, confusion.reshape(num_classes, num_classes))
 
 
 def evaluation_records(

@@ -1,10 +1,9 @@
 """Running a trained model on a split: data as tensors on the device, bf16 where the hardware has it natively."""
 
-from __future__ import annotations
-
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 import torch
@@ -28,7 +27,7 @@ class DeviceSplit:
     labels: torch.Tensor
 
     @classmethod
-    def from_split(cls, split: Split, device: torch.device) -> DeviceSplit:
+    def from_split(cls, split: Split, device: torch.device) -> Self:
         return cls(torch.from_numpy(split.images).to(device), torch.from_numpy(split.labels).to(device))
 
     def __len__(self) -> int:

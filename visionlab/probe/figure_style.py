@@ -30,18 +30,9 @@ def title_with_banner(fig: plt.Figure, title: str, random_weights: bool, note: s
     if random_weights:
         # Just below the figure's bottom edge (savefig's tight bbox grows to include it), clear of the axes.
         below = offset_copy(fig.transFigure, fig=fig, y=-8, units="points")
-        fig.text(
-            0.5,
-            0.0,
-            RANDOM_WEIGHTS_NOTE,
-            ha="center",
-            va="top",
-            fontsize=11,
-            fontweight="bold",
-            color="white",
-            bbox={"facecolor": BANNER_COLOUR, "edgecolor": "none", "pad": 4},
-            transform=below,
-        )
+        font = {"fontsize": 11, "fontweight": "bold", "color": "white"}
+        box = {"facecolor": BANNER_COLOUR, "edgecolor": "none", "pad": 4}
+        fig.text(0.5, 0.0, RANDOM_WEIGHTS_NOTE, ha="center", va="top", **font, bbox=box, transform=below)
 
 
 def model_note(clf: Classifier) -> str:

@@ -51,8 +51,7 @@ def size_problem(width: int, height: int) -> str | None:
 def photo_pixels(image: Image.Image, resize: int = RESIZE, crop: int = CROP) -> torch.Tensor:
     """Upright by its EXIF orientation (a phone photo's), shorter side to ``resize`` (bilinear, antialiased
     by PIL), then the central ``crop`` square."""
-    problem = size_problem(*image.size)
-    if problem is not None:
+    if problem := size_problem(*image.size):
         raise ValueError(problem)
     with contextlib.suppress(SyntaxError):  # EXIF that is not TIFF inside: nothing to turn it by
         image = ImageOps.exif_transpose(image)
@@ -81,8 +80,7 @@ def read_photo(path: Path) -> torch.Tensor:
         pixels = f"{int(count[1]):,} pixels" if count else "too many pixels"
         raise ValueError(f"{pixels}, more than the {MAX_PIXELS:,} a photo may have (downscale it)") from None
     with image:
-        problem = size_problem(*image.size)
-        if problem is not None:
+        if problem := size_problem(*image.size):
             raise ValueError(problem)
         image.load()
         return photo_pixels(image)
@@ -125,8 +123,7 @@ def folder_photos(folder: str | Path) -> Iterator[InputImage]:
     folder = Path(folder)
     if not folder.is_dir():
         raise PipelineError(f"predict.input_dir={folder}: no such folder (create it, or point it at your images)")
-    special = special_entry(folder)
-    if special is not None:
+    if special := special_entry(folder):
         raise PipelineError(f"predict.input_dir: {special}; {folder} holds regular image files only (remove it)")
     return _read_photos(folder, sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")))
 

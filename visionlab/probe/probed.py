@@ -52,11 +52,5 @@ def trained_classifier(name: str, checkpoint: str | Path, device: torch.device) 
     trained = load_trained(checkpoint, map_location=device, expected=name)  # resnet.pt must hold a resnet
     trained.model.to(device).eval()
     summary = json.loads(json.dumps(trained.summary, default=str))  # plain JSON values (exotic ones as text)
-    return Classifier(
-        name=trained.name,
-        model=trained.model,
-        class_names=trained.class_names,
-        input_size=INPUT_SIZE,
-        random_weights=False,
-        provenance={"checkpoint": checkpoint.as_posix(), "trained_model": summary},
-    )
+    provenance = {"checkpoint": checkpoint.as_posix(), "trained_model": summary}
+    return Classifier(name, trained.model, trained.class_names, INPUT_SIZE, random_weights=False, provenance=provenance)

@@ -1,8 +1,6 @@
 """Sections 3-7: the AlexNet analyses beside the seed's numbers (class maximisation and the attack also serve
 section 8, on our CIFAR models)."""
 
-from __future__ import annotations
-
 import re
 from itertools import groupby
 from pathlib import Path
@@ -102,8 +100,10 @@ def channels_section(
     prov, steps, step_size = probed_provenance(info.model), info.steps, info.step_size
     prov.short("maximize", "alexnet", ("{} steps per conv1 unit", steps, seed["steps"]))
     comparable = "random" not in prov.cells and steps == seed["steps"] and step_size == seed["step_size"]
+    if bad := [key for key in m.channels if not key.isdigit()]:
+        raise PipelineError(f"{stage.metrics_path}: channels keys must be channel numbers, got {bad[0]!r}")
     rows = []
-    for channel in sorted(m.channels, key=lambda key: _channel_number(stage.metrics_path, key)):
+    for channel in sorted(m.channels, key=int):
         if channel not in info.channels:
             raise PipelineError(f"{stage.info_path}: missing channels.{channel}")
         act, detail = m.channels[channel].activation, info.channels[channel]
@@ -126,12 +126,6 @@ def channels_section(
         Table(["channel", "start", "activation", "analytic maximum", "fraction of maximum", "seed report"], rows),
         figure_block(inputs, "maximize_channels", page_dir, "Maximised images per channel"),
     )
-
-
-def _channel_number(path: Path, key: str) -> int:
-    if not key.isdigit():
-        raise PipelineError(f"{path}: channels keys must be channel numbers, got {key!r}")
-    return int(key)
 
 
 def class_section(

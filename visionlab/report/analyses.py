@@ -1,7 +1,6 @@
 """Sections 8-9: the AlexNet analyses repeated on our CIFAR models, and feature visualisation on all four."""
 
-from __future__ import annotations
-
+from collections import Counter
 from pathlib import Path
 
 from visionlab.attack.record import AttackInfo, AttackMetrics
@@ -50,8 +49,7 @@ SHORT = (  # the settings below a full run's that the page names: (field, phrase
     ("diversity_batch", "a diversity batch of {}"),
     ("robust_trials", "{} re-scoring transforms"),
 )
-# Which rung wins each measure: the highest activations, the lowest high-frequency share and time.
-MEASURES = (
+MEASURES = (  # which rung wins each measure
     ("activation", "highest activation", max),
     ("robust_activation", "highest robust activation", max),
     ("high_frequency", "lowest high-frequency share", min),
@@ -71,12 +69,8 @@ def ladder_reading(objectives: list[ObjectiveScores]) -> str:
     count = len(objectives)
     parts = []
     for key, phrase, best in MEASURES:
-        wins: dict[str, int] = {}
-        for objective in objectives:
-            winner = best(objective.rungs, key=lambda rung: getattr(objective.rungs[rung], key))
-            wins[winner] = wins.get(winner, 0) + 1
-        ranked = sorted(wins.items(), key=lambda item: -item[1])
-        parts.append(f"{phrase}: " + ", ".join(f"{RUNG_TITLES[r]} on {n} of {count}" for r, n in ranked))
+        wins = Counter(best(o.rungs, key=lambda rung: getattr(o.rungs[rung], key)) for o in objectives)
+        parts.append(f"{phrase}: " + ", ".join(f"{RUNG_TITLES[r]} on {n} of {count}" for r, n in wins.most_common()))
     text = "Per objective, " + "; ".join(parts) + "."
     pairs = [(o.rungs["fft_transforms"], o.rungs["naive"]) for o in objectives]
     smoother = sum(t.high_frequency < n.high_frequency for t, n in pairs)

@@ -1,8 +1,6 @@
 """Section 10, beyond accuracy: calibration and corruption robustness of each CIFAR model, and where each model
 looks (attribution of the attack's ship)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from visionlab.attack.record import AttackInfo

@@ -1,8 +1,6 @@
 """The page as a list of blocks, the formatting of their cells, and the blocks rendered: Markdown, and a
 standalone HTML page with its CSS (no templating engine)."""
 
-from __future__ import annotations
-
 import html
 import re
 from collections.abc import Sequence
@@ -26,9 +24,7 @@ class Para:
 
 @dataclass
 class Alert:
-    """A warning box: results that do not compare with the seed's, and why."""
-
-    text: str
+    text: str  # a warning box: results that do not compare with the seed's, and why
 
 
 @dataclass

@@ -1,8 +1,4 @@
-"""The page: the caveats on top, then every section (1-2: the data and the CIFAR-10 models; 3-7: the AlexNet
-analyses beside the seed's numbers; 8: two of them on our CIFAR models; 9: feature visualisation; 10: beyond
-accuracy), both files written atomically."""
-
-from __future__ import annotations
+"""The page: the caveats on top, then every section (each from its own module), both files written atomically."""
 
 from pathlib import Path
 
@@ -31,7 +27,6 @@ def build_page(inputs: Inputs, page_dir: Path) -> list[Block]:
     models = {name: load_stage(inputs, name, EvalMetrics, EvalInfo) for name in MODELS}
     for name, m in models.items():
         check_model(m.info_path, m.info.model, name, "metrics")
-    # the train stage's DVCLive summary (its metrics) and side file <model>_train
     training = {
         n: load_stage(inputs, f"{n}_train", TrainingSummary, TrainingInfo, inputs.training_metrics(n)) for n in MODELS
     }

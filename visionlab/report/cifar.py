@@ -1,7 +1,5 @@
 """Sections 1-2: the data, and the CIFAR-10 models beside the seed's numbers."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any

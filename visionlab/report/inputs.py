@@ -5,18 +5,16 @@ paths as deps (the metrics, side-file and figure folders whole, every file of wh
 links), so DVC reruns it exactly when one of them changes.
 """
 
-from __future__ import annotations
-
-import json
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from visionlab.core.errors import PipelineError
 from visionlab.core.io import read_text
 from visionlab.core.record import load_record
+from visionlab.core.torchfile import finite_numbers
 from visionlab.models.registry import MODELS, PROBED
 from visionlab.report.blocks import Figure
 
@@ -166,21 +164,8 @@ def _missing(path: Path) -> str:
 
 def load_channel_stats(path: Path) -> tuple[list[float], list[float]]:
     """``data/stats.json``'s per-channel mean and std (red, green, blue)."""
-    try:
-        data = json.loads(read_text(path, _missing(path)))
-    except json.JSONDecodeError as err:
-        raise PipelineError(f"{path}: not valid JSON (line {err.lineno}: {err.msg})") from None
-    if not isinstance(data, dict):
-        raise PipelineError(f"{path}: must hold a JSON object, got {type(data).__name__}")
-
-    def channels(key: str) -> list[float]:
-        values = data.get(key)
-        if (
-            not isinstance(values, list)
-            or len(values) != 3
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values)
-        ):
+    data = load_record(dict[str, Any], path)
+    for key in ("mean", "std"):
+        if not finite_numbers(data.get(key), 3, -math.inf, math.inf):
             raise PipelineError(f"{path}: {key} must be a list of 3 numbers (red, green, blue)")
-        return [float(v) for v in values]
-
-    return channels("mean"), channels("std")
+    return [float(v) for v in data["mean"]], [float(v) for v in data["std"]]

@@ -3,10 +3,9 @@
 Read from the side files, never params.yaml: the page states what the results were actually measured on.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Self
 
 from visionlab.core.seed_report import SEED_CIFAR, SEED_DATA
 from visionlab.evaluation.record import EvalInfo
@@ -55,7 +54,7 @@ class Provenance:
             if value < full:
                 self.add(caveat, model, (phrase.format(value), f"{full:,}"))
 
-    def merge(self, other: Provenance) -> None:
+    def merge(self, other: Self) -> None:
         for caveat, models in other.cells.items():
             for model, entries in models.items():
                 for entry in entries:

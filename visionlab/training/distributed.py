@@ -4,8 +4,6 @@ the dropout masks are drawn for the whole global batch), then keeps its slice of
 ``DistributedDataParallel`` and BatchNorm statistics are taken over the global batch, so N processes train the same net
 as one process with the same ``batch_size``, to rounding."""
 
-from __future__ import annotations
-
 import contextlib
 import ctypes
 import functools
@@ -15,7 +13,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import torch
 import torch.distributed as dist
@@ -219,7 +217,7 @@ class GlobalBatchNorm(_BatchNorm):
             raise ValueError(f"expected at least 2-d input, got {input.dim()}-d")
 
     @classmethod
-    def replacing(cls, bn: _BatchNorm) -> GlobalBatchNorm:
+    def replacing(cls, bn: _BatchNorm) -> Self:
         new = cls(bn.num_features, bn.eps, bn.momentum, bn.affine, bn.track_running_stats)
         for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
             setattr(new, name, getattr(bn, name))

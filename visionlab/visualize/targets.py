@@ -45,8 +45,7 @@ def targets(clf: Classifier, units: VisualizedModel) -> list[Target]:
             objective = conv_unit(conv1, normalize, channel, row, col)
             found.append(Target(f"conv1_{channel}", f"conv1 channel {channel}, centre unit", objective, conv1))
     channels = layer.num_features if isinstance(layer, nn.BatchNorm2d) else layer.out_channels
-    bad = [c for c in units.channels if c >= channels]
-    if bad:
+    if bad := [c for c in units.channels if c >= channels]:
         raise PipelineError(f"{key}.channels: {bad} out of range, {clf.name} has {channels} there (0..{channels - 1})")
     name = "conv5" if clf.name == "alexnet" else "last conv"
     for channel in units.channels:
