@@ -8,7 +8,6 @@ import matplotlib
 matplotlib.use("Agg")  # headless: stages run without a display
 import matplotlib.pyplot as plt
 import numpy as np
-import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
 from visionlab.core.seed_report import SEED_CIFAR
@@ -58,6 +57,8 @@ def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str], title: 
     """Row-normalised confusion matrix (each row: where that true class went), with counts annotated."""
     totals = confusion.sum(axis=1, keepdims=True)
     fractions = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
+    import seaborn as sns  # here: it loads pandas and scipy, seconds on every stage that imports this package
+
     fig, ax = plt.subplots(figsize=(8, 7))
     sns.heatmap(
         fractions,
