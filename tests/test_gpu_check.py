@@ -30,7 +30,7 @@ def test_gpu_check_cpu_mode_prints_every_row_with_exit_status_0(tmp_path: Path) 
     assert table[0] == "| section | item | result | status | seconds |"
     rows = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in table[1:]]
     # throughput: 3 models at batch 16, 32 and their recipe's own (128; fast: 256)
-    expected = {"throughput": 9, "projection": 3, "train": 3, "torchrun": 1, "stage": 18, "bf16 vs fp32": 3}
+    expected = {"throughput": 9, "projection": 3, "train": 3, "torchrun": 1, "stage": 19, "bf16 vs fp32": 3}
     assert {section: sum(row[0] == section for row in rows) for section in expected} == expected, rows
     failed = [row for row in rows if row[3] != "0"]
     assert not failed, failed
@@ -43,6 +43,7 @@ def test_gpu_check_cpu_mode_prints_every_row_with_exit_status_0(tmp_path: Path) 
             for m in ("cnn", "resnet", "fast")
             for stage in ("evaluate", "maximize_class", "attack", "attribute")
         ),
+        "alexnet",
         "predict",
         "filters",
         "maximize_channels",

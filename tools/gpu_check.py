@@ -480,34 +480,37 @@ def main() -> None:
                                                "--predictions", str(reports / m / "predictions.csv"),
                                                "--figures", str(reports / m)]),
                 (f"maximize_class@{m}", "maximize_class",
-                 [*checkpoint, "--stats", str(stats), "--figure", str(reports / m / "mk.png"), *outs(f"{m}_mk")]),
+                 [*checkpoint, "--figure", str(reports / m / "mk.png"), *outs(f"{m}_mk")]),
                 (f"attack@{m}", "attack",
-                 [*checkpoint, "--data", str(sample), "--stats", str(stats), "--figure", str(reports / m / "a.png"),
-                  *outs(f"{m}_a")]),
+                 [*checkpoint, "--data", str(sample), "--figure", str(reports / m / "a.png"), *outs(f"{m}_a")]),
                 (f"attribute@{m}", "attribute",  # IG and Grad-CAM; a side file, no metrics
-                 [*checkpoint, "--data", str(sample), "--stats", str(stats), "--figure", str(reports / m / "t.png"),
+                 [*checkpoint, "--data", str(sample), "--figure", str(reports / m / "t.png"),
                   "--info", str(reports / f"{m}_t.info.json")]),
             ]  # fmt: skip
+        alexnet = ["--checkpoint", str(out / "alexnet.pt")]  # the alexnet stage's, as in the pipeline
         stages += [
-            ("predict", "predict", ["--data", str(sample), "--csv", str(reports / "p.csv"),
+            ("alexnet", "alexnet", ["--out", alexnet[1]]),
+            ("predict", "predict", [*alexnet, "--data", str(sample), "--csv", str(reports / "p.csv"),
                                     "--markdown", str(reports / "p.md"), "--figure", str(reports / "p.png"),
                                     *outs("p")]),
-            ("filters", "filters", ["--figure", str(reports / "f.png"), "--markdown", str(reports / "f.md"),
+            ("filters", "filters", [*alexnet, "--figure", str(reports / "f.png"), "--markdown", str(reports / "f.md"),
                                     "--info", str(reports / "f.info.json")]),  # no metrics: nothing to compare
-            ("maximize_channels", "maximize_channels", ["--figures", str(reports / "mc"), *outs("mc")]),
+            ("maximize_channels", "maximize_channels", [*alexnet, "--figures", str(reports / "mc"), *outs("mc")]),
             ("maximize_class@alexnet", "maximize_class",
-             ["--model", "alexnet", "--figure", str(reports / "mk.png"), *outs("mk")]),
+             ["--model", "alexnet", *alexnet, "--figure", str(reports / "mk.png"), *outs("mk")]),
             ("attack@alexnet", "attack",
-             ["--model", "alexnet", "--data", str(sample), "--figure", str(reports / "a.png"), *outs("a")]),
+             ["--model", "alexnet", *alexnet, "--data", str(sample), "--figure", str(reports / "a.png"), *outs("a")]),
             ("attribute@alexnet", "attribute",
-             ["--model", "alexnet", "--data", str(sample), "--figure", str(reports / "t.png"),
+             ["--model", "alexnet", *alexnet, "--data", str(sample), "--figure", str(reports / "t.png"),
               "--info", str(reports / "t.info.json")]),
         ]  # fmt: skip
         for label, module, argv in stages:
             check.step(
                 "stage",
                 f"{label} on {device.type}",
-                lambda m=module, a=argv: run_stage_module(m, common + a),
+                lambda m=module, a=argv: run_stage_module(
+                    m, (common if m != "filters" else []) + a
+                ),  # filters: no params
                 reserve_s=20,
             )
         for model, path in trained.items():
