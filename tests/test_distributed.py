@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import torch
 import torch.multiprocessing as mp
+from conftest import REPO_ROOT
 from test_training import tiny_model, tiny_run
 
 from visionlab.core.errors import PipelineError
@@ -208,7 +209,9 @@ def test_a_process_that_asked_to_die_with_its_parent_dies_when_the_parent_is_kil
         "print(child.pid, flush=True)\n"
         "time.sleep(60)\n"
     )
-    launch = subprocess.Popen([sys.executable, str(parent)], stdout=subprocess.PIPE, text=True)
+    # The checkout under test, whatever `pip install -e` last pointed at.
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    launch = subprocess.Popen([sys.executable, str(parent)], stdout=subprocess.PIPE, text=True, env=env)
     assert launch.stdout is not None
     child = int(launch.stdout.readline())
     os.kill(launch.pid, signal.SIGKILL)
