@@ -466,14 +466,14 @@ def main() -> None:
         stage_yaml = out / "stage_params.yaml"
         stage_params(stage_yaml, device, sizes, input_dir, probe)
         reports = out / "reports"
-        common = ["--params", str(stage_yaml)]
+        common = ["--params", str(stage_yaml)]  # every stage but filters, which reads no params
 
         def outs(name: str) -> list[str]:
             return ["--metrics", str(reports / f"{name}.json"), "--info", str(reports / f"{name}.info.json")]
 
         stages: list[tuple[str, str, list[str]]] = []
         for m in (m for m in MODELS if m in trained):
-            checkpoint = ["--model", m, "--checkpoint", str(trained[m])]
+            checkpoint = [*common, "--model", m, "--checkpoint", str(trained[m])]
             stages += [
                 (f"evaluate@{m}", "evaluate", [*checkpoint, "--data", str(sample), *outs(m),
                                                "--per-class", str(reports / m / "per_class.csv"),
@@ -487,13 +487,15 @@ def main() -> None:
                  [*checkpoint, "--data", str(sample), "--figure", str(reports / m / "t.png"),
                   "--info", str(reports / f"{m}_t.info.json")]),
             ]  # fmt: skip
-        alexnet = ["--checkpoint", str(out / "alexnet.pt")]  # the alexnet stage's, as in the pipeline
+        alexnet_pt = str(out / "alexnet.pt")  # the alexnet stage's, as in the pipeline
+        alexnet = [*common, "--checkpoint", alexnet_pt]
         stages += [
-            ("alexnet", "alexnet", ["--out", alexnet[1]]),
+            ("alexnet", "alexnet", [*common, "--out", alexnet_pt]),
             ("predict", "predict", [*alexnet, "--data", str(sample), "--csv", str(reports / "p.csv"),
                                     "--markdown", str(reports / "p.md"), "--figure", str(reports / "p.png"),
                                     *outs("p")]),
-            ("filters", "filters", [*alexnet, "--figure", str(reports / "f.png"), "--markdown", str(reports / "f.md"),
+            ("filters", "filters", ["--checkpoint", alexnet_pt, "--figure", str(reports / "f.png"),
+                                    "--markdown", str(reports / "f.md"),
                                     "--info", str(reports / "f.info.json")]),  # no metrics: nothing to compare
             ("maximize_channels", "maximize_channels", [*alexnet, "--figures", str(reports / "mc"), *outs("mc")]),
             ("maximize_class@alexnet", "maximize_class",
@@ -508,9 +510,7 @@ def main() -> None:
             check.step(
                 "stage",
                 f"{label} on {device.type}",
-                lambda m=module, a=argv: run_stage_module(
-                    m, (common if m != "filters" else []) + a
-                ),  # filters: no params
+                lambda m=module, a=argv: run_stage_module(m, a),
                 reserve_s=20,
             )
         for model, path in trained.items():
