@@ -706,7 +706,7 @@ def assert_one_line_failure(root: Path, result: subprocess.CompletedProcess[str]
         (lambda i: i.metrics("cnn").write_text("[1, 2]"), ("cnn.json: must hold a JSON object",)),
         (
             lambda i: i.stats.write_text('{"mean": [0.5], "std": [0.2, 0.2, 0.2]}'),
-            ("stats.json: mean must be a list of 3 numbers",),
+            ("stats.json: mean must be 3 values in [0, 1]",),
         ),
         (lambda i: i.filters_md.unlink(), ("reports/filters/summary.md: not found",)),
         (lambda i: i.figure("alexnet_attack").unlink(), ("reports/figures/alexnet/attack.png: not found",)),

@@ -6,10 +6,11 @@ from typing import Any
 
 from visionlab.core.errors import PipelineError
 from visionlab.core.seed_report import SEED_CIFAR, SEED_DATA
+from visionlab.data.cifar import load_stats
 from visionlab.evaluation.record import EvalInfo, EvalMetrics
 from visionlab.models.registry import MODELS
 from visionlab.report.blocks import NOT_REPORTED, Block, FigureRow, Heading, Para, Table, compact, pct, seed_table
-from visionlab.report.inputs import MODEL_TITLES, Inputs, Stage, figure_block, load_channel_stats
+from visionlab.report.inputs import MODEL_TITLES, Inputs, Stage, figure_block
 from visionlab.report.provenance import SEED_RESNET_WIDTH, Provenance, section, trained_provenance
 from visionlab.training.record import TrainingInfo, TrainingSummary
 
@@ -20,7 +21,7 @@ SEED_ARCHITECTURE = {"cnn": "kernel_sizes 7-5-3-2", "resnet": f"width {SEED_RESN
 
 
 def data_section(inputs: Inputs, models: dict[str, Evaluation]) -> tuple[list[Block], Provenance]:
-    mean, std = load_channel_stats(inputs.stats)
+    mean, std = load_stats(inputs.stats)  # train's reader of it, the same checks
     cnn, split_counts = models["cnn"], lambda info: {key: getattr(info.data, key) for key in SPLITS}  # noqa: E731
     counts = split_counts(cnn.info)
     for other in models.values():  # every model must have seen the same split

@@ -5,16 +5,14 @@ paths as deps (the metrics, side-file and figure folders whole, every file of wh
 links), so DVC reruns it exactly when one of them changes.
 """
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from visionlab.core.errors import PipelineError
 from visionlab.core.io import read_text
 from visionlab.core.record import load_record
-from visionlab.core.torchfile import finite_numbers
 from visionlab.models.registry import MODELS, PROBED
 from visionlab.report.blocks import Figure
 
@@ -160,12 +158,3 @@ def figure_block(inputs: Inputs, key: str, page_dir: Path, caption: str) -> Figu
 
 def _missing(path: Path) -> str:
     return f"{path}: not found (run `dvc repro` to produce it)"
-
-
-def load_channel_stats(path: Path) -> tuple[list[float], list[float]]:
-    """``data/stats.json``'s per-channel mean and std (red, green, blue)."""
-    data = load_record(dict[str, Any], path)
-    for key in ("mean", "std"):
-        if not finite_numbers(data.get(key), 3, -math.inf, math.inf):
-            raise PipelineError(f"{path}: {key} must be a list of 3 numbers (red, green, blue)")
-    return [float(v) for v in data["mean"]], [float(v) for v in data["std"]]
